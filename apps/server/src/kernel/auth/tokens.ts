@@ -1,0 +1,107 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type KeyObject,
+} from 'jose';
+
+/** Claims of the access tokens the platform issues (FR-AUTH-013). */
+export interface AccessClaims {
+  sub: string;
+  tenant_id: string | null;
+  roles: string[];
+  sid: string;
+  amr: string[];
+}
+
+export interface VerifiedAccess extends AccessClaims {
+  exp: number;
+  iat: number;
+}
+
+type Key = CryptoKey | KeyObject | Uint8Array;
+
+export interface TokenService {
+  issue(claims: AccessClaims): Promise<{ token: string; expiresIn: number }>;
+  /** Throws on a bad signature, issuer, audience, algorithm or expiry. */
+  verify(token: string): Promise<VerifiedAccess>;
+  /** The public keys, for managed applications to verify our tokens. */
+  jwks(): { keys: JWK[] };
+}
+
+const ALG = 'EdDSA';
+
+/**
+ * The signing key: SIGNING_KEY (an Ed25519 private JWK) when set; otherwise one generated on
+ * first start and kept in the data directory, so development tokens survive restarts.
+ */
+export async function loadSigningJwk(signingKey: string | undefined, dataDir: string): Promise<JWK> {
+  if (signingKey) {
+    const jwk = JSON.parse(signingKey) as JWK;
+    if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !jwk.d) throw new Error('SIGNING_KEY must be an Ed25519 private JWK');
+    return jwk;
+  }
+  const file = path.join(dataDir, 'signing-key.json');
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as JWK;
+  } catch {
+    const { privateKey } = await generateKeyPair(ALG, { crv: 'Ed25519', extractable: true });
+    const jwk = await exportJWK(privateKey);
+    await fs.mkdir(dataDir, { recursive: true });
+    await fs.writeFile(file, JSON.stringify(jwk), { mode: 0o600 });
+    return jwk;
+  }
+}
+
+export async function createTokenService(options: {
+  privateJwk: JWK;
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+}): Promise<TokenService> {
+  const kid = await calculateJwkThumbprint(options.privateJwk);
+  const { d: _secret, ...publicJwk } = options.privateJwk;
+  const privateKey = (await importJWK({ ...options.privateJwk, alg: ALG }, ALG)) as Key;
+  const publicKey = (await importJWK({ ...publicJwk, alg: ALG }, ALG)) as Key;
+  const published: JWK = { ...publicJwk, kid, alg: ALG, use: 'sig' };
+
+  return {
+    async issue(claims) {
+      const token = await new SignJWT({ tenant_id: claims.tenant_id, roles: claims.roles, sid: claims.sid, amr: claims.amr })
+        .setProtectedHeader({ alg: ALG, kid, typ: 'at+jwt' })
+        .setIssuer(options.issuer)
+        .setAudience(options.audience)
+        .setSubject(claims.sub)
+        .setIssuedAt()
+        .setExpirationTime(`${options.ttlSeconds}s`)
+        .sign(privateKey);
+      return { token, expiresIn: options.ttlSeconds };
+    },
+    async verify(token) {
+      const { payload } = await jwtVerify(token, publicKey, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms: [ALG],
+        typ: 'at+jwt',
+      });
+      if (
+        typeof payload.sub !== 'string' ||
+        typeof payload.sid !== 'string' ||
+        !(payload.tenant_id === null || typeof payload.tenant_id === 'string') ||
+        !Array.isArray(payload.roles) ||
+        !Array.isArray(payload.amr)
+      ) {
+        throw new Error('malformed claims');
+      }
+      return payload as unknown as VerifiedAccess;
+    },
+    jwks: () => ({ keys: [published] }),
+  };
+}

@@ -1,0 +1,216 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { DB } from './schema.ts';
+import { ConnectionLock, PGliteDialect } from './pglite-driver.ts';
+
+/** A query handle bound to one open transaction with its plane role and tenant set. */
+export type Tx = Kysely<DB>;
+
+export type Backend = 'pglite' | 'postgres';
+
+/** The result of a raw statement, in the shape `pg` gives (the job queue speaks it). */
+export interface RawResult {
+  rows: Record<string, unknown>[];
+}
+
+export type RawExecute = (text: string, values?: unknown[]) => Promise<RawResult | RawResult[]>;
+
+export interface Database {
+  readonly backend: Backend;
+  /**
+   * CAUTION: the owner connection (migrations, job queue bookkeeping, tests, commands).
+   * It is not subject to RLS; request handling never uses it.
+   */
+  readonly owner: Kysely<DB>;
+  /** Runs fn in one transaction as the app role with app.tenant_id set; the only way to reach tenant data. */
+  withTenant<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Runs fn in one transaction as the platform role (tenants, operators, platform audit chain). */
+  withPlatform<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Raw SQL on the owner connection, every statement's rows returned (the job queue's adapter). */
+  ownerExecute: RawExecute;
+  /** CAUTION: one dedicated owner connection for fn (session-level locks, migrations). */
+  withOwnerSession<T>(fn: (execute: RawExecute) => Promise<T>): Promise<T>;
+  /** Subscribes to a NOTIFY channel; returns the unsubscribe function. */
+  listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string | undefined;
+  migrationDatabaseUrl?: string | undefined;
+  /** Directory of the embedded database; memory when absent. */
+  dataDir?: string | undefined;
+  poolSize?: number;
+  queryTimeoutMs: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const INT8_OID = 20;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/**
+ * The statements that open a scoped transaction, sent as one round trip. The tenant id is inlined
+ * (the simple protocol takes no parameters), so it must be a validated UUID.
+ */
+function openTransaction(role: 'tsv_app' | 'tsv_platform', tenantId: string | null, queryTimeoutMs: number): string {
+  if (tenantId !== null && !UUID.test(tenantId)) throw new Error('tenant id must be a UUID');
+  return [
+    'begin',
+    `set local role ${role}`,
+    `set local statement_timeout = ${Math.trunc(queryTimeoutMs)}`,
+    `select set_config('app.tenant_id', '${tenantId ?? ''}', true)`,
+  ].join('; ');
+}
+
+async function scoped<T>(db: Kysely<DB>, opening: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (connection) => {
+    await connection.executeQuery(CompiledQuery.raw(opening));
+    let result: T;
+    try {
+      result = await fn(connection);
+    } catch (error) {
+      await connection.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
+      throw error;
+    }
+    try {
+      await connection.executeQuery(CompiledQuery.raw('commit'));
+    } catch (error) {
+      await connection.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
+      throw error;
+    }
+    return result;
+  });
+}
+
+/**
+ * CAUTION: switches an open platform transaction into one tenant's context, for the few
+ * platform actions that must create tenant rows atomically with platform rows (provisioning a
+ * tenant with its first Owner). Everything after this call runs as the app role in that tenant.
+ */
+export async function enterTenantContext(tx: Tx, tenantId: string): Promise<void> {
+  if (!UUID.test(tenantId)) throw new Error('tenant id must be a UUID');
+  await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
+  await sql`set local role tsv_app`.execute(tx);
+}
+
+export async function createDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.databaseUrl ? createServerDatabase(options) : createEmbeddedDatabase(options);
+}
+
+async function createEmbeddedDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.dataDir) await fs.mkdir(options.dataDir, { recursive: true });
+  const pglite = await PGlite.create({
+    dataDir: options.dataDir ? path.join(options.dataDir, 'pglite') : undefined,
+    extensions: { vector },
+    parsers: { [INT8_OID]: (value: string) => Number(value) },
+  });
+  const lock = new ConnectionLock();
+  const kysely = new Kysely<DB>({ dialect: new PGliteDialect(pglite, lock, options.queryTimeoutMs) });
+  const timeout = options.queryTimeoutMs;
+  const execute: RawExecute = async (text, values) => {
+    if (values && values.length > 0) return { rows: (await pglite.query(text, values)).rows as Record<string, unknown>[] };
+    const results = await pglite.exec(text);
+    return results.length === 1 ? { rows: results[0]!.rows } : results.map((r) => ({ rows: r.rows }));
+  };
+  return {
+    backend: 'pglite',
+    owner: kysely,
+    withTenant: (tenantId, fn) => scoped(kysely, openTransaction('tsv_app', tenantId, timeout), fn),
+    withPlatform: (fn) => scoped(kysely, openTransaction('tsv_platform', null, timeout), fn),
+    ownerExecute: (text, values) => lock.run(() => execute(text, values)),
+    withOwnerSession: (fn) => lock.run(() => fn(execute)),
+    listen: async (channel, onMessage) => {
+      const unlisten = await lock.run(() => pglite.listen(channel, onMessage));
+      return () => lock.run(() => unlisten());
+    },
+    close: async () => {
+      await kysely.destroy();
+    },
+  };
+}
+
+function pool(connectionString: string, max: number): pg.Pool {
+  const created = new pg.Pool({
+    connectionString,
+    max,
+    types: {
+      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text'),
+    } as pg.CustomTypesConfig,
+  });
+  // An idle client losing its server must not crash the process; the pool replaces it.
+  created.on('error', () => undefined);
+  return created;
+}
+
+async function rawQuery(client: pg.Pool | pg.PoolClient, text: string, values?: unknown[]) {
+  const result = (await client.query(text, values)) as pg.QueryResult | pg.QueryResult[];
+  return Array.isArray(result) ? result.map((r) => ({ rows: r.rows })) : { rows: result.rows };
+}
+
+async function createServerDatabase(options: DatabaseOptions): Promise<Database> {
+  const appPool = pool(options.databaseUrl!, options.poolSize ?? 10);
+  const ownerUrl = options.migrationDatabaseUrl ?? options.databaseUrl!;
+  const ownerPool = pool(ownerUrl, 4);
+  const app = new Kysely<DB>({ dialect: new PostgresDialect({ pool: appPool }) });
+  const owner = new Kysely<DB>({ dialect: new PostgresDialect({ pool: ownerPool }) });
+  const timeout = options.queryTimeoutMs;
+  const listeners = new Set<pg.Client>();
+  return {
+    backend: 'postgres',
+    owner,
+    withTenant: (tenantId, fn) => scoped(app, openTransaction('tsv_app', tenantId, timeout), fn),
+    withPlatform: (fn) => scoped(app, openTransaction('tsv_platform', null, timeout), fn),
+    ownerExecute: (text, values) => rawQuery(ownerPool, text, values),
+    withOwnerSession: async (fn) => {
+      const client = await ownerPool.connect();
+      try {
+        return await fn((text, values) => rawQuery(client, text, values));
+      } finally {
+        client.release();
+      }
+    },
+    listen: async (channel, onMessage, onReconnect) => {
+      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error('invalid channel name');
+      let client: pg.Client | undefined;
+      let stopped = false;
+      const connect = async (): Promise<void> => {
+        const next = new pg.Client({ connectionString: options.databaseUrl });
+        next.on('notification', (message) => {
+          if (message.channel === channel) onMessage(message.payload ?? '');
+        });
+        next.on('error', () => {
+          // A lost listener means missed notifications: tell the owner, then reconnect.
+          listeners.delete(next);
+          if (stopped) return;
+          onReconnect?.();
+          setTimeout(() => void connect().catch(() => undefined), 1000).unref();
+        });
+        await next.connect();
+        await next.query(`listen ${channel}`);
+        client = next;
+        listeners.add(next);
+      };
+      await connect();
+      return async () => {
+        stopped = true;
+        if (client) {
+          listeners.delete(client);
+          await client.end().catch(() => undefined);
+        }
+      };
+    },
+    close: async () => {
+      for (const client of listeners) await client.end().catch(() => undefined);
+      await app.destroy();
+      await owner.destroy();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { Type, type Static, type TSchema } from 'typebox';
+import { AppError } from '../errors.ts';
+
+/** Schemas shared by every module's routes. */
+export const Uuid = Type.String({ format: 'uuid' });
+
+export const TenantParams = Type.Object({ tenantId: Type.String({ maxLength: 64 }) });
+export const TenantResourceParams = Type.Object({ tenantId: Type.String({ maxLength: 64 }), id: Uuid });
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+};
+
+/** Optional optimistic-concurrency check on deletes. */
+export const VersionQuery = Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) });
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+    correlation_id: Type.String(),
+  },
+  { additionalProperties: true, description: 'RFC 7807 problem details' },
+);
+
+export const Timestamp = Type.String({ format: 'date-time' });
+
+export function Page<T extends TSchema>(item: T) {
+  return Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+}
+
+/** Problem responses every private route can give, for the OpenAPI document. */
+export const problemResponses = {
+  400: Problem,
+  401: Problem,
+  403: Problem,
+  404: Problem,
+  409: Problem,
+};
+
+/** Keyset pagination over (created_at, id): stable under inserts, no OFFSET scans. */
+export interface Cursor {
+  createdAt: string;
+  id: string;
+}
+
+export function encodeCursor(row: { created_at: Date; id: string }): string {
+  return Buffer.from(JSON.stringify([row.created_at.toISOString(), row.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): Cursor | null {
+  if (!cursor) return null;
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) && typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)) {
+      return { createdAt, id };
+    }
+  } catch {
+    // falls through to the problem below
+  }
+  throw new AppError('validation', 'The cursor is not valid.');
+}
+
+/** Turns limit+1 fetched rows into a page and the cursor of the next one. */
+export function toPage<R extends { created_at: Date; id: string }, O>(rows: R[], limit: number, map: (row: R) => O) {
+  const more = rows.length > limit;
+  const items = more ? rows.slice(0, limit) : rows;
+  return { items: items.map(map), next_cursor: more ? encodeCursor(items.at(-1)!) : null };
+}
+
+export type PageQueryType = { limit?: number; cursor?: string };
+export type { Static };

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { declarationOf, guard, type GuardDependencies, type RouteDeclaration } from './guard.ts';
+import { handleError, sendProblem } from './problems.ts';
+
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The HTTP kernel: correlation ids, the route table with declared access, authentication and
+ * authorization before the body is read, request timeouts, RFC 7807 errors and the OpenAPI document.
+ * Modules add their routes to the returned instance.
+ */
+export async function createHttpServer(
+  config: Config,
+  log: Logger,
+  deps: GuardDependencies,
+): Promise<{ app: App; routes: RouteDeclaration[] }> {
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    // Connection-level limits; the handler-level timeout below answers with a problem response.
+    requestTimeout: config.requestTimeoutMs + 5_000,
+    connectionTimeout: config.requestTimeoutMs + 5_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    disableRequestLogging: true,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const routes: RouteDeclaration[] = [];
+  app.addHook('onRoute', (route) => {
+    // Static assets are public by nature and declare nothing themselves: the documentation UI
+    // under /v1/docs, and the web console, which owns every GET outside the API namespaces.
+    if (route.url.startsWith('/v1/docs')) {
+      route.config = { ...route.config, access: 'public', requirements: ['CON-ARCH-004'] };
+    } else if (!/^\/(v1|\.well-known|healthz|readyz)(\/|$)/.test(route.url) && !route.config?.access) {
+      route.config = { ...route.config, access: 'public', requirements: ['FR-AUTH-001'] };
+    }
+    const declaration = declarationOf(route);
+    if (declaration) routes.push(declaration);
+  });
+
+  app.decorateRequest('ctx', null as never);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    request.ctx = {
+      correlationId: request.id,
+      ip: request.ip,
+      userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
+      actor: null,
+      log: request.log as Logger,
+    };
+  });
+  app.addHook('onRequest', guard(deps));
+
+  // Bounds the time a handler may take; the answer is a 503 problem rather than a hung client.
+  app.addHook('onRequest', async (request, reply) => {
+    const timer = setTimeout(() => {
+      if (!reply.sent) {
+        request.log.warn({ route: request.routeOptions.url }, 'request timed out');
+        void sendProblem(request, reply, new AppError('timeout'));
+      }
+    }, config.requestTimeoutMs);
+    timer.unref();
+    reply.raw.once('close', () => clearTimeout(timer));
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new AppError('not-found')));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'TSV Baseline API', version: '1.0.0', description: 'Every operation lists its x-permission and x-requirements.' },
+      servers: [{ url: config.publicUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    transform: ({ schema, url, route }) => {
+      const declared = route.config as { access?: string; requirements?: string[] } | undefined;
+      const transformed: Record<string, unknown> = { ...(schema as object) };
+      if (declared?.access) {
+        transformed['x-permission'] = declared.access;
+        transformed['x-requirements'] = declared.requirements;
+        if (declared.access !== 'public') transformed.security = [{ bearer: [] }];
+      }
+      return { schema: transformed as never, url };
+    },
+  });
+  app.get('/v1/openapi.json', { config: { access: 'public', requirements: ['CON-ARCH-004'] }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+  await app.register(swaggerUi, { routePrefix: '/v1/docs', uiConfig: { url: '/v1/openapi.json' } as never });
+
+  return { app, routes };
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { CompiledQuery } from 'kysely';
+import { PgBoss } from 'pg-boss';
+import type { RequestContext } from '../context.ts';
+import type { Database, Tx } from '../db/database.ts';
+import type { Logger } from '../log.ts';
+
+/** Every job payload names its tenant: handlers run inside that tenant's context (FR-TEN-007). */
+export interface TenantJobData {
+  tenant_id: string;
+  correlation_id: string;
+  [key: string]: unknown;
+}
+
+export interface JobDefinition<D extends TenantJobData = TenantJobData> {
+  name: string;
+  retryLimit?: number;
+  handle(tx: Tx, data: D, ctx: RequestContext): Promise<void>;
+}
+
+export interface JobQueue {
+  /** Enqueues in the caller's transaction: the job exists if and only if the change commits. */
+  enqueue(tx: Tx, name: string, data: TenantJobData): Promise<void>;
+  /** Starts handling the given jobs in this process (the worker). */
+  work(definitions: JobDefinition<any>[]): Promise<void>;
+  /** Waits for running jobs to finish, then stops. */
+  stop(graceMs: number): Promise<void>;
+  depth(name: string): Promise<number>;
+}
+
+const SCHEMA = 'pgboss';
+
+/**
+ * Installs the queue's schema and queues as the owner and lets the app role insert jobs, so that
+ * enqueueing can happen inside a tenant transaction. Part of migrating.
+ */
+export async function prepareJobQueue(db: Database, definitions: JobDefinition<any>[]): Promise<void> {
+  const boss = newBoss(db);
+  await boss.start();
+  for (const definition of definitions) {
+    if (!(await boss.getQueue(definition.name))) {
+      await boss.createQueue(definition.name, {
+        retryLimit: definition.retryLimit ?? 5,
+        retryDelay: 30,
+        retryBackoff: true,
+        retryDelayMax: 600,
+      });
+    }
+  }
+  await boss.stop({ graceful: false });
+  await db.ownerExecute(`grant usage on schema ${SCHEMA} to tsv_app;
+    grant select, insert on all tables in schema ${SCHEMA} to tsv_app;
+    grant usage, select on all sequences in schema ${SCHEMA} to tsv_app`);
+}
+
+function newBoss(db: Database, options: { supervise?: boolean } = {}) {
+  return new PgBoss({
+    db: { executeSql: (text: string, values?: unknown[]) => db.ownerExecute(text, values) },
+    schema: SCHEMA,
+    supervise: options.supervise ?? false,
+    schedule: false,
+    migrate: true,
+  } as ConstructorParameters<typeof PgBoss>[0]);
+}
+
+export async function createJobQueue(db: Database, log: Logger, options: { worker: boolean }): Promise<JobQueue> {
+  const boss = newBoss(db, { supervise: options.worker });
+  boss.on('error', (error: Error) => log.error({ err: error }, 'job queue error'));
+  await boss.start();
+
+  return {
+    async enqueue(tx, name, data) {
+      const inTransaction = {
+        executeSql: async (text: string, values?: unknown[]) => tx.executeQuery(CompiledQuery.raw(text, values ?? [])),
+      };
+      await boss.send(name, data, { db: inTransaction } as Parameters<PgBoss['send']>[2]);
+    },
+    async work(definitions) {
+      for (const definition of definitions) {
+        await boss.work<TenantJobData>(definition.name, { pollingIntervalSeconds: 0.5 }, async (jobs) => {
+          for (const job of jobs) {
+            const ctx: RequestContext = {
+              correlationId: job.data.correlation_id ?? randomUUID(),
+              ip: null,
+              userAgent: null,
+              actor: null,
+              log: log.child({ job: definition.name, jobId: job.id, correlationId: job.data.correlation_id }),
+            };
+            await db.withTenant(job.data.tenant_id, (tx) => definition.handle(tx, job.data, ctx));
+          }
+        });
+      }
+    },
+    async stop(graceMs) {
+      await boss.stop({ graceful: true, timeout: graceMs });
+    },
+    async depth(name) {
+      const queue = await boss.getQueue(name);
+      return queue ? queue.queuedCount + queue.activeCount : 0;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { Type, type Static } from 'typebox';
+import { PageQuery, Timestamp, Uuid } from '../../kernel/http/schemas.ts';
+
+export const Customer = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  email: Type.Union([Type.String(), Type.Null()]),
+  phone: Type.Union([Type.String(), Type.Null()]),
+  order_count: Type.Integer(),
+  order_total_cents: Type.Integer(),
+  version: Type.Integer(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  deleted_at: Type.Union([Timestamp, Type.Null()]),
+});
+
+const Email = Type.String({ format: 'email', maxLength: 320 });
+const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{4,32}$' });
+
+export const CreateCustomerBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200 }), email: Type.Optional(Email), phone: Type.Optional(Phone) },
+  { additionalProperties: false },
+);
+export type CreateCustomerInput = Static<typeof CreateCustomerBody>;
+
+export const UpdateCustomerBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    email: Type.Optional(Type.Union([Email, Type.Null()])),
+    phone: Type.Optional(Type.Union([Phone, Type.Null()])),
+    version: Type.Integer({ minimum: 1, description: 'The version read; a stale one gets 409' }),
+  },
+  { additionalProperties: false },
+);
+export type UpdateCustomerInput = Static<typeof UpdateCustomerBody>;
+
+export const ListCustomersQuery = Type.Object({
+  ...PageQuery,
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'Name contains (case-insensitive)' })),
+  updated_since: Type.Optional(Timestamp),
+  include_deleted: Type.Optional(Type.Boolean({ default: false })),
+});
+export type ListCustomersQueryType = Static<typeof ListCustomersQuery>;

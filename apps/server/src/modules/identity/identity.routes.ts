@@ -1,0 +1,57 @@
+import type { App } from '../../kernel/http/server.ts';
+import { Problem } from '../../kernel/http/schemas.ts';
+import type { IdentityService } from './identity.service.ts';
+import { Jwks, LoginBody, MeResponse, RefreshBody, TokenResponse } from './identity.schemas.ts';
+
+export function identityRoutes(app: App, identity: IdentityService, jwks: () => { keys: object[] }) {
+  app.post(
+    '/v1/auth/login',
+    {
+      config: { access: 'public', requirements: ['FR-AUTH-001', 'FR-AUTH-005', 'FR-AUTH-013'] },
+      schema: { tags: ['auth'], summary: 'Sign in with email and password', body: LoginBody, response: { 200: TokenResponse, 401: Problem, 403: Problem } },
+    },
+    async (request) => identity.login(request.ctx, request.body),
+  );
+
+  app.post(
+    '/v1/auth/refresh',
+    {
+      config: { access: 'public', requirements: ['FR-AUTH-005'] },
+      schema: { tags: ['auth'], summary: 'Rotate a refresh token', body: RefreshBody, response: { 200: TokenResponse, 401: Problem } },
+    },
+    async (request) => identity.refresh(request.ctx, request.body.refresh_token),
+  );
+
+  app.post(
+    '/v1/auth/logout',
+    {
+      config: { access: 'authenticated', requirements: ['FR-AUTH-005'] },
+      schema: { tags: ['auth'], summary: 'End the current session', response: { 204: { type: 'null' }, 401: Problem } },
+    },
+    async (request, reply) => {
+      await identity.logout(request.ctx);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/me',
+    {
+      config: { access: 'authenticated', requirements: ['FR-AUTH-001', 'FR-AUTH-013'] },
+      schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: MeResponse, 401: Problem } },
+    },
+    async (request) => identity.me(request.ctx),
+  );
+
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      config: { access: 'public', requirements: ['FR-AUTH-013'] },
+      schema: { tags: ['auth'], summary: 'Public keys that verify access tokens', response: { 200: Jwks } },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return jwks();
+    },
+  );
+}

@@ -1,0 +1,34 @@
+import type { Tx } from '../../kernel/db/database.ts';
+import type { Cursor } from '../../kernel/http/schemas.ts';
+import { afterCursor } from '../../kernel/db/query-helpers.ts';
+
+const COLUMNS = ['id', 'name', 'slug', 'plan', 'region', 'status', 'version', 'created_at', 'updated_at'] as const;
+
+export function findTenantById(tx: Tx, id: string) {
+  return tx.selectFrom('tenants').select(COLUMNS).where('id', '=', id).executeTakeFirst();
+}
+
+export function listTenants(tx: Tx, options: { limit: number; after: Cursor | null; status?: 'active' | 'suspended' | undefined }) {
+  let query = tx.selectFrom('tenants').select(COLUMNS).orderBy('created_at').orderBy('id').limit(options.limit + 1);
+  if (options.status) query = query.where('status', '=', options.status);
+  return afterCursor(query, options.after).execute();
+}
+
+export function insertTenant(tx: Tx, tenant: { name: string; slug: string; plan: string; region: 'US' | 'EU' | 'UK' | 'JP' }) {
+  return tx.insertInto('tenants').values(tenant).returning(COLUMNS).executeTakeFirstOrThrow();
+}
+
+/** Applies a change if the version still matches; undefined when it does not (or no such tenant). */
+export function updateTenant(
+  tx: Tx,
+  id: string,
+  version: number | null,
+  changes: Partial<{ name: string; plan: string; status: 'active' | 'suspended' }>,
+) {
+  let query = tx
+    .updateTable('tenants')
+    .set((eb) => ({ ...changes, version: eb('version', '+', 1), updated_at: new Date() }))
+    .where('id', '=', id);
+  if (version !== null) query = query.where('version', '=', version);
+  return query.returning(COLUMNS).executeTakeFirst();
+}

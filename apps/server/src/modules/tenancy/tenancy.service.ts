@@ -1,0 +1,128 @@
+import { recordAudit, openAuditChain } from '../../kernel/audit/audit.ts';
+import { announceRevocation, withRevocation } from '../../kernel/auth/revocation.ts';
+import type { RequestContext } from '../../kernel/context.ts';
+import { enterTenantContext, type Tx } from '../../kernel/db/database.ts';
+import { AppError } from '../../kernel/errors.ts';
+import { decodeCursor, toPage, type PageQueryType } from '../../kernel/http/schemas.ts';
+import type { JobDefinition, TenantJobData } from '../../kernel/jobs/jobs.ts';
+import { deliverToDevMailbox } from '../../kernel/mail/dev-mailbox.ts';
+import type { Platform } from '../../platform.ts';
+import { revokeAllSessions, type IdentityService } from '../identity/index.ts';
+import { findTenantById, insertTenant, listTenants, updateTenant } from './tenancy.queries.ts';
+import type { CreateTenantInput, UpdateTenantInput } from './tenancy.schemas.ts';
+
+type TenantRow = NonNullable<Awaited<ReturnType<typeof findTenantById>>>;
+
+const view = (row: TenantRow) => ({ ...row, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() });
+
+export const WELCOME_MAIL_JOB = 'tenant-welcome-mail';
+
+interface WelcomeMailData extends TenantJobData {
+  user_id: string;
+}
+
+/** Sends the new Owner a welcome message; runs in the worker, in the tenant's context. */
+export const welcomeMailJob: JobDefinition<WelcomeMailData> = {
+  name: WELCOME_MAIL_JOB,
+  async handle(tx, data) {
+    const owner = await tx.selectFrom('users').select(['email', 'name']).where('id', '=', data.user_id).executeTakeFirst();
+    const tenant = await tx.selectFrom('tenants').select(['name', 'slug']).where('id', '=', data.tenant_id).executeTakeFirst();
+    if (!owner || !tenant) return;
+    await deliverToDevMailbox(tx, {
+      tenantId: data.tenant_id,
+      recipient: owner.email,
+      subject: `Welcome to ${tenant.name}`,
+      body: `Hello ${owner.name || owner.email},\n\nYour organization "${tenant.name}" is ready. Sign in with the organization "${tenant.slug}".`,
+    });
+  },
+};
+
+export function createTenancyService(platform: Platform, identity: IdentityService) {
+  const { db, passwords, sessions, jobs } = platform;
+
+  async function change(ctx: RequestContext, id: string, version: number | null, changes: Parameters<typeof updateTenant>[3], tx: Tx) {
+    const updated = await updateTenant(tx, id, version, changes);
+    if (updated) return updated;
+    const exists = await findTenantById(tx, id);
+    throw exists ? new AppError('version-conflict', `The current version is ${exists.version}.`) : new AppError('not-found');
+  }
+
+  /** Suspension and reactivation: both planes change in one transaction. */
+  async function setStatus(ctx: RequestContext, id: string, status: 'active' | 'suspended') {
+    const action = status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated';
+    const updated = await withRevocation(sessions, { kind: 'tenant', id }, () =>
+      db.withPlatform(async (tx) => {
+        const row = await change(ctx, id, null, { status }, tx);
+        await recordAudit(tx, ctx, { tenantId: null, action, resourceType: 'tenant', resourceId: id });
+        if (status === 'suspended') {
+          // FR-TEN-002: every session of the tenant ends now, on every node.
+          await enterTenantContext(tx, id);
+          await revokeAllSessions(tx, 'tenant_suspended');
+          await announceRevocation(tx, { kind: 'tenant', id });
+          await recordAudit(tx, ctx, { tenantId: id, action, resourceType: 'tenant', resourceId: id });
+        }
+        return row;
+      }),
+    );
+    return view(updated);
+  }
+
+  return {
+    /** UC-PROV-001: the tenant, its audit chain and its first Owner, in one transaction. */
+    async create(ctx: RequestContext, input: CreateTenantInput) {
+      const passwordHash = input.owner.password ? await passwords.hash(input.owner.password) : null;
+      const tenant = await db.withPlatform(async (tx) => {
+        const existing = await tx.selectFrom('tenants').select('id').where('slug', '=', input.slug).executeTakeFirst();
+        if (existing) throw new AppError('conflict', 'That slug is taken.');
+        const row = await insertTenant(tx, { name: input.name, slug: input.slug, plan: input.plan ?? 'standard', region: input.region });
+        await recordAudit(tx, ctx, {
+          tenantId: null,
+          action: 'tenant.created',
+          resourceType: 'tenant',
+          resourceId: row.id,
+          metadata: { slug: row.slug, region: row.region, plan: row.plan },
+        });
+        await enterTenantContext(tx, row.id);
+        await openAuditChain(tx, row.id);
+        await recordAudit(tx, ctx, { tenantId: row.id, action: 'tenant.created', resourceType: 'tenant', resourceId: row.id });
+        const ownerId = await identity.insertUser(tx, ctx, {
+          tenantId: row.id,
+          email: input.owner.email,
+          name: input.owner.name ?? '',
+          role: 'owner',
+          passwordHash,
+        });
+        await jobs.enqueue(tx, WELCOME_MAIL_JOB, { tenant_id: row.id, correlation_id: ctx.correlationId, user_id: ownerId });
+        return row;
+      });
+      return view(tenant);
+    },
+
+    async list(_ctx: RequestContext, query: PageQueryType & { status?: 'active' | 'suspended' }) {
+      const limit = query.limit ?? 50;
+      const rows = await db.withPlatform((tx) => listTenants(tx, { limit, after: decodeCursor(query.cursor), status: query.status }));
+      return toPage(rows, limit, view);
+    },
+
+    async get(_ctx: RequestContext, id: string) {
+      const row = await db.withPlatform((tx) => findTenantById(tx, id));
+      if (!row) throw new AppError('not-found');
+      return view(row);
+    },
+
+    async update(ctx: RequestContext, id: string, input: UpdateTenantInput) {
+      const { version, ...changes } = input;
+      const row = await db.withPlatform(async (tx) => {
+        const updated = await change(ctx, id, version, changes, tx);
+        await recordAudit(tx, ctx, { tenantId: null, action: 'tenant.updated', resourceType: 'tenant', resourceId: id, metadata: changes });
+        return updated;
+      });
+      return view(row);
+    },
+
+    suspend: (ctx: RequestContext, id: string) => setStatus(ctx, id, 'suspended'),
+    reactivate: (ctx: RequestContext, id: string) => setStatus(ctx, id, 'active'),
+  };
+}
+
+export type TenancyService = ReturnType<typeof createTenancyService>;

@@ -1,0 +1,91 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RequestContext } from './kernel/context.ts';
+import type { Running } from './start.ts';
+
+export const DEMO_TENANTS = [
+  { slug: 'acme', name: 'Acme Corporation', region: 'US' as const, customers: ['Ada Lovelace', 'Grace Hopper', 'Alan Turing'] },
+  { slug: 'globex', name: 'Globex Europe', region: 'EU' as const, customers: ['Hedy Lamarr', 'Tim Berners-Lee', 'Margaret Hamilton'] },
+];
+export const DEMO_OPERATOR = 'operator@demo.test';
+
+export interface DemoAccounts {
+  password: string;
+  accounts: { email: string; tenant: string | null; role: string }[];
+  created: boolean;
+}
+
+/** The demo password: DEMO_PASSWORD, else one generated once and kept beside the data. */
+async function demoPassword(configured: string | undefined, dataDir: string): Promise<string> {
+  if (configured) return configured;
+  const file = path.join(dataDir, 'demo-password');
+  try {
+    return (await fs.readFile(file, 'utf8')).trim();
+  } catch {
+    const generated = `Demo-${randomBytes(9).toString('base64url')}-1`;
+    await fs.mkdir(dataDir, { recursive: true });
+    await fs.writeFile(file, generated, { mode: 0o600 });
+    return generated;
+  }
+}
+
+/**
+ * Seeds the demo (an operator, tenants acme and globex with an Owner, a Member and a few customers
+ * and orders) through the same services the API uses, so every row is audited. Idempotent: an
+ * existing demo is left as it is, apart from taking the current demo password.
+ */
+export async function seedDemo(running: Running): Promise<DemoAccounts> {
+  const { platform, services } = running;
+  const { db, passwords, config, log } = platform;
+  const password = await demoPassword(config.demoPassword, config.dataDir);
+  const passwordHash = await passwords.hash(password);
+  const system = (tenantId: string | null): RequestContext => ({
+    correlationId: randomUUID(),
+    ip: null,
+    userAgent: 'seed',
+    actor: { type: 'system', userId: 'seed', tenantId, roles: ['owner', 'operator'], sessionId: 'seed', amr: [] },
+    log,
+  });
+  const accounts: DemoAccounts['accounts'] = [{ email: DEMO_OPERATOR, tenant: null, role: 'operator' }];
+  for (const tenant of DEMO_TENANTS) {
+    accounts.push({ email: `owner@${tenant.slug}.demo.test`, tenant: tenant.slug, role: 'owner' });
+    accounts.push({ email: `member@${tenant.slug}.demo.test`, tenant: tenant.slug, role: 'member' });
+  }
+
+  const operator = await db.withPlatform((tx) => tx.selectFrom('users').select('id').where('email', '=', DEMO_OPERATOR).executeTakeFirst());
+  if (operator) {
+    await db.withPlatform((tx) => tx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', operator.id).execute());
+    for (const tenant of DEMO_TENANTS) {
+      const found = await db.withPlatform((tx) => tx.selectFrom('tenants').select('id').where('slug', '=', tenant.slug).executeTakeFirst());
+      if (!found) continue;
+      await db.withTenant(found.id, (tx) =>
+        tx.updateTable('users').set({ password_hash: passwordHash }).where('email', 'like', `%@${tenant.slug}.demo.test`).execute(),
+      );
+    }
+    return { password, accounts, created: false };
+  }
+
+  await db.withPlatform((tx) =>
+    services.identity.insertUser(tx, system(null), { tenantId: null, email: DEMO_OPERATOR, name: 'Demo Operator', role: 'operator', passwordHash }),
+  );
+  for (const demo of DEMO_TENANTS) {
+    const tenant = await services.tenancy.create(system(null), {
+      name: demo.name,
+      slug: demo.slug,
+      region: demo.region,
+      plan: 'standard',
+      owner: { email: `owner@${demo.slug}.demo.test`, name: `${demo.name} Owner`, password },
+    });
+    const ctx = system(tenant.id);
+    await db.withTenant(tenant.id, (tx) =>
+      services.identity.insertUser(tx, ctx, { tenantId: tenant.id, email: `member@${demo.slug}.demo.test`, name: `${demo.name} Member`, role: 'member', passwordHash }),
+    );
+    for (const [index, name] of demo.customers.entries()) {
+      const email = `${name.toLowerCase().replace(/[^a-z]+/g, '.')}@example.com`;
+      const customer = await services.customers.create(ctx, { name, email });
+      await services.orders.create(ctx, { customer_id: customer.id, total_cents: 1999 * (index + 1), currency: demo.region === 'EU' ? 'EUR' : 'USD' });
+    }
+  }
+  return { password, accounts, created: true };
+}
