@@ -1,4 +1,5 @@
 -- Foundation: roles, tenants, users, sessions, audit, customers and orders.
+-- Timestamps keep milliseconds, the precision clients and cursors carry.
 -- Isolation rules (docs/adr/0002): every table with a tenant_id has RLS enabled and forced, with a
 -- policy for the app role comparing tenant_id to the transaction-local app.tenant_id. Keys between
 -- tenant tables are composite (tenant_id, id).
@@ -29,8 +30,8 @@ create table tenants (
   region text not null check (region in ('US', 'EU', 'UK', 'JP')),
   status text not null default 'active' check (status in ('active', 'suspended')),
   version integer not null default 1,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now()
+  created_at timestamptz(3) not null default now(),
+  updated_at timestamptz(3) not null default now()
 );
 create index tenants_created_idx on tenants (created_at, id);
 
@@ -53,8 +54,8 @@ create table users (
   role text not null check (role in ('owner', 'admin', 'member', 'readonly', 'operator')),
   status text not null default 'active' check (status in ('active', 'disabled')),
   version integer not null default 1,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
+  created_at timestamptz(3) not null default now(),
+  updated_at timestamptz(3) not null default now(),
   constraint users_email_per_tenant unique nulls not distinct (tenant_id, email),
   constraint users_tenant_id_key unique (tenant_id, id),
   constraint users_plane_role check ((tenant_id is null) = (role = 'operator'))
@@ -69,10 +70,10 @@ create table sessions (
   amr text[] not null default '{pwd}',
   ip text,
   user_agent text,
-  created_at timestamptz not null default now(),
-  last_seen_at timestamptz not null default now(),
-  expires_at timestamptz not null,
-  revoked_at timestamptz,
+  created_at timestamptz(3) not null default now(),
+  last_seen_at timestamptz(3) not null default now(),
+  expires_at timestamptz(3) not null,
+  revoked_at timestamptz(3),
   revoked_reason text,
   constraint sessions_tenant_id_key unique (tenant_id, id),
   -- The composite key keeps a tenant session on a user of the same tenant.
@@ -86,9 +87,9 @@ create table refresh_tokens (
   session_id uuid not null references sessions (id),
   token_hash text not null unique,
   status text not null default 'active' check (status in ('active', 'rotated', 'revoked')),
-  created_at timestamptz not null default now(),
-  expires_at timestamptz not null,
-  used_at timestamptz,
+  created_at timestamptz(3) not null default now(),
+  expires_at timestamptz(3) not null,
+  used_at timestamptz(3),
   foreign key (tenant_id, session_id) references sessions (tenant_id, id)
 );
 create index refresh_tokens_tenant_session_idx on refresh_tokens (tenant_id, session_id);
@@ -125,7 +126,7 @@ create table audit_events (
   tenant_id uuid references tenants (id),
   chain_id uuid not null,
   seq bigint not null,
-  occurred_at timestamptz not null,
+  occurred_at timestamptz(3) not null,
   category text not null default 'audit' check (category in ('audit', 'security')),
   severity text not null default 'info' check (severity in ('info', 'low', 'medium', 'high', 'critical')),
   actor_type text not null check (actor_type in ('user', 'operator', 'system', 'anonymous', 'api_key')),
@@ -183,9 +184,9 @@ create table customers (
   order_count integer not null default 0,
   order_total_cents bigint not null default 0,
   version integer not null default 1,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  deleted_at timestamptz,
+  created_at timestamptz(3) not null default now(),
+  updated_at timestamptz(3) not null default now(),
+  deleted_at timestamptz(3),
   primary key (tenant_id, id)
 );
 create index customers_tenant_updated_idx on customers (tenant_id, updated_at, id);
@@ -200,9 +201,9 @@ create table orders (
   currency text not null check (currency ~ '^[A-Z]{3}$'),
   notes text,
   version integer not null default 1,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  deleted_at timestamptz,
+  created_at timestamptz(3) not null default now(),
+  updated_at timestamptz(3) not null default now(),
+  deleted_at timestamptz(3),
   primary key (tenant_id, id),
   foreign key (tenant_id, customer_id) references customers (tenant_id, id)
 );
@@ -230,7 +231,7 @@ create table dev_mailbox (
   recipient text not null,
   subject text not null,
   body text not null,
-  created_at timestamptz not null default now()
+  created_at timestamptz(3) not null default now()
 );
 create index dev_mailbox_tenant_idx on dev_mailbox (tenant_id, created_at);
 alter table dev_mailbox enable row level security;

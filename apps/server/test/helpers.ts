@@ -1,0 +1,120 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig, type Config } from '../src/kernel/config.ts';
+import { createDatabase, type Database } from '../src/kernel/db/database.ts';
+import { migrate } from '../src/kernel/db/migrate.ts';
+import { prepareJobQueue } from '../src/kernel/jobs/jobs.ts';
+import { createLogger } from '../src/kernel/log.ts';
+import { seedDemo, DEMO_TENANTS } from '../src/seed.ts';
+import { JOBS, startPlatform, type Running } from '../src/start.ts';
+
+export const TEST_PASSWORD = 'Test-Demo-Passw0rd!';
+
+/**
+ * A database of its own for one test file: an in-memory PGlite by default, or, when DATABASE_URL
+ * names a PostgreSQL server, a new database created on it (dropped at the end).
+ */
+export async function createTestDatabase(queryTimeoutMs = 5_000): Promise<{ db: Database; url: string | undefined; drop(): Promise<void> }> {
+  const server = process.env.DATABASE_URL;
+  if (!server) {
+    const db = await createDatabase({ queryTimeoutMs });
+    await migrate(db);
+    await prepareJobQueue(db, JOBS);
+    return { db, url: undefined, drop: () => db.close() };
+  }
+  const name = `tsv_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  const db = await createDatabase({ databaseUrl: url.toString(), queryTimeoutMs, poolSize: 10 });
+  await migrate(db);
+  await prepareJobQueue(db, JOBS);
+  return {
+    db,
+    url: url.toString(),
+    async drop() {
+      await db.close();
+      const cleanup = new pg.Client({ connectionString: server });
+      await cleanup.connect();
+      await cleanup.query(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+export interface TestPlatform {
+  running: Running;
+  app: NonNullable<Running['app']>;
+  db: Database;
+  config: Config;
+  tenants: Record<string, { id: string; slug: string }>;
+  /** Logs in over HTTP and returns the bearer header and tokens. */
+  login(email: string, tenant?: string, password?: string): Promise<Session>;
+  close(): Promise<void>;
+}
+
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  headers: { authorization: string };
+}
+
+/**
+ * The whole platform (API and worker) on a fresh database, seeded with the demo tenants
+ * acme and globex. Requests go through `app.inject`.
+ */
+export async function buildTestPlatform(env: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<TestPlatform> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tsv-test-'));
+  const config = loadConfig({
+    ENVIRONMENT: 'test',
+    DATA_DIR: dataDir,
+    DEMO_PASSWORD: TEST_PASSWORD,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    PUBLIC_URL: 'http://localhost:3000',
+    ...env,
+  });
+  const database = await createTestDatabase(config.queryTimeoutMs);
+  const running = await startPlatform(config, createLogger(config.logLevel), { api: true, worker: options.worker ?? true, db: database.db });
+  await seedDemo(running);
+  const tenants: TestPlatform['tenants'] = {};
+  for (const demo of DEMO_TENANTS) {
+    const row = await database.db.owner.selectFrom('tenants').select(['id', 'slug']).where('slug', '=', demo.slug).executeTakeFirstOrThrow();
+    tenants[demo.slug] = row;
+  }
+  const app = running.app!;
+  return {
+    running,
+    app,
+    db: database.db,
+    config,
+    tenants,
+    async login(email, tenant, password = TEST_PASSWORD) {
+      const response = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password, ...(tenant ? { tenant } : {}) } });
+      if (response.statusCode !== 200) throw new Error(`login ${email} failed: ${response.statusCode} ${response.body}`);
+      const body = response.json() as { access_token: string; refresh_token: string };
+      return { accessToken: body.access_token, refreshToken: body.refresh_token, headers: { authorization: `Bearer ${body.access_token}` } };
+    },
+    async close() {
+      await running.stop();
+      await database.drop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until check() is truthy (jobs, notifications); fails after timeoutMs. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
