@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
@@ -11,6 +11,11 @@ import { declarationOf, guard, type GuardDependencies, type RouteDeclaration } f
 import { handleError, sendProblem } from './problems.ts';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** API routes, as opposed to the static assets of the web console and the documentation UI. */
+export function isApiRoute(url: string): boolean {
+  return /^\/(v1|\.well-known|healthz|readyz)(\/|$)/.test(url) && !url.startsWith('/v1/docs');
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -32,7 +37,8 @@ export async function createHttpServer(
     connectionTimeout: config.requestTimeoutMs + 5_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    disableRequestLogging: true,
+    // One line per request is written in onResponse, with the route and duration.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -47,7 +53,7 @@ export async function createHttpServer(
     // under /v1/docs, and the web console, which owns every GET outside the API namespaces.
     if (route.url.startsWith('/v1/docs')) {
       route.config = { ...route.config, access: 'public', requirements: ['CON-ARCH-004'] };
-    } else if (!/^\/(v1|\.well-known|healthz|readyz)(\/|$)/.test(route.url) && !route.config?.access) {
+    } else if (!isApiRoute(route.url) && !route.config?.access) {
       route.config = { ...route.config, access: 'public', requirements: ['FR-AUTH-001'] };
     }
     const declaration = declarationOf(route);

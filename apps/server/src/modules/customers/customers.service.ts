@@ -67,7 +67,8 @@ export function createCustomersService(platform: Platform) {
       await db.withTenant(tenantId, async (tx) => {
         const current = await findCustomerById(tx, id);
         if (!current || current.deleted_at) throw new AppError('not-found');
-        (await updateCustomer(tx, id, version ?? current.version, { deleted_at: new Date() })) ?? (await conflictOrMissing(tx, id));
+        const deleted = await updateCustomer(tx, id, version ?? current.version, { deleted_at: new Date() });
+        if (!deleted) await conflictOrMissing(tx, id);
         await recordAudit(tx, ctx, { tenantId, action: 'customer.deleted', resourceType: 'customer', resourceId: id });
       });
     },

@@ -54,7 +54,8 @@ describe('customers and orders (sample business module)', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = await t.app.inject({ method: 'GET', url: `${base}/customers?limit=2&q=paged${cursor ? `&cursor=${cursor}` : ''}`, headers: owner.headers });
+      const url: string = `${base}/customers?limit=2&q=paged${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await t.app.inject({ method: 'GET', url, headers: owner.headers });
       assert.equal(page.statusCode, 200, page.body);
       const body = page.json() as { items: { name: string }[]; next_cursor: string | null };
       seen.push(...body.items.map((c) => c.name));

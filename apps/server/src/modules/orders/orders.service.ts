@@ -95,7 +95,8 @@ export function createOrdersService(platform: Platform) {
       await db.withTenant(tenantId, async (tx) => {
         const current = await findOrderById(tx, id);
         if (!current || current.deleted_at) throw new AppError('not-found');
-        (await updateOrder(tx, id, version ?? current.version, { deleted_at: new Date() })) ?? (await conflictOrMissing(tx, id));
+        const deleted = await updateOrder(tx, id, version ?? current.version, { deleted_at: new Date() });
+        if (!deleted) await conflictOrMissing(tx, id);
         await recordAudit(tx, ctx, { tenantId, action: 'order.deleted', resourceType: 'order', resourceId: id });
         await summarize(tx, ctx, current.customer_id);
       });
