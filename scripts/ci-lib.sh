@@ -35,7 +35,7 @@ as_root() {
 }
 
 # A source-only trixie entry: lets `apt-get source pgvector` find Debian's
-# pgvector source package (bookworm has none for PostgreSQL 15) without ever
+# pgvector source package (bookworm has no pgvector package) without ever
 # pulling a binary package from trixie.
 CI_TRIXIE_SRC=/etc/apt/sources.list.d/ci-trixie-src.sources
 

@@ -68,7 +68,7 @@ ver=$(psql_tcp -tAc 'show server_version_num')
 [[ $ver == 15* ]] || die "server on $PG_HOST:$PG_PORT is not PostgreSQL 15 (server_version_num=$ver)"
 note "PostgreSQL $(psql_tcp -tAc 'show server_version') on $PG_HOST:$PG_PORT, trust auth OK"
 
-# 4. pgvector. Bookworm ships it only for PostgreSQL 16+ (none for 15), so
+# 4. pgvector. Bookworm has no pgvector package at all, so
 #    build Debian's own trixie source package against PostgreSQL 15.
 has_vector() { [[ -n $(psql_tcp -tAc "select 1 from pg_available_extensions where name='vector'") ]]; }
 if ! has_vector; then
