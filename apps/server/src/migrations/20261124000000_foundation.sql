@@ -21,6 +21,23 @@ $$;
 
 grant usage on schema public to tsv_app, tsv_platform;
 
+-- The one template for isolating a table (every migration uses it): RLS enabled and forced, the
+-- app role limited to the tenant in app.tenant_id, optionally the platform role to rows without a
+-- tenant. Only the owner may call it.
+create procedure tsv_isolate_table(tbl regclass, platform_rows boolean) language plpgsql as $$
+begin
+  execute format('alter table %s enable row level security', tbl);
+  execute format('alter table %s force row level security', tbl);
+  execute format($p$create policy tenant_isolation on %s to tsv_app
+    using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
+    with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)$p$, tbl);
+  if platform_rows then
+    execute format('create policy platform_plane on %s to tsv_platform using (tenant_id is null) with check (tenant_id is null)', tbl);
+  end if;
+end
+$$;
+revoke execute on procedure tsv_isolate_table(regclass, boolean) from public;
+
 -- Tenants (platform plane) --------------------------------------------------------------------
 create table tenants (
   id uuid primary key default gen_random_uuid(),
@@ -96,21 +113,10 @@ create index refresh_tokens_tenant_session_idx on refresh_tokens (tenant_id, ses
 
 -- Tables that serve both planes: the app role sees its tenant's rows, the platform role the
 -- rows with no tenant (operators and their sessions).
-do $$
-declare t text;
-begin
-  foreach t in array array['users', 'sessions', 'refresh_tokens'] loop
-    execute format('alter table %I enable row level security', t);
-    execute format('alter table %I force row level security', t);
-    execute format($p$create policy tenant_isolation on %I to tsv_app
-      using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-      with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
-    execute format($p$create policy platform_plane on %I to tsv_platform
-      using (tenant_id is null) with check (tenant_id is null)$p$, t);
-    execute format('grant select, insert, update on %I to tsv_app, tsv_platform', t);
-  end loop;
-end
-$$;
+call tsv_isolate_table('users', true);
+call tsv_isolate_table('sessions', true);
+call tsv_isolate_table('refresh_tokens', true);
+grant select, insert, update on users, sessions, refresh_tokens to tsv_app, tsv_platform;
 
 -- Audit: append-only, hash-chained per tenant (and one chain for the platform) ------------------
 create table audit_chain_heads (
@@ -145,20 +151,8 @@ create table audit_events (
 );
 create index audit_events_tenant_time_idx on audit_events (tenant_id, occurred_at desc);
 
-do $$
-declare t text;
-begin
-  foreach t in array array['audit_chain_heads', 'audit_events'] loop
-    execute format('alter table %I enable row level security', t);
-    execute format('alter table %I force row level security', t);
-    execute format($p$create policy tenant_isolation on %I to tsv_app
-      using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-      with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
-    execute format($p$create policy platform_plane on %I to tsv_platform
-      using (tenant_id is null) with check (tenant_id is null)$p$, t);
-  end loop;
-end
-$$;
+call tsv_isolate_table('audit_chain_heads', true);
+call tsv_isolate_table('audit_events', true);
 -- Writers may only append: no UPDATE or DELETE grant on events, and a trigger refuses them for
 -- every role (the owner must disable it explicitly, which is itself visible in the catalog).
 grant select, insert on audit_events to tsv_app, tsv_platform;
@@ -210,19 +204,9 @@ create table orders (
 create index orders_tenant_updated_idx on orders (tenant_id, updated_at, id);
 create index orders_tenant_customer_idx on orders (tenant_id, customer_id);
 
-do $$
-declare t text;
-begin
-  foreach t in array array['customers', 'orders'] loop
-    execute format('alter table %I enable row level security', t);
-    execute format('alter table %I force row level security', t);
-    execute format($p$create policy tenant_isolation on %I to tsv_app
-      using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-      with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
-    execute format('grant select, insert, update on %I to tsv_app', t);
-  end loop;
-end
-$$;
+call tsv_isolate_table('customers', false);
+call tsv_isolate_table('orders', false);
+grant select, insert, update on customers, orders to tsv_app;
 
 -- Development mailbox: where mail goes when no SMTP server is configured ------------------------
 create table dev_mailbox (
@@ -234,12 +218,7 @@ create table dev_mailbox (
   created_at timestamptz(3) not null default now()
 );
 create index dev_mailbox_tenant_idx on dev_mailbox (tenant_id, created_at);
-alter table dev_mailbox enable row level security;
-alter table dev_mailbox force row level security;
-create policy tenant_isolation on dev_mailbox to tsv_app
-  using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-  with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
-create policy platform_plane on dev_mailbox to tsv_platform using (tenant_id is null) with check (tenant_id is null);
+call tsv_isolate_table('dev_mailbox', true);
 grant select, insert on dev_mailbox to tsv_app, tsv_platform;
 
 -- The platform chain exists from the start; a tenant's chain is opened when it is provisioned.

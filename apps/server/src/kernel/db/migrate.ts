@@ -50,9 +50,8 @@ function rowsOf(result: RawResult | RawResult[]) {
 }
 
 export async function appliedMigrations(db: Database): Promise<string[]> {
-  const result = await db.ownerExecute(
-    `select name from schema_migrations where to_regclass('schema_migrations') is not null order by name`,
-  ).catch(() => ({ rows: [] }));
+  // Before the first migration there is no table yet: nothing is applied.
+  const result = await db.ownerExecute('select name from schema_migrations order by name').catch(() => ({ rows: [] }));
   return rowsOf(result).map((row) => String(row.name));
 }
 
