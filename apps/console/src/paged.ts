@@ -1,0 +1,62 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { Page } from './api';
+
+interface PagedState<T> {
+  items: T[];
+  cursor: string | null;
+  loading: boolean;
+  loaded: boolean;
+  error: unknown;
+}
+
+/**
+ * Cursor pagination state. `key` restarts from the first page when it changes (e.g. a new search).
+ * Responses that arrive after a newer request was started are ignored.
+ */
+export function usePaged<T extends { id: string }>(
+  fetchPage: (cursor: string | undefined) => Promise<Page<T>>,
+  key: string,
+) {
+  const [state, setState] = useState<PagedState<T>>({ items: [], cursor: null, loading: true, loaded: false, error: null });
+  const seq = useRef(0);
+  const fetchRef = useRef(fetchPage);
+  useEffect(() => {
+    fetchRef.current = fetchPage;
+  });
+
+  const run = useCallback((cursor: string | undefined) => {
+    const id = ++seq.current;
+    setState((s) => ({ ...s, loading: true, error: null }));
+    fetchRef.current(cursor).then(
+      (page) => {
+        if (id !== seq.current) return;
+        setState((s) => {
+          let items = page.items;
+          if (cursor) {
+            const seen = new Set(s.items.map((i) => i.id));
+            items = [...s.items, ...page.items.filter((i) => !seen.has(i.id))];
+          }
+          return { items, cursor: page.next_cursor, loading: false, loaded: true, error: null };
+        });
+      },
+      (error: unknown) => {
+        if (id !== seq.current) return;
+        setState((s) => ({ ...s, loading: false, loaded: true, error }));
+      },
+    );
+  }, []);
+
+  useEffect(() => {
+    run(undefined);
+  }, [run, key]);
+
+  const loadMore = useCallback(() => {
+    if (state.cursor && !state.loading) run(state.cursor);
+  }, [run, state.cursor, state.loading]);
+
+  const prepend = useCallback((item: T) => {
+    setState((s) => ({ ...s, items: [item, ...s.items.filter((i) => i.id !== item.id)] }));
+  }, []);
+
+  return { ...state, hasMore: state.cursor !== null, loadMore, prepend, reload: () => run(undefined) };
+}

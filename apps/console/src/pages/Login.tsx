@@ -1,0 +1,97 @@
+import { useId, useRef, useState, type FormEvent } from 'react';
+import { api, login, type Me } from '../api';
+import { ErrorAlert, PageHeading, Status } from '../ui';
+
+export function Login({
+  onSignedIn,
+  notice,
+  initialError,
+}: {
+  onSignedIn: (me: Me) => void;
+  notice: string;
+  initialError?: unknown;
+}) {
+  const [error, setError] = useState<unknown>(initialError ?? null);
+  const [busy, setBusy] = useState(false);
+  const passwordRef = useRef<HTMLInputElement>(null);
+  const ids = { email: useId(), password: useId(), org: useId(), orgHint: useId() };
+
+  async function onSubmit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    if (busy) return;
+    const data = new FormData(e.currentTarget);
+    const email = String(data.get('email') ?? '').trim();
+    const password = String(data.get('password') ?? '');
+    const tenant = String(data.get('tenant') ?? '').trim().toLowerCase();
+    setBusy(true);
+    setError(null);
+    try {
+      await login(email, password, tenant || undefined);
+      onSignedIn(await api.me());
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+      // Let the user retype the password straight away; the alert announces what went wrong.
+      passwordRef.current?.focus();
+      passwordRef.current?.select();
+    }
+  }
+
+  return (
+    <main id="main" className="main main--narrow">
+      <div className="panel">
+        <PageHeading>Sign in</PageHeading>
+        <Status>{notice}</Status>
+        <form className="form" onSubmit={onSubmit}>
+          <ErrorAlert error={error} />
+          <div className="field">
+            <label htmlFor={ids.email}>Email</label>
+            <input
+              id={ids.email}
+              name="email"
+              type="email"
+              autoComplete="username"
+              inputMode="email"
+              autoCapitalize="none"
+              spellCheck={false}
+              required
+              aria-invalid={error ? true : undefined}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor={ids.password}>Password</label>
+            <input
+              id={ids.password}
+              ref={passwordRef}
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              required
+              aria-invalid={error ? true : undefined}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor={ids.org}>
+              Organization <span className="optional">(optional)</span>
+            </label>
+            <input
+              id={ids.org}
+              name="tenant"
+              type="text"
+              autoComplete="organization"
+              autoCapitalize="none"
+              spellCheck={false}
+              aria-describedby={ids.orgHint}
+            />
+            <p id={ids.orgHint} className="hint">
+              Your organization’s short name, for example “acme”. Leave blank if you are a platform operator.
+            </p>
+          </div>
+          <button type="submit" className="button button--primary button--block" aria-disabled={busy || undefined}>
+            {busy ? 'Signing in…' : 'Sign in'}
+          </button>
+        </form>
+      </div>
+    </main>
+  );
+}
