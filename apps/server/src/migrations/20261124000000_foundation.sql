@@ -126,6 +126,7 @@ create table audit_chain_heads (
   last_hash text not null default '',
   constraint audit_chain_heads_plane check (tenant_id is null or tenant_id = chain_id)
 );
+create index audit_chain_heads_tenant_idx on audit_chain_heads (tenant_id);
 
 create table audit_events (
   id uuid primary key,

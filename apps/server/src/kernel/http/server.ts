@@ -47,6 +47,10 @@ export async function createHttpServer(
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // The API speaks JSON only (docs/problems.md: a body that is not JSON is a 415). Fastify parses
+  // text/plain by default, which would turn such a body into a string and a 400 instead.
+  app.removeContentTypeParser('text/plain');
+
   const routes: RouteDeclaration[] = [];
   app.addHook('onRoute', (route) => {
     // Static assets are public by nature and declare nothing themselves: the documentation UI
