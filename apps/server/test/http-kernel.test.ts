@@ -276,6 +276,13 @@ describe('HTTP kernel (CON-SEC-009, FR-RBAC-004, CON-ARCH-004, NFR-OBS-001, FR-S
     assert.deepEqual((await app.inject({ method: 'GET', url: '/v1/test/quick' })).json(), { quick: true });
   });
 
+  test('every response carries the hardening headers', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(response.headers['x-content-type-options'], 'nosniff');
+    assert.equal(response.headers['x-frame-options'], 'DENY');
+    assert.equal(response.headers['referrer-policy'], 'no-referrer');
+  });
+
   test('/healthz is 200, /readyz is 200 with the database and migrations ok', async () => {
     const health = await t.app.inject({ method: 'GET', url: '/healthz' });
     assert.equal(health.statusCode, 200);

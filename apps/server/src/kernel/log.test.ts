@@ -28,6 +28,16 @@ describe('log redaction', () => {
     assert.match(text, /"authorization":"\[redacted\]"/);
   });
 
+  test('an error whose message or stack carries an address is logged with the address masked', () => {
+    const { log, output, records } = capture();
+    log.error({ err: new Error(`no mailbox ${ADDRESSES[0]}`) }, 'delivery failed');
+    log.error({ err: `plain text about ${ADDRESSES[1]}` }, 'string error');
+    const text = output();
+    for (const address of ADDRESSES) assert.ok(!text.includes(address), `address leaked: ${address}`);
+    const [first] = records();
+    assert.equal((first!.err as { message: string }).message, 'no mailbox [email]');
+  });
+
   test('email addresses are masked in messages and in fields', () => {
     const { log, output, records } = capture();
     log.info(`login failed for ${ADDRESSES[0]}`);

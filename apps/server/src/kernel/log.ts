@@ -28,6 +28,17 @@ export const REDACTED_PATHS = [
 ];
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+const maskEmails = (text: string) => text.replace(EMAIL, '[email]');
+
+/** Errors are serialised as usual, with any address in their message or stack masked. */
+function serializeError(error: unknown) {
+  if (typeof error === 'string') return maskEmails(error);
+  if (!(error instanceof Error)) return error;
+  const serialized = pino.stdSerializers.err(error);
+  serialized.message = maskEmails(serialized.message ?? '');
+  if (serialized.stack) serialized.stack = maskEmails(serialized.stack);
+  return serialized;
+}
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
@@ -35,19 +46,11 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'tsv-baseline' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      formatters: {
-        // Free-text messages can carry an address (an error from a library, say): mask it.
-        log: (object) => {
-          for (const key of ['msg', 'err'] as const) {
-            const value = object[key];
-            if (typeof value === 'string') object[key] = value.replace(EMAIL, '[email]');
-          }
-          return object;
-        },
-      },
+      serializers: { err: serializeError, error: serializeError },
       hooks: {
+        // Free-text messages can carry an address (an error from a library, say): mask it.
         logMethod(args, method) {
-          const masked = args.map((arg) => (typeof arg === 'string' ? arg.replace(EMAIL, '[email]') : arg));
+          const masked = args.map((arg) => (typeof arg === 'string' ? maskEmails(arg) : arg));
           return method.apply(this, masked as Parameters<typeof method>);
         },
       },

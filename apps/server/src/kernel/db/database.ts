@@ -122,7 +122,7 @@ async function createEmbeddedDatabase(options: DatabaseOptions): Promise<Databas
   return {
     backend: 'pglite',
     owner: kysely,
-    withTenant: (tenantId, fn) => scoped(kysely, openTransaction('tsv_app', tenantId, timeout), fn),
+    withTenant: async (tenantId, fn) => scoped(kysely, openTransaction('tsv_app', tenantId, timeout), fn),
     withPlatform: (fn) => scoped(kysely, openTransaction('tsv_platform', null, timeout), fn),
     ownerExecute: (text, values) => lock.run(() => execute(text, values)),
     withOwnerSession: (fn) => lock.run(() => fn(execute)),
@@ -166,7 +166,7 @@ async function createServerDatabase(options: DatabaseOptions): Promise<Database>
   return {
     backend: 'postgres',
     owner,
-    withTenant: (tenantId, fn) => scoped(app, openTransaction('tsv_app', tenantId, timeout), fn),
+    withTenant: async (tenantId, fn) => scoped(app, openTransaction('tsv_app', tenantId, timeout), fn),
     withPlatform: (fn) => scoped(app, openTransaction('tsv_platform', null, timeout), fn),
     ownerExecute: (text, values) => rawQuery(ownerPool, text, values),
     withOwnerSession: async (fn) => {

@@ -106,13 +106,18 @@ class PGliteConnection implements DatabaseConnection {
   constructor(private readonly pglite: PGlite, private readonly queryTimeoutMs: number) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    // PGlite ignores statement_timeout, so the wait is bounded here to behave like the server.
+    // PGlite ignores statement_timeout, so the limit is enforced here: a wait past it is cut short,
+    // and a statement that kept the (single-threaded) engine busy past it fails when it returns,
+    // so its transaction rolls back exactly as on the server.
+    const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new QueryTimeoutError('query timed out')), this.queryTimeoutMs);
     });
     try {
-      return await Promise.race([this.#run<R>(compiled), timeout]);
+      const result = await Promise.race([this.#run<R>(compiled), timeout]);
+      if (performance.now() - started > this.queryTimeoutMs) throw new QueryTimeoutError('query timed out');
+      return result;
     } finally {
       clearTimeout(timer);
     }

@@ -17,6 +17,10 @@ export function isApiRoute(url: string): boolean {
   return /^\/(v1|\.well-known|healthz|readyz)(\/|$)/.test(url) && !url.startsWith('/v1/docs');
 }
 
+/** The web console loads nothing from elsewhere and is never framed. */
+const CONSOLE_CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'";
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
@@ -87,6 +91,12 @@ export async function createHttpServer(
     }, config.requestTimeoutMs);
     timer.unref();
     reply.raw.once('close', () => clearTimeout(timer));
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    if (!isApiRoute(request.url) && !request.url.startsWith('/v1/docs')) reply.header('content-security-policy', CONSOLE_CSP);
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
