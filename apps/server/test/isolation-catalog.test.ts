@@ -153,6 +153,19 @@ describe('tenant isolation in the database catalog', () => {
       assert.equal(await sqlstate(() => t.db.withPlatform(erase)), '42501');
     });
 
+    test('cannot read job payloads: the queue holds every tenant\'s jobs without RLS', async () => {
+      const tables = await catalog(t, sql<{ name: string }>`select table_name as name from information_schema.columns
+        where table_schema = 'pgboss' and column_name = 'data'`);
+      assert.ok(tables.length > 0, 'the job tables are found');
+      for (const role of APP_ROLES) {
+        for (const { name } of tables) {
+          const [row] = await catalog(t, sql<{ allowed: boolean }>`select has_column_privilege(${role}, ${`pgboss.${name}`}, 'data', 'SELECT') as allowed`);
+          assert.equal(row!.allowed, false, `${role} can read pgboss.${name}.data`);
+        }
+      }
+      assert.equal(await sqlstate(() => t.db.withTenant(acme, (tx) => sql`select data from pgboss.job`.execute(tx))), '42501');
+    });
+
     test('cannot switch off RLS, drop or alter a policy on any tenant table (42501, must be owner)', async () => {
       const policies = await catalog(
         t,

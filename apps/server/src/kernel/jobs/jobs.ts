@@ -48,9 +48,21 @@ export async function prepareJobQueue(db: Database, definitions: JobDefinition<a
     }
   }
   await boss.stop({ graceful: false });
+  // Insert only: the job tables carry every tenant's payloads and have no RLS, so the app role may
+  // add jobs and read back the ids it is given, and read the queue definitions (no payloads).
   await db.ownerExecute(`grant usage on schema ${SCHEMA} to tsv_app;
-    grant select, insert on all tables in schema ${SCHEMA} to tsv_app;
-    grant usage, select on all sequences in schema ${SCHEMA} to tsv_app`);
+    revoke select on all tables in schema ${SCHEMA} from tsv_app;
+    grant insert on all tables in schema ${SCHEMA} to tsv_app;
+    grant select on ${SCHEMA}.queue to tsv_app;
+    do $$
+    declare t record;
+    begin
+      for t in select table_name from information_schema.columns
+               where table_schema = '${SCHEMA}' and column_name = 'start_after' loop
+        execute format('grant select (id, start_after) on ${SCHEMA}.%I to tsv_app', t.table_name);
+      end loop;
+    end
+    $$`);
 }
 
 function newBoss(db: Database, options: { supervise?: boolean } = {}) {
