@@ -17,7 +17,3 @@ export interface RequestContext {
   actor: Actor | null;
   log: Logger;
 }
-
-export function systemContext(log: Logger, correlationId: string): RequestContext {
-  return { correlationId, ip: null, userAgent: null, actor: null, log };
-}

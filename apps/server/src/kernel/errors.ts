@@ -55,8 +55,4 @@ export class AppError extends Error {
   }
 }
 
-export function assertThat(condition: unknown, code: ProblemCode, detail?: string): asserts condition {
-  if (!condition) throw new AppError(code, detail);
-}
-
 export const problemType = (code: string) => `/problems/${code}`;

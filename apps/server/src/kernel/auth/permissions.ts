@@ -38,5 +38,3 @@ export function isPermission(value: string): value is Permission {
 export function can(roles: readonly string[], permission: Permission): boolean {
   return roles.some((role) => Object.hasOwn(ROLE_PERMISSIONS, role) && ROLE_PERMISSIONS[role as UserRole].has(permission));
 }
-
-export const TENANT_ROLES: UserRole[] = ['owner', 'admin', 'member', 'readonly'];

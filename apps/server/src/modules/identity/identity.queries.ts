@@ -74,7 +74,3 @@ export async function revokeAllSessions(tx: Tx, reason: string) {
     .execute();
   await tx.updateTable('refresh_tokens').set({ status: 'revoked' }).where('status', '=', 'active').execute();
 }
-
-export function touchSession(tx: Tx, sessionId: string) {
-  return tx.updateTable('sessions').set({ last_seen_at: new Date() }).where('id', '=', sessionId).execute();
-}
