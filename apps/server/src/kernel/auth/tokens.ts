@@ -37,6 +37,7 @@ export interface TokenService {
 }
 
 const ALG = 'EdDSA';
+const VERIFIED_CACHE_SIZE = 50_000;
 
 /**
  * The signing key: SIGNING_KEY (an Ed25519 private JWK) when set; otherwise one generated on
@@ -71,6 +72,10 @@ export async function createTokenService(options: {
   const privateKey = (await importJWK({ ...options.privateJwk, alg: ALG }, ALG)) as Key;
   const publicKey = (await importJWK({ ...publicJwk, alg: ALG }, ALG)) as Key;
   const published: JWK = { ...publicJwk, kid, alg: ALG, use: 'sig' };
+  // Tokens already verified, by their exact text, until they expire: a client sends the same
+  // token many times, and the signature check is the main CPU cost of a request. Revocation is
+  // not a property of the token (the session check decides it), so caching the claims is safe.
+  const verified = new Map<string, VerifiedAccess>();
 
   return {
     async issue(claims) {
@@ -85,6 +90,8 @@ export async function createTokenService(options: {
       return { token, expiresIn: options.ttlSeconds };
     },
     async verify(token) {
+      const known = verified.get(token);
+      if (known && known.exp * 1000 > Date.now()) return known;
       const { payload } = await jwtVerify(token, publicKey, {
         issuer: options.issuer,
         audience: options.audience,
@@ -100,7 +107,10 @@ export async function createTokenService(options: {
       ) {
         throw new Error('malformed claims');
       }
-      return payload as unknown as VerifiedAccess;
+      const claims = payload as unknown as VerifiedAccess;
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
+      verified.set(token, claims);
+      return claims;
     },
     jwks: () => ({ keys: [published] }),
   };

@@ -8,8 +8,14 @@ export function findUserByEmail(tx: Tx, email: string) {
     .executeTakeFirst();
 }
 
-export function findUserById(tx: Tx, id: string) {
-  return tx.selectFrom('users').select(['id', 'tenant_id', 'email', 'name', 'role', 'status']).where('id', '=', id).executeTakeFirst();
+/** A user with the slug of its tenant (none for operators), in one query. */
+export function findUserWithTenant(tx: Tx, id: string) {
+  return tx
+    .selectFrom('users as u')
+    .leftJoin('tenants as t', 't.id', 'u.tenant_id')
+    .select(['u.id', 'u.tenant_id', 'u.email', 'u.name', 'u.role', 't.slug as tenant_slug'])
+    .where('u.id', '=', id)
+    .executeTakeFirst();
 }
 
 export function insertSession(

@@ -10,7 +10,7 @@ import {
   claimRefreshToken,
   findRefreshToken,
   findUserByEmail,
-  findUserById,
+  findUserWithTenant,
   insertRefreshToken,
   insertSession,
   revokeSession,
@@ -215,23 +215,18 @@ export function createIdentityService(platform: Platform) {
 
     async me(ctx: RequestContext) {
       const actor = ctx.actor!;
-      return inScope(actor.tenantId, async (tx) => {
-        const user = await findUserById(tx, actor.userId);
-        if (!user) throw new AppError('unauthorized');
-        const tenant = actor.tenantId
-          ? await tx.selectFrom('tenants').select('slug').where('id', '=', actor.tenantId).executeTakeFirst()
-          : undefined;
-        return {
-          id: user.id,
-          email: user.email,
-          name: user.name,
-          tenant_id: user.tenant_id,
-          tenant_slug: tenant?.slug ?? null,
-          roles: [user.role],
-          session_id: actor.sessionId,
-          amr: actor.amr,
-        };
-      });
+      const user = await inScope(actor.tenantId, (tx) => findUserWithTenant(tx, actor.userId));
+      if (!user) throw new AppError('unauthorized');
+      return {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        tenant_id: user.tenant_id,
+        tenant_slug: user.tenant_slug,
+        roles: [user.role],
+        session_id: actor.sessionId,
+        amr: actor.amr,
+      };
     },
   };
 }
