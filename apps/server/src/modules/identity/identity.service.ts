@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { announceRevocation, withRevocation } from '../../kernel/auth/revocation.ts';
 import type { RequestContext } from '../../kernel/context.ts';
-import { isUuid, type Tx } from '../../kernel/db/database.ts';
+import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
 import type { UserRole } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Platform } from '../../platform.ts';
@@ -79,22 +79,24 @@ export function createIdentityService(platform: Platform) {
      */
     async login(ctx: RequestContext, input: { email: string; password: string; tenant?: string | undefined }): Promise<TokenPair> {
       const email = normalizeEmail(input.email);
-      let tenantId: string | null = null;
-      if (input.tenant !== undefined) {
-        // CAUTION: resolving a slug reads the platform plane before anyone is authenticated.
-        const tenant = await db.withPlatform((tx) =>
-          tx.selectFrom('tenants').select(['id', 'status']).where('slug', '=', input.tenant!.toLowerCase()).executeTakeFirst(),
+      // CAUTION: one platform transaction resolves the slug, then enters that tenant to find the
+      // user: the only read of the platform plane made before anyone is authenticated.
+      const found = await db.withPlatform(async (tx) => {
+        if (input.tenant === undefined) return { tenant: null, user: await findUserByEmail(tx, email) };
+        const tenant = await tx.selectFrom('tenants').select(['id', 'status']).where('slug', '=', input.tenant.toLowerCase()).executeTakeFirst();
+        if (!tenant) return undefined;
+        await enterTenantContext(tx, tenant.id);
+        return { tenant, user: await findUserByEmail(tx, email) };
+      });
+      if (!found) {
+        await passwords.verify(null, input.password);
+        await db.withPlatform((tx) =>
+          recordAudit(tx, ctx, { tenantId: null, action: 'auth.login', outcome: 'failure', metadata: { reason: 'unknown_tenant' } }),
         );
-        if (!tenant) {
-          await passwords.verify(null, input.password);
-          await db.withPlatform((tx) =>
-            recordAudit(tx, ctx, { tenantId: null, action: 'auth.login', outcome: 'failure', metadata: { reason: 'unknown_tenant' } }),
-          );
-          throw invalid();
-        }
-        tenantId = tenant.id;
+        throw invalid();
       }
-      const user = await inScope(tenantId, (tx) => findUserByEmail(tx, email));
+      const { user } = found;
+      const tenantId = found.tenant?.id ?? null;
       const matched = await passwords.verify(user?.password_hash ?? null, input.password);
       if (!user || !matched || user.status !== 'active') {
         await inScope(tenantId, (tx) =>
@@ -109,11 +111,10 @@ export function createIdentityService(platform: Platform) {
         );
         throw invalid();
       }
+      // A suspension that commits after this check is still caught: the session check on every
+      // request refuses sessions of a suspended tenant.
+      if (found.tenant && found.tenant.status !== 'active') throw new AppError('tenant-suspended');
       return inScope(tenantId, async (tx) => {
-        if (tenantId) {
-          const tenant = await tx.selectFrom('tenants').select('status').where('id', '=', tenantId).executeTakeFirstOrThrow();
-          if (tenant.status !== 'active') throw new AppError('tenant-suspended');
-        }
         const lifetime = ADMIN_ROLES.includes(user.role) ? Math.min(ADMIN_SESSION_SECONDS, config.sessionAbsoluteTtlSeconds) : config.sessionAbsoluteTtlSeconds;
         const amr = ['pwd'];
         const session = await insertSession(tx, {
