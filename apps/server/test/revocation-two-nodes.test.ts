@@ -6,7 +6,7 @@ import { buildTestPlatform, type Session, type TestPlatform } from './helpers.ts
 
 /**
  * FR-AUTH-005, FR-TEN-002: a revocation made on one node takes effect on every node within a
- * second, although each node caches live sessions for SESSION_CACHE_TTL_MS (5 s by default).
+ * second, although each node caches live sessions for SESSION_CACHE_TTL_MS (30 s by default).
  * The NOTIFY on the sessions channel is what evicts the other node's cache entry.
  */
 const PROPAGATION_LIMIT_MS = 1_000;

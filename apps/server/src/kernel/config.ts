@@ -117,7 +117,7 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 60, 86_400),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 7 * 86_400, 300, 90 * 86_400),
     sessionAbsoluteTtlSeconds: int(env, 'SESSION_ABSOLUTE_TTL_SECONDS', 12 * 3600, 300, 30 * 86_400),
-    sessionCacheTtlMs: int(env, 'SESSION_CACHE_TTL_MS', 5_000, 0, 60_000),
+    sessionCacheTtlMs: int(env, 'SESSION_CACHE_TTL_MS', 30_000, 0, 300_000),
     argon2: {
       // OWASP password storage recommendation for Argon2id: 19 MiB, 2 iterations, 1 lane.
       memoryCost: int(env, 'ARGON2_MEMORY_KIB', 19_456, 1024, 4_194_304),
