@@ -96,8 +96,8 @@ async function scoped<T>(db: Kysely<DB>, opening: string, fn: (tx: Tx) => Promis
  */
 export async function enterTenantContext(tx: Tx, tenantId: string): Promise<void> {
   if (!UUID.test(tenantId)) throw new Error('tenant id must be a UUID');
-  await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
-  await sql`set local role tsv_app`.execute(tx);
+  // One round trip: set_config('role', …) is SET LOCAL ROLE in function form.
+  await sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('role', 'tsv_app', true)`.execute(tx);
 }
 
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {

@@ -56,18 +56,24 @@ export function createIdentityService(platform: Platform) {
   const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) =>
     tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn);
 
-  async function issueTokens(
+  /**
+   * Stores a new refresh token in the transaction and returns the signing of the pair, to run after
+   * commit: no row lock (the audit chain head) is held while the access token is signed.
+   */
+  async function grantTokens(
     tx: Tx,
     user: { id: string; tenant_id: string | null; role: UserRole },
     sessionId: string,
     sessionExpiresAt: Date,
     amr: string[],
-  ): Promise<TokenPair> {
+  ): Promise<() => Promise<TokenPair>> {
     const refresh = newRefreshToken(user.tenant_id);
     const refreshExpiry = new Date(Math.min(Date.now() + config.refreshTokenTtlSeconds * 1000, sessionExpiresAt.getTime()));
     await insertRefreshToken(tx, { tenant_id: user.tenant_id, session_id: sessionId, token_hash: refresh.hash, expires_at: refreshExpiry });
-    const access = await tokens.issue({ sub: user.id, tenant_id: user.tenant_id, roles: [user.role], sid: sessionId, amr });
-    return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.expiresIn };
+    return async () => {
+      const access = await tokens.issue({ sub: user.id, tenant_id: user.tenant_id, roles: [user.role], sid: sessionId, amr });
+      return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.expiresIn };
+    };
   }
 
   const invalid = () => new AppError('invalid-credentials', 'The email, password or organization is not correct.');
@@ -114,7 +120,7 @@ export function createIdentityService(platform: Platform) {
       // A suspension that commits after this check is still caught: the session check on every
       // request refuses sessions of a suspended tenant.
       if (found.tenant && found.tenant.status !== 'active') throw new AppError('tenant-suspended');
-      return inScope(tenantId, async (tx) => {
+      const sign = await inScope(tenantId, async (tx) => {
         const lifetime = ADMIN_ROLES.includes(user.role) ? Math.min(ADMIN_SESSION_SECONDS, config.sessionAbsoluteTtlSeconds) : config.sessionAbsoluteTtlSeconds;
         const amr = ['pwd'];
         const session = await insertSession(tx, {
@@ -130,8 +136,9 @@ export function createIdentityService(platform: Platform) {
           actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles: [user.role], sessionId: session.id, amr },
         };
         await recordAudit(tx, actorCtx, { tenantId, action: 'auth.login', resourceType: 'session', resourceId: session.id });
-        return issueTokens(tx, user, session.id, session.expires_at, amr);
+        return grantTokens(tx, user, session.id, session.expires_at, amr);
       });
+      return sign();
     },
 
     /**
@@ -144,7 +151,7 @@ export function createIdentityService(platform: Platform) {
       const { tenantId } = parsed;
       const outcome = await inScope(tenantId, async (tx) => {
         const found = await findRefreshToken(tx, parsed.hash);
-        if (!found) return { error: 'unknown' as const, tokens: undefined };
+        if (!found) return { error: 'unknown' as const, sign: undefined };
         if (found.status === 'rotated') {
           await revokeSession(tx, found.session_id, 'refresh_token_reuse');
           await announceRevocation(tx, { kind: 'session', id: found.session_id });
@@ -157,7 +164,7 @@ export function createIdentityService(platform: Platform) {
             resourceType: 'session',
             resourceId: found.session_id,
           });
-          return { error: 'reuse' as const, sessionId: found.session_id, tokens: undefined };
+          return { error: 'reuse' as const, sessionId: found.session_id, sign: undefined };
         }
         const live =
           found.status === 'active' &&
@@ -165,10 +172,10 @@ export function createIdentityService(platform: Platform) {
           found.session_status === 'active' &&
           found.session_expires_at.getTime() > Date.now() &&
           found.user_status === 'active';
-        if (!live || !(await claimRefreshToken(tx, found.id))) return { error: 'expired' as const, tokens: undefined };
+        if (!live || !(await claimRefreshToken(tx, found.id))) return { error: 'expired' as const, sign: undefined };
         if (tenantId) {
           const tenant = await tx.selectFrom('tenants').select('status').where('id', '=', tenantId).executeTakeFirstOrThrow();
-          if (tenant.status !== 'active') return { error: 'expired' as const, tokens: undefined };
+          if (tenant.status !== 'active') return { error: 'expired' as const, sign: undefined };
         }
         const user = { id: found.user_id, tenant_id: tenantId, role: found.role };
         const actorCtx: RequestContext = {
@@ -177,9 +184,9 @@ export function createIdentityService(platform: Platform) {
         };
         await tx.updateTable('sessions').set({ last_seen_at: new Date() }).where('id', '=', found.session_id).execute();
         await recordAudit(tx, actorCtx, { tenantId, action: 'auth.refresh', resourceType: 'session', resourceId: found.session_id });
-        return { error: null, tokens: await issueTokens(tx, user, found.session_id, found.session_expires_at, found.amr) };
+        return { error: null, sign: await grantTokens(tx, user, found.session_id, found.session_expires_at, found.amr) };
       });
-      if (outcome.tokens) return outcome.tokens;
+      if (outcome.sign) return outcome.sign();
       if (outcome.error === 'reuse') sessions.apply({ kind: 'session', id: outcome.sessionId });
       throw new AppError('unauthorized', 'The refresh token is not valid.');
     },
