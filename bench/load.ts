@@ -18,6 +18,8 @@ export interface LoadJob {
   seconds: number;
   /** Spread over the connections: each connection cycles through its own shuffled share. */
   requests: AutocannonRequest[];
+  /** A status that counts as success besides 2xx (304 for conditional requests). */
+  okStatus?: number;
 }
 
 export interface LoadOutcome {
@@ -90,7 +92,7 @@ function runLoad(job: LoadJob): Promise<LoadOutcome> {
     );
     instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
       statuses[status] = (statuses[status] ?? 0) + 1;
-      if (status >= 200 && status < 300) latencies.push(ms);
+      if ((status >= 200 && status < 300) || status === job.okStatus) latencies.push(ms);
     });
   });
 }

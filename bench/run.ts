@@ -11,7 +11,7 @@
  * See bench/README.md for what each measurement means.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -22,12 +22,17 @@ import { fileURLToPath } from 'node:url';
 import type { AutocannonRequest } from 'autocannon';
 import { verify as argon2Verify } from '@node-rs/argon2';
 import Fastify from 'fastify';
+import type { Redis } from 'ioredis';
 import { importJWK, jwtVerify } from 'jose';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } from 'kysely';
 import pg from 'pg';
+import { SessionCache } from '../apps/server/src/kernel/auth/session-cache.ts';
+import { recordAudit } from '../apps/server/src/kernel/audit/audit.ts';
 import { loadConfig, type Config } from '../apps/server/src/kernel/config.ts';
+import type { RequestContext } from '../apps/server/src/kernel/context.ts';
 import type { Database } from '../apps/server/src/kernel/db/database.ts';
 import type { DB } from '../apps/server/src/kernel/db/schema.ts';
+import { closeRedis, connectRedis } from '../apps/server/src/kernel/http/rate-limit.ts';
 import { createHttpServer } from '../apps/server/src/kernel/http/server.ts';
 import { createLogger } from '../apps/server/src/kernel/log.ts';
 import { findCustomerById } from '../apps/server/src/modules/customers/customers.queries.ts';
@@ -39,6 +44,14 @@ const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
 const SERVER_DIR = path.join(ROOT, 'apps/server');
 const PASSWORD = 'Bench-Passw0rd-2026!';
+/** Events per transaction in the batch variant of (g), as the audit ingest API appends a batch. */
+const AUDIT_BATCH = 100;
+/** A rate limit the load generator's one address and few thousand users never reach. */
+const NEVER_REFUSED = '1000000000';
+/** (h) Billing ingest: events per batch (the API's maximum), batches in flight, tenants per batch in the spread variant. */
+const BILLING_BATCH = 1000;
+const BILLING_CONNECTIONS = 4;
+const BILLING_SPREAD = 20;
 
 // Options -------------------------------------------------------------------------------------
 
@@ -545,15 +558,15 @@ class LoadGenerator {
     return new LoadGenerator(child);
   }
 
-  run(url: string, connections: number, seconds: number, requests: AutocannonRequest[]): Promise<Core> {
+  run(url: string, connections: number, seconds: number, requests: AutocannonRequest[], okStatus?: number): Promise<Core> {
     const id = this.#next++;
-    const job: LoadJob = { type: 'load', id, url, connections, seconds, requests };
+    const job: LoadJob = { type: 'load', id, url, connections, seconds, requests, ...(okStatus ? { okStatus } : {}) };
     return new Promise<LoadOutcome>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.child.send(job);
     }).then((outcome) => ({
       ok: outcome.ok,
-      failed: Object.entries(outcome.statuses).reduce((sum, [code, n]) => (code.startsWith('2') ? sum : sum + n), 0) + outcome.errors + outcome.timeouts,
+      failed: Object.entries(outcome.statuses).reduce((sum, [code, n]) => (code.startsWith('2') || Number(code) === okStatus ? sum : sum + n), 0) + outcome.errors + outcome.timeouts,
       seconds: outcome.seconds,
       latencies: Float64Array.from(outcome.latencies),
       loadCpuSeconds: outcome.cpuSeconds,
@@ -622,6 +635,12 @@ async function seed(running: Running, options: Options): Promise<Seeded> {
       select 'Bench tenant ' || i, 'bench-' || i, 'US' from generate_series(1, ${options.tenants}::int) as i
       returning id, slug`.execute(owner);
     await sql`insert into audit_chain_heads (chain_id, tenant_id) select id, id from tenants where slug like 'bench-%'`.execute(owner);
+    await sql`
+      insert into roles (tenant_id, key, name)
+      select t.id, r.key, r.name from tenants t
+      cross join (values ('owner', 'Owner'), ('admin', 'Administrator'), ('member', 'Member'),
+                         ('readonly', 'Read-only'), ('auditor', 'Auditor')) as r (key, name)
+       where t.slug like 'bench-%'`.execute(owner);
     return rows.rows
       .map((row) => ({ ...row, index: Number(row.slug.slice('bench-'.length)) }))
       .sort((a, b) => a.index - b.index);
@@ -633,11 +652,18 @@ async function seed(running: Running, options: Options): Promise<Seeded> {
     for (let start = 0; start < tenants.length; start += batch) {
       const slice = tenants.slice(start, start + batch);
       await sql`
-        insert into users (tenant_id, email, name, role, password_hash)
-        select t.id, 'user' || u || '@bench-' || t.i || '.test', 'Bench User ' || u,
-               case when u = 1 then 'owner' else 'member' end, ${hash}
+        insert into users (tenant_id, email, name, password_hash)
+        select t.id, 'user' || u || '@bench-' || t.i || '.test', 'Bench User ' || u, ${hash}
           from unnest(${slice.map((t) => t.id)}::uuid[], ${slice.map((t) => t.index)}::int[]) as t(id, i),
                generate_series(1, ${options.users}::int) as u`.execute(owner);
+      // The first user of each tenant is its Owner, the others Members, as tenant-wide assignments.
+      await sql`
+        insert into role_assignments (tenant_id, user_id, role_id)
+        select u.tenant_id, u.id, r.id
+          from users u
+          join roles r on r.tenant_id = u.tenant_id
+                      and r.key = case when u.email like 'user1@%' then 'owner' else 'member' end
+         where u.tenant_id = any(${slice.map((t) => t.id)}::uuid[])`.execute(owner);
       if (tenants.length > batch) progress(`seed: users of ${Math.min(start + batch, tenants.length)}/${tenants.length} tenants`);
     }
   });
@@ -660,7 +686,7 @@ async function seed(running: Running, options: Options): Promise<Seeded> {
     const chosen = Array.from({ length: options.sessions }, (_, k) => accountAt(k, options));
     const bySlug = new Map(tenants.map((t) => [t.slug, t.id]));
     const users = await sql<{ id: string; tenant_id: string; role: string }>`
-      select u.id, u.tenant_id, u.role
+      select u.id, u.tenant_id, case when u.email like 'user1@%' then 'owner' else 'member' end as role
         from unnest(${chosen.map((c) => bySlug.get(c.slug)!)}::uuid[], ${chosen.map((c) => c.email)}::text[]) as w(tenant_id, email)
         join users u on u.tenant_id = w.tenant_id and u.email = w.email`.execute(owner);
     const roleOf = new Map(users.rows.map((u) => [u.id, u.role]));
@@ -683,7 +709,7 @@ async function seed(running: Running, options: Options): Promise<Seeded> {
     return out;
   });
 
-  await timed('analyze', () => sql`analyze tenants, users, sessions, audit_chain_heads, customers, customers_norls`.execute(owner));
+  await timed('analyze', () => sql`analyze tenants, users, roles, role_assignments, sessions, audit_chain_heads, customers, customers_norls`.execute(owner));
 
   const logins = Array.from({ length: options.logins }, (_, k) => accountAt(k + options.sessions, options)).map(({ email, slug }) => ({ email, slug }));
   return { tenants, customers, sessions, logins, timings, usersPerSecond };
@@ -698,9 +724,9 @@ async function seed(running: Running, options: Options): Promise<Seeded> {
  */
 function instrument(running: Running) {
   const { sessions, db } = running.platform;
-  const isActive = sessions.isActive.bind(sessions);
-  sessions.isActive = (sessionId: string, now?: number) => {
-    const active = isActive(sessionId, now);
+  const get = sessions.get.bind(sessions);
+  sessions.get = (sessionId: string, now?: number) => {
+    const active = get(sessionId, now);
     if (active) counters.cacheHits++;
     else counters.cacheMisses++;
     return active;
@@ -837,6 +863,15 @@ async function main() {
     SEED_DEMO: 'false',
     // Tokens are issued once, before the measurements: they must outlive a long run.
     ACCESS_TOKEN_TTL_SECONDS: process.env.ACCESS_TOKEN_TTL_SECONDS || '3600',
+    // DESIGN's read target is measured with audit-on-read off; it adds one transaction per read.
+    AUDIT_ON_READ: process.env.AUDIT_ON_READ || 'false',
+    // Rate limits stay on, so every full-stack row pays for them, but never refuse the load
+    // generator (one address, every request of a user within seconds); (f) measures their cost.
+    RATE_LIMIT_USER_PER_MINUTE: process.env.RATE_LIMIT_USER_PER_MINUTE || NEVER_REFUSED,
+    RATE_LIMIT_TENANT_PER_MINUTE: process.env.RATE_LIMIT_TENANT_PER_MINUTE || NEVER_REFUSED,
+    RATE_LIMIT_IP_PER_MINUTE: process.env.RATE_LIMIT_IP_PER_MINUTE || NEVER_REFUSED,
+    RATE_LIMIT_LOGIN_PER_MINUTE: process.env.RATE_LIMIT_LOGIN_PER_MINUTE || NEVER_REFUSED,
+    RATE_LIMIT_APP_PER_MINUTE: process.env.RATE_LIMIT_APP_PER_MINUTE || NEVER_REFUSED,
   });
   const log = createLogger(config.logLevel);
 
@@ -861,9 +896,45 @@ async function main() {
     user_id: request.ctx.actor!.userId,
     tenant_id: request.ctx.actor!.tenantId,
   }));
+  // The cost of authorization: the same kernel route behind a permission (grants from the session
+  // cache), and on a second kernel with no session cache, where every request resolves the session
+  // and its grants from the database (one transaction).
+  const authorized = { config: { access: 'customers.read' as const, requirements: ['FR-RBAC-004'] } };
+  kernel.get('/v1/bench/authorized', authorized, async (request) => ({ reach: request.ctx.reach === 'all' ? 'all' : [...request.ctx.reach] }));
   await kernel.listen({ host: '127.0.0.1', port: 0 });
   cleanups.push({ name: 'kernel route server', run: () => kernel.close() });
   const kernelUrl = `http://127.0.0.1:${(kernel.server.address() as AddressInfo).port}`;
+
+  // (f) The same kernel route with rate limits off, on in memory, and on in Redis when one answers
+  // (REDIS_URL, else a local server). The tenant concurrency bound is off in all three.
+  const limitKernel = async (name: string, enabled: boolean, redis: Redis | null) => {
+    const limited: Config = {
+      ...config,
+      rateLimits: { ...config.rateLimits, enabled },
+      tenantConcurrency: { ...config.tenantConcurrency, limit: 0 },
+      redisKeyPrefix: `tsv-bench-${dbName}`,
+    };
+    const { app: server } = await createHttpServer(limited, log, { db, tokens, sessions, redis });
+    server.get('/v1/bench/session', { config: { access: 'authenticated', requirements: ['FR-RATE-001'] } }, async (request) => ({
+      user_id: request.ctx.actor!.userId,
+      tenant_id: request.ctx.actor!.tenantId,
+    }));
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    cleanups.push({ name: `kernel route server, ${name}`, run: () => server.close() });
+    return `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+  };
+  const limitsOffUrl = await limitKernel('rate limits off', false, null);
+  const limitsMemoryUrl = await limitKernel('rate limits in memory', true, null);
+  const benchRedisUrl = config.redisUrl ?? 'redis://127.0.0.1:6379';
+  const benchRedis = await connectRedis(benchRedisUrl, log, 1_000);
+  cleanups.push({ name: 'redis client', run: () => closeRedis(benchRedis) });
+  const limitsRedisUrl = benchRedis.status === 'ready' ? await limitKernel('rate limits in Redis', true, benchRedis) : null;
+  if (!limitsRedisUrl) progress(`(f) no Redis answers at ${benchRedisUrl.replace(/\/\/[^@/]*@/, '//***@')}: the Redis variant is left out`);
+  const { app: uncached } = await createHttpServer(config, log, { db, tokens, sessions: new SessionCache(0) });
+  uncached.get('/v1/bench/authorized', authorized, async (request) => ({ reach: request.ctx.reach === 'all' ? 'all' : [...request.ctx.reach] }));
+  await uncached.listen({ host: '127.0.0.1', port: 0 });
+  cleanups.push({ name: 'uncached kernel server', run: () => uncached.close() });
+  const uncachedUrl = `http://127.0.0.1:${(uncached.server.address() as AddressInfo).port}`;
 
   // The token-validation ceiling: bare Fastify (no hooks, no logger) and one EdDSA verify.
   const published = tokens.jwks().keys[0]!;
@@ -911,6 +982,7 @@ async function main() {
   }));
   const meRequests: AutocannonRequest[] = seeded.sessions.map((s) => ({ method: 'GET', path: '/v1/me', headers: bearer(s.token) }));
   const kernelRequests: AutocannonRequest[] = seeded.sessions.map((s) => ({ method: 'GET', path: '/v1/bench/session', headers: bearer(s.token) }));
+  const authorizedRequests: AutocannonRequest[] = seeded.sessions.map((s) => ({ method: 'GET', path: '/v1/bench/authorized', headers: bearer(s.token) }));
   const pingRequests: AutocannonRequest[] = seeded.sessions.map((s) => ({ method: 'GET', path: '/ping', headers: bearer(s.token) }));
   const helloRequests: AutocannonRequest[] = seeded.sessions.map((s) => ({ method: 'GET', path: '/hello', headers: bearer(s.token) }));
   const readRequests: AutocannonRequest[] = reads.map((r) => ({
@@ -926,7 +998,7 @@ async function main() {
       'begin',
       ...(role ? ['set local role tsv_app'] : []),
       `set local statement_timeout = ${Math.trunc(config.queryTimeoutMs)}`,
-      `select set_config('app.tenant_id', '${tenantId}', true)`,
+      `select set_config('app.tenant_id', '${tenantId}', true), set_config('app.unit_ids', '*', true)`,
     ].join('; ');
   /** BEGIN (+ SET LOCAL ROLE tsv_app) + set_config; SELECT; COMMIT: three round trips, like withTenant. */
   const transactionRead = async (text: string, values: string[], tenantId: string, role: boolean) => {
@@ -1032,6 +1104,20 @@ async function main() {
         guarded: true,
         run: (s) => load.run(kernelUrl, options.connections, s, kernelRequests),
       },
+      {
+        key: 'authz',
+        label: 'GET /v1/bench/authorized (kernel + guard + permission check, grants cached with the session)',
+        http: true,
+        guarded: true,
+        run: (s) => load.run(kernelUrl, options.connections, s, authorizedRequests),
+      },
+      {
+        key: 'authz-nocache',
+        label: 'the same with no session cache: session and grants resolved in one transaction per request',
+        http: true,
+        guarded: true,
+        run: (s) => load.run(uncachedUrl, options.connections, s, authorizedRequests),
+      },
       { key: 'ceiling', label: 'bare Fastify + jose EdDSA verify (ceiling)', http: true, run: (s) => load.run(bareUrl, options.connections, s, pingRequests) },
       { key: 'fastify', label: 'bare Fastify, no verify (HTTP floor; reference)', http: true, run: (s) => load.run(bareUrl, options.connections, s, helloRequests) },
       {
@@ -1081,6 +1167,194 @@ async function main() {
         label: 'customers_norls, the SELECT alone (one round trip, no transaction; reference)',
         http: false,
         run: (s) => drive(options.connections, s, bareRead),
+      },
+    ],
+    options,
+  );
+
+  // (f) Rate-limit overhead ---------------------------------------------------------------------
+  const limitVariants: Variant[] = [
+    {
+      key: 'limits-off',
+      label: 'GET /v1/bench/session, rate limits off',
+      http: true,
+      guarded: true,
+      run: (s) => load.run(limitsOffUrl, options.connections, s, kernelRequests),
+    },
+    {
+      key: 'limits-memory',
+      label: 'the same, rate limits on: user and tenant buckets in memory',
+      http: true,
+      guarded: true,
+      run: (s) => load.run(limitsMemoryUrl, options.connections, s, kernelRequests),
+    },
+  ];
+  if (limitsRedisUrl) {
+    limitVariants.push({
+      key: 'limits-redis',
+      label: 'the same, rate limits on: user and tenant buckets in Redis (two round trips)',
+      http: true,
+      guarded: true,
+      run: (s) => load.run(limitsRedisUrl, options.connections, s, kernelRequests),
+    });
+  }
+  const limits = await suite('(f) rate limits', limitVariants, options);
+
+  // (g) Audit append -----------------------------------------------------------------------------
+  // Events appended to the tenants' hash chains as the services do it (recordAudit in a tenant
+  // transaction), many tenants in parallel; the rate column counts events.
+  const auditContext = (): RequestContext => ({ correlationId: randomUUID(), ip: '127.0.0.1', userAgent: 'tsv-bench', actor: null, reach: 'all', log });
+  const appendEvents = (tenantId: string, count: number, i: number) =>
+    db.withTenant(tenantId, async (tx) => {
+      const ctx = auditContext();
+      for (let k = 0; k < count; k++) await recordAudit(tx, ctx, { tenantId, action: 'app.bench.appended', resourceType: 'bench', resourceId: `${i}.${k}` });
+    });
+  /** drive() with each call appending `count` events: ok counts events, latencies stay per call. */
+  const driveAppends = async (seconds: number, count: number, tenantOf: (i: number) => string): Promise<Core> => {
+    const core = await drive(options.connections, seconds, (i) => appendEvents(tenantOf(i), count, i));
+    return { ...core, ok: core.ok * count, failed: core.failed * count };
+  };
+  const audit = await suite(
+    '(g) audit',
+    [
+      {
+        key: 'audit',
+        label: `one event per tenant transaction, writers spread over ${seeded.tenants.length} tenants' chains`,
+        http: false,
+        run: (s) => driveAppends(s, 1, (i) => pick(seeded.tenants, i).id),
+      },
+      {
+        key: 'audit-batch',
+        label: `${AUDIT_BATCH} events per tenant transaction (an ingest batch), writers spread over the tenants`,
+        http: false,
+        run: (s) => driveAppends(s, AUDIT_BATCH, (i) => pick(seeded.tenants, i).id),
+      },
+      {
+        key: 'audit-one',
+        label: "one event per transaction, every writer on one tenant's chain (its head lock serialises them; reference)",
+        http: false,
+        run: (s) => driveAppends(s, 1, () => seeded.tenants[0]!.id),
+      },
+    ],
+    options,
+  );
+
+  // (h) Billing ingest ---------------------------------------------------------------------------
+  // POST /v1/apps/billing-events through the full stack with an application key; each batch holds
+  // BILLING_BATCH new events, built in this process just before it is sent. The rate column counts events.
+  const system: RequestContext = {
+    correlationId: randomUUID(),
+    ip: null,
+    userAgent: 'tsv-bench',
+    actor: { type: 'system', userId: 'bench', tenantId: null, roles: [], sessionId: 'bench', amr: [], grants: new Map() },
+    reach: 'all',
+    log,
+  };
+  const { key: billingKey } = await running.services.apps.registerWithKey(
+    system,
+    { name: 'Bench metering', environment: 'production', owner: 'bench@example.com' },
+    { scopes: ['billing:write'] },
+  );
+  const spread = Math.min(BILLING_SPREAD, seeded.tenants.length);
+  /** The i-th batch: new idempotency ids, over `tenantsPerBatch` tenants taken in turn. */
+  const billingBatch = (tenantsPerBatch: number, i: number) => {
+    const occurredAt = new Date().toISOString();
+    const events = Array.from({ length: BILLING_BATCH }, (_, k) => ({
+      idempotency_id: randomUUID(),
+      tenant_id: pick(seeded.tenants, i * tenantsPerBatch + (k % tenantsPerBatch)).id,
+      type: k % 2 ? 'api.calls' : 'storage.gb_hours',
+      quantity: (k % 7) + 0.5,
+      occurred_at: occurredAt,
+    }));
+    return JSON.stringify({ events });
+  };
+  const postBatch = async (body: string, expect: 'accepted' | 'duplicates') => {
+    const response = await fetch(`${appUrl}/v1/apps/billing-events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${billingKey.secret}`, 'content-type': 'application/json' },
+      body,
+    });
+    const result = (await response.json()) as Record<string, unknown>;
+    if (response.status !== 200 || result[expect] !== BILLING_BATCH) throw new Error(`billing ingest answered ${response.status}`);
+  };
+  /** drive() with each call sending one batch: ok counts events, latencies stay per batch. */
+  const driveBatches = async (seconds: number, send: (i: number) => Promise<void>): Promise<Core> => {
+    const core = await drive(BILLING_CONNECTIONS, seconds, send);
+    return { ...core, ok: core.ok * BILLING_BATCH, failed: core.failed * BILLING_BATCH };
+  };
+  const resent = billingBatch(1, 0);
+  await postBatch(resent, 'accepted');
+  const billing = await suite(
+    '(h) billing',
+    [
+      {
+        key: 'billing',
+        label: `batches of ${BILLING_BATCH} new events, one tenant per batch (one transaction and audit event per batch)`,
+        http: false,
+        run: (s) => driveBatches(s, (i) => postBatch(billingBatch(1, i), 'accepted')),
+      },
+      {
+        key: 'billing-spread',
+        label: `batches of ${BILLING_BATCH} new events over ${spread} tenants (a transaction and an audit event per tenant)`,
+        http: false,
+        run: (s) => driveBatches(s, (i) => postBatch(billingBatch(spread, i), 'accepted')),
+      },
+      {
+        key: 'billing-duplicates',
+        label: `one batch of ${BILLING_BATCH} sent again and again: every event a duplicate (reference)`,
+        http: false,
+        run: (s) => driveBatches(s, () => postBatch(resent, 'duplicates')),
+      },
+    ],
+    options,
+  );
+
+  // (i) Flag delivery ----------------------------------------------------------------------------
+  // GET /v1/apps/flags with an application key (flags:read) over every tenant: the whole document,
+  // as a client without a copy gets it, and the conditional request of a client whose copy is
+  // current (If-None-Match: the ETag, answered 304 without a body). Both come from the node's
+  // document cache; a change drops a tenant's document on every node (NOTIFY).
+  const { key: flagsKey } = await running.services.apps.registerWithKey(
+    system,
+    { name: 'Bench flags', environment: 'production', owner: 'bench@example.com' },
+    { scopes: ['flags:read'] },
+  );
+  for (const key of ['bench-alpha', 'bench-beta', 'bench-gamma']) await running.services.flags.createFlag(system, { key, kind: 'boolean', default_value: key !== 'bench-beta' });
+  await running.services.flags.createFlag(system, { key: 'bench-variant', kind: 'variant', variants: ['a', 'b', 'c'], default_value: 'a', plan_defaults: { standard: 'b' } });
+  // Documents differ between tenants: every other one (of the first 200) has an override.
+  for (const [i, tenant] of seeded.tenants.slice(0, 200).entries()) {
+    if (i % 2) await running.services.flags.setOverride(system, 'bench-variant', { tenant_id: tenant.id, value: 'c' });
+  }
+  const flagHeaders = { authorization: `Bearer ${flagsKey.secret}` };
+  const flagEtags = new Map<string, string>();
+  for (const tenant of seeded.tenants) {
+    const response = await fetch(`${appUrl}/v1/apps/flags?tenant=${tenant.id}`, { headers: flagHeaders });
+    if (response.status !== 200) throw new Error(`flag delivery: ${response.status} ${await response.text()}`);
+    flagEtags.set(tenant.id, response.headers.get('etag')!);
+    const again = await fetch(`${appUrl}/v1/apps/flags?tenant=${tenant.id}`, { headers: { ...flagHeaders, 'if-none-match': flagEtags.get(tenant.id)! } });
+    if (again.status !== 304) throw new Error(`flag delivery with If-None-Match: ${again.status}`);
+  }
+  const flagPath = (tenantId: string) => `/v1/apps/flags?tenant=${tenantId}`;
+  const documentRequests: AutocannonRequest[] = seeded.tenants.map((t) => ({ method: 'GET', path: flagPath(t.id), headers: flagHeaders }));
+  const notModifiedRequests: AutocannonRequest[] = seeded.tenants.map((t) => ({
+    method: 'GET',
+    path: flagPath(t.id),
+    headers: { ...flagHeaders, 'if-none-match': flagEtags.get(t.id)! },
+  }));
+  const delivery = await suite(
+    '(i) flags',
+    [
+      {
+        key: 'flags',
+        label: 'GET /v1/apps/flags: the whole document with its ETag (a client without a copy)',
+        http: true,
+        run: (s) => load.run(appUrl, options.connections, s, documentRequests),
+      },
+      {
+        key: 'flags-304',
+        label: 'GET /v1/apps/flags with If-None-Match of the current ETag: 304, no body (a client whose copy is current)',
+        http: true,
+        run: (s) => load.run(appUrl, options.connections, s, notModifiedRequests, 304),
       },
     ],
     options,
@@ -1150,6 +1424,10 @@ async function main() {
     token,
     read,
     rls,
+    limits,
+    audit,
+    billing,
+    delivery,
     history,
     source: (() => {
       const atEnd = sourceVersion();
@@ -1163,7 +1441,7 @@ async function main() {
     figures: f,
     options: { ...options, serverUrl: undefined },
     command,
-    results: { login: plain(login), token: plain(token), read: plain(read), rls: plain(rls) },
+    results: { login: plain(login), token: plain(token), read: plain(read), rls: plain(rls), limits: plain(limits), audit: plain(audit), billing: plain(billing), delivery: plain(delivery) },
   };
   await fsp.writeFile(path.join(resultsDir, `${baseName}.json`), JSON.stringify(json, null, 2));
   await fsp.writeFile(path.join(resultsDir, `${baseName}.md`), report);
@@ -1185,13 +1463,23 @@ function renderReport(input: {
   token: Result[];
   read: Result[];
   rls: Result[];
+  limits: Result[];
+  audit: Result[];
+  billing: Result[];
+  delivery: Result[];
   history: Figures[];
   source: string;
   authenticatedRoutes: string[];
   tokenProbe: { freshUs: number; repeatUs: number };
 }): string {
-  const { options, config, f, command, pgVersion, seeded, seedSeconds, startSeconds, login, token, read, rls, history, source, authenticatedRoutes, tokenProbe } =
+  const { options, config, f, command, pgVersion, seeded, seedSeconds, startSeconds, login, token, read, rls, limits, audit, billing, delivery, history, source, authenticatedRoutes, tokenProbe } =
     input;
+  const auditSpread = byKey(audit, 'audit');
+  const auditBatch = byKey(audit, 'audit-batch');
+  const auditOne = byKey(audit, 'audit-one');
+  const billingOne = byKey(billing, 'billing');
+  const billingSpread = byKey(billing, 'billing-spread');
+  const billingDuplicates = byKey(billing, 'billing-duplicates');
   const { loginRatio, kernelRatio, meRatio, readRatio } = f;
   const ratioLine = (what: string, p: { each: number[]; median: number }, ofMedians: number) =>
     `${what} = **${pct(p.median)}** (median of the paired runs: ${p.each.map(pct).join(', ')}; ratio of the two median runs: ${pct(ofMedians)}).`;
@@ -1200,6 +1488,13 @@ function renderReport(input: {
   const meSample = byKey(token, 'me');
   const bareRps = byKey(rls, 'bare').rps;
   const rlsRps = byKey(rls, 'rls').rps;
+  // Server CPU per request (this process's cores ÷ req/s): the limiter's cost is the difference.
+  const cpuUs = (sample: Sample) => (sample.cpu.self / sample.rps) * 1e6;
+  const limitsOff = byKey(limits, 'limits-off');
+  const limitsMemory = byKey(limits, 'limits-memory');
+  const limitsRedis = limits.find((r) => r.variant.key === 'limits-redis')?.median ?? null;
+  const limitCostLine = (what: string, sample: Sample) =>
+    `${what}: ${fmt(cpuUs(sample), 1)} µs of server CPU per request against ${fmt(cpuUs(limitsOff), 1)} µs with limits off (${fmt(cpuUs(sample) - cpuUs(limitsOff), 1)} µs more), ${fmt(sample.rps)} req/s against ${fmt(limitsOff.rps)} (p50 ${fmt(sample.p50, 2)} ms against ${fmt(limitsOff.p50, 2)} ms).`;
   const met = (ok: boolean) => (ok ? 'yes' : '**no**');
   const totalUsers = options.tenants * options.users;
   const estimate10M = 10_000_000 / seeded.usersPerSecond;
@@ -1304,6 +1599,9 @@ ${seedRows}
 | (b) GET /v1/me | ${fmt(f.meRps)} | ${fmt(meSample.p50, 2)} | ${fmt(meSample.p99, 2)} | bare Fastify + EdDSA verify | ${fmt(f.ceilingRps)} | ${pct(meRatio)} | - | - |
 | (c) tenant-scoped read | ${fmt(f.readRps)} | ${fmt(readSample.p50, 2)} | ${fmt(readSample.p99, 2)} | raw pg tenant transaction | ${fmt(f.rawReadRps)} | ${pct(readRatio)} | >= 50% | ${met(readRatio >= 0.5)} |
 | (d) RLS overhead | ${fmt(rlsRps)} with RLS | ${fmt(byKey(rls, 'rls').p50, 2)} | ${fmt(byKey(rls, 'rls').p99, 2)} | same without RLS | ${fmt(byKey(rls, 'norls').rps)} | ${pct(f.rlsOverhead)} overhead | <= 10% | ${met(f.rlsOverhead <= 0.1)} |
+| (f) rate limits in memory | ${fmt(limitsMemory.rps)} | ${fmt(limitsMemory.p50, 2)} | ${fmt(limitsMemory.p99, 2)} | kernel route, limits off | ${fmt(limitsOff.rps)} | ${pct(paired(limits, 'limits-memory', 'limits-off').median)} | - | - |
+| (g) audit append, ${seeded.tenants.length} tenants in parallel (events/s) | ${fmt(auditSpread.rps)} | ${fmt(auditSpread.p50, 2)} | ${fmt(auditSpread.p99, 2)} | ${AUDIT_BATCH} events per transaction | ${fmt(auditBatch.rps)} | - | - | - |
+| (h) billing ingest, batches of ${BILLING_BATCH} (events/s; ms per batch) | ${fmt(billingOne.rps)} | ${fmt(billingOne.p50, 2)} | ${fmt(billingOne.p99, 2)} | the same spread over tenants | ${fmt(billingSpread.rps)} | - | - | - |
 | (e) read p99 at ${f.scale} | ${fmt(f.readRps)} | ${fmt(readSample.p50, 2)} | ${fmt(f.readP99, 2)} | raw p99 | ${fmt(f.rawReadP99, 2)} ms | - | flat within 1.5x to 1,000 x 10,000 | see (e) |
 
 ## (a) Password login vs raw Argon2id verify
@@ -1332,12 +1630,16 @@ ${resultTable('(b) tokens', token)}
 ${ratioLine('Kernel route ÷ bare Fastify + EdDSA ceiling', paired(token, 'kernel', 'ceiling'), f.kernelRps / f.ceilingRps)}
 ${ratioLine('GET /v1/me ÷ the same ceiling', paired(token, 'me', 'ceiling'), f.meRps / f.ceilingRps)}
 ${ratioLine('Kernel route ÷ bare Fastify without verify (HTTP floor)', paired(token, 'kernel', 'fastify'), f.kernelRps / byKey(token, 'fastify').rps)}
+${ratioLine('Authorization with cached grants ÷ authenticated kernel route (cost of the permission check)', paired(token, 'authz', 'kernel'), byKey(token, 'authz').rps / f.kernelRps)}
+${ratioLine('Authorization without the session cache ÷ with it (cost of resolving session and grants per request)', paired(token, 'authz-nocache', 'authz'), byKey(token, 'authz-nocache').rps / byKey(token, 'authz').rps)}
 
 ## (c) Tenant-scoped read vs the raw transaction
 
 GET /v1/tenants/{tenantId}/customers/{id} with the tokens above (each token reads a customer of its own tenant). The ceiling runs the same point read with \`pg\` directly:
 a Pool of ${config.databasePoolSize}, \`begin; set local role tsv_app; set local statement_timeout; select set_config('app.tenant_id', …)\` in one round trip, the SELECT Kysely
 generates for \`findCustomerById\`, then COMMIT, with ${options.connections} in flight from this process.
+The customer read is marked sensitive (audit-on-read, FR-AUD-005); as DESIGN's target asks, this measurement runs with \`AUDIT_ON_READ=${config.auditOnRead}\`
+(with it on, each answer first appends a \`resource.read\` event to the tenant's chain in a transaction of its own).
 
 ${resultTable('(c) read', read)}
 
@@ -1365,6 +1667,52 @@ Runs recorded on this machine (bench/results/*.json):
 | date (UTC) | commit | scale | seed s | login/s | kernel route req/s | /v1/me req/s | read req/s | read p99 ms | raw read req/s | raw p99 ms | RLS overhead |
 |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${historyRows}
+
+## (f) Rate-limit overhead
+
+The bench-only kernel route of (b) on three more instances of the platform's HTTP kernel that differ only in their rate limits: off, on with the
+counters in memory, and on with the counters in Redis${limitsRedis ? '' : ' (left out: no Redis answered)'}. Every request draws from its user's and its tenant's budget (limits set
+so high that nothing is refused); the tenant concurrency bound is off in all three. The full-stack rows above run with rate limits on in
+${config.redisUrl ? 'Redis' : 'memory'}.
+
+${resultTable('(f) rate limits', limits)}
+
+${limitCostLine('In memory', limitsMemory)}
+${limitsRedis ? limitCostLine('In Redis', limitsRedis) : ''}
+${ratioLine('Kernel route with limits in memory ÷ limits off', paired(limits, 'limits-memory', 'limits-off'), limitsMemory.rps / limitsOff.rps)}
+
+## (g) Audit append throughput
+
+Events appended in this process the way the services append them: \`recordAudit\` inside \`db.withTenant\` (the chain head row is locked, the next
+hash computed by PostgreSQL, the event inserted, in one statement), ${options.connections} writers in parallel. The rate column counts **events/s**;
+the latencies are per transaction. One event per transaction across ${seeded.tenants.length} tenants' chains ran at **${fmt(auditSpread.rps)} events/s**
+(p99 ${fmt(auditSpread.p99, 2)} ms); ${AUDIT_BATCH} events per transaction, as the ingest API appends a batch, at **${fmt(auditBatch.rps)} events/s**; every writer on one
+tenant's chain at ${fmt(auditOne.rps)} events/s (the chain head lock serialises appends to one chain, so one tenant's rate is bounded by one
+transaction at a time; tenants append in parallel).
+
+${resultTable('(g) audit', audit)}
+
+## (h) Billing ingest
+
+POST /v1/apps/billing-events through the full stack with an application key (\`billing:write\`): the key checked (from the node's key cache), each
+event checked on its own, then per tenant of the batch one transaction that inserts the events (\`on conflict do nothing\` on the idempotency key)
+and appends one \`billing.events_ingested\` audit event. ${BILLING_CONNECTIONS} batches in flight from this process (which builds each batch of ${BILLING_BATCH} new events just before
+sending it, so it shares its CPU with the server). The rate column counts **events/s**; the latencies are per batch. One tenant per batch:
+**${fmt(billingOne.rps)} events/s** (p99 ${fmt(billingOne.p99, 1)} ms per batch); the same events spread over ${Math.min(BILLING_SPREAD, seeded.tenants.length)} tenants per batch: ${fmt(billingSpread.rps)} events/s;
+a batch whose events are all duplicates: ${fmt(billingDuplicates.rps)} events/s.
+
+${resultTable('(h) billing', billing)}
+
+## (i) Flag delivery
+
+GET /v1/apps/flags?tenant=… through the full stack with an application key (\`flags:read\`), rotating over the ${seeded.tenants.length} tenants: the key
+checked (from the node's key cache), the tenant checked against the key's scope, the tenant's document (effective flags and tripped switches)
+from the node's cache, and its strong ETag. A client without a copy gets the whole document: **${fmt(byKey(delivery, 'flags').rps)} req/s**
+(p99 ${fmt(byKey(delivery, 'flags').p99, 2)} ms); a client whose copy is current sends its ETag and gets 304 without a body:
+**${fmt(byKey(delivery, 'flags-304').rps)} req/s** (p99 ${fmt(byKey(delivery, 'flags-304').p99, 2)} ms). The SDK's client holds a stream open instead and
+polls only while it has none.
+
+${resultTable('(i) flags', delivery)}
 
 ## Reading
 

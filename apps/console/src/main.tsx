@@ -1,18 +1,13 @@
 import { StrictMode, useCallback, useEffect, useRef, useState, useSyncExternalStore, type MouseEvent } from 'react';
 import { createRoot } from 'react-dom/client';
-import { api, hasSession, logout, onSessionEnded, type Me } from './api';
+import { api, endImpersonation, hasSession, logout, onSessionEnded, type Me } from './api';
+import { AcceptInvitation } from './pages/AcceptInvitation';
+import { ForgotPassword } from './pages/ForgotPassword';
+import { ResetPassword } from './pages/ResetPassword';
 import { Login } from './pages/Login';
 import { Home } from './pages/Home';
+import { homeRoute, isAllowed, isPublic, labelOf, navigate, readRoute, type Route } from './screens';
 import './styles.css';
-
-/* ---------- hash routing: #/login, #/customers, #/tenants ---------- */
-
-type Route = 'login' | 'customers' | 'tenants';
-
-function readRoute(): Route {
-  const path = window.location.hash.replace(/^#\/?/, '').split(/[?/]/)[0];
-  return path === 'customers' || path === 'tenants' ? path : 'login';
-}
 
 function useRoute(): Route {
   return useSyncExternalStore(
@@ -24,20 +19,14 @@ function useRoute(): Route {
   );
 }
 
-function navigate(route: Route, replace = false): void {
-  const hash = `#/${route}`;
-  if (window.location.hash === hash) return;
-  if (replace) {
-    history.replaceState(null, '', hash);
-    window.dispatchEvent(new HashChangeEvent('hashchange'));
-  } else {
-    window.location.hash = hash;
-  }
-}
+const TITLE = 'TSV Baseline Console';
 
-function homeRoute(me: Me): Route {
-  return me.tenant_id ? 'customers' : 'tenants';
-}
+/** Titles of the pages open to anyone holding the link. */
+const PUBLIC_TITLES = {
+  'accept-invitation': 'Accept invitation',
+  'forgot-password': 'Reset your password',
+  'reset-password': 'Choose a new password',
+} as const;
 
 /* ---------- app shell ---------- */
 
@@ -47,15 +36,16 @@ function App() {
   const [booting, setBooting] = useState(hasSession);
   const [bootError, setBootError] = useState<unknown>(null);
   const [notice, setNotice] = useState('');
-  const signingOut = useRef(false);
+  /** What to tell the user when the session ends on purpose (otherwise it expired). */
+  const endNotice = useRef<string | null>(null);
 
   // Session ended: either the user signed out or the refresh token was rejected.
   useEffect(
     () =>
       onSessionEnded(() => {
         setMe(null);
-        setNotice(signingOut.current ? 'You have signed out.' : 'Your session has expired. Please sign in again.');
-        signingOut.current = false;
+        setNotice(endNotice.current ?? 'Your session has expired. Please sign in again.');
+        endNotice.current = null;
         navigate('login', true);
       }),
     [],
@@ -80,34 +70,72 @@ function App() {
     };
   }, []);
 
-  // Keep the URL in line with the session.
+  // Keep the URL in line with the session; the public pages are open to anyone holding the link.
   useEffect(() => {
-    if (booting) return;
+    if (booting || isPublic(route)) return;
     if (!me && route !== 'login') navigate('login', true);
-    if (me && route !== homeRoute(me)) navigate(homeRoute(me), true);
+    if (me && !isAllowed(me, route)) {
+      const home = homeRoute(me);
+      if (home) navigate(home, true);
+    }
   }, [booting, me, route]);
+
+  useEffect(() => {
+    const label = isPublic(route) ? PUBLIC_TITLES[route] : me && route !== 'login' ? labelOf(route) : '';
+    document.title = label ? `${label} · ${TITLE}` : TITLE;
+  }, [me, route]);
 
   const onSignedIn = useCallback((user: Me) => {
     setNotice('');
     setBootError(null);
     setMe(user);
-    navigate(homeRoute(user));
+    const home = homeRoute(user);
+    if (home) navigate(home);
   }, []);
 
   const onSignOut = useCallback(async () => {
-    signingOut.current = true;
+    endNotice.current = 'You have signed out.';
     await logout();
   }, []);
 
+  /** A new session began in this console (invitation accepted, impersonation): read who we are now. */
+  const onSessionChanged = useCallback(async () => {
+    try {
+      onSignedIn(await api.me());
+    } catch (err) {
+      setBootError(err);
+    }
+  }, [onSignedIn]);
+
+  const onEndImpersonation = useCallback(async () => {
+    endNotice.current = 'The impersonation session has ended.';
+    if (await endImpersonation()) {
+      endNotice.current = null;
+      await onSessionChanged();
+    }
+  }, [onSessionChanged]);
+
+
   let content;
-  if (booting) {
+  if (isPublic(route)) {
+    content = (
+      <>
+        <header className="topbar">
+          <span className="brand">TSV Baseline</span>
+        </header>
+        {route === 'accept-invitation' && <AcceptInvitation onAccepted={onSessionChanged} />}
+        {route === 'forgot-password' && <ForgotPassword />}
+        {route === 'reset-password' && <ResetPassword />}
+      </>
+    );
+  } else if (booting) {
     content = (
       <main id="main" className="main" aria-busy="true">
         <p className="status">Loading…</p>
       </main>
     );
   } else if (me) {
-    content = <Home me={me} onSignOut={onSignOut} />;
+    content = <Home me={me} route={route} onSignOut={onSignOut} onSessionChanged={onSessionChanged} onEndImpersonation={onEndImpersonation} />;
   } else {
     content = (
       <>

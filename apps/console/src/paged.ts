@@ -60,3 +60,28 @@ export function usePaged<T extends { id: string }>(
 
   return { ...state, hasMore: state.cursor !== null, loadMore, prepend, reload: () => run(undefined) };
 }
+
+/**
+ * One request's result (lists without pagination, lookups). `key` reloads when it changes;
+ * an answer that arrives after a newer request was started is ignored.
+ */
+export function useLoaded<T>(load: () => Promise<T>, key: string) {
+  const [state, setState] = useState<{ data: T | null; error: unknown; loading: boolean }>({ data: null, error: null, loading: true });
+  const seq = useRef(0);
+  const loadRef = useRef(load);
+  useEffect(() => {
+    loadRef.current = load;
+  });
+  const run = useCallback(() => {
+    const id = ++seq.current;
+    setState((s) => ({ ...s, loading: true, error: null }));
+    loadRef.current().then(
+      (data) => id === seq.current && setState({ data, error: null, loading: false }),
+      (error: unknown) => id === seq.current && setState((s) => ({ ...s, error, loading: false })),
+    );
+  }, []);
+  useEffect(() => {
+    run();
+  }, [run, key]);
+  return { ...state, reload: run };
+}

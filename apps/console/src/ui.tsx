@@ -1,4 +1,13 @@
-import { useEffect, useRef, useSyncExternalStore, type ReactNode, type RefObject } from 'react';
+import {
+  useEffect,
+  useId,
+  useRef,
+  useSyncExternalStore,
+  type InputHTMLAttributes,
+  type ReactNode,
+  type RefObject,
+  type SelectHTMLAttributes,
+} from 'react';
 import { errorMessage } from './api';
 
 /**
@@ -182,4 +191,235 @@ export function LoadMore({
       {loading ? 'Loading…' : 'Load more'}
     </button>
   );
+}
+
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+export function formatDateTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : dateTimeFormat.format(d);
+}
+
+export function DateTime({ iso }: { iso: string }) {
+  return <time dateTime={iso}>{formatDateTime(iso)}</time>;
+}
+
+/**
+ * Modal dialog on the native <dialog> element: the browser traps focus, Escape cancels and the
+ * rest of the page is inert. Focus goes to `initialFocus` (else the first control) on open and
+ * back to the element that had it on close.
+ */
+export function Dialog({
+  open,
+  title,
+  onClose,
+  children,
+  initialFocus,
+}: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  initialFocus?: RefObject<HTMLElement | null>;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const headingId = useId();
+  const opener = useRef<Element | null>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) {
+      opener.current = document.activeElement;
+      dialog.showModal();
+      const target = initialFocus?.current ?? dialog.querySelector<HTMLElement>('input, select, textarea, button');
+      target?.focus();
+    } else if (!open && dialog.open) {
+      dialog.close();
+      const back = opener.current;
+      if (back instanceof HTMLElement && back.isConnected) back.focus();
+    }
+  }, [open, initialFocus]);
+  return (
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby={headingId}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+    >
+      {open && (
+        <>
+          <h2 id={headingId} className="dialog__title">
+            {title}
+          </h2>
+          {children}
+        </>
+      )}
+    </dialog>
+  );
+}
+
+/** Asks before a destructive or far-reaching action; Cancel has the focus. */
+export function ConfirmDialog({
+  open,
+  title,
+  children,
+  confirmLabel,
+  busy,
+  error,
+  onConfirm,
+  onCancel,
+}: {
+  open: boolean;
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  busy: boolean;
+  error: unknown;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  return (
+    <Dialog open={open} title={title} onClose={onCancel} initialFocus={cancelRef}>
+      <ErrorAlert error={error} />
+      <div className="dialog__body">{children}</div>
+      <div className="actions">
+        <button type="button" className="button button--danger" aria-disabled={busy || undefined} onClick={() => !busy && onConfirm()}>
+          {busy ? 'Working…' : confirmLabel}
+        </button>
+        <button ref={cancelRef} type="button" className="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/**
+ * A button that opens a form panel below it (as "Add customer" does). Opening focuses the first
+ * field; closing returns focus to the button.
+ */
+export function FormPanel({
+  label,
+  heading,
+  children,
+  open,
+  onOpenChange,
+}: {
+  label: string;
+  heading: string;
+  children: ReactNode;
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+}) {
+  const toggleRef = useRef<HTMLButtonElement>(null);
+  const panelRef = useRef<HTMLElement>(null);
+  const wasOpen = useRef(open);
+  const ids = { panel: useId(), heading: useId() };
+  useEffect(() => {
+    if (open && !wasOpen.current) panelRef.current?.querySelector<HTMLElement>('input, select, textarea')?.focus();
+    // The form unmounts on close, so focus that was inside it has fallen to the body.
+    if (!open && wasOpen.current && (document.activeElement === document.body || panelRef.current?.contains(document.activeElement))) {
+      toggleRef.current?.focus();
+    }
+    wasOpen.current = open;
+  }, [open]);
+  return (
+    <>
+      <button
+        ref={toggleRef}
+        type="button"
+        className="button button--primary"
+        aria-expanded={open}
+        aria-controls={ids.panel}
+        onClick={() => onOpenChange(!open)}
+      >
+        {label}
+      </button>
+      <section ref={panelRef} id={ids.panel} className="panel form-panel" aria-labelledby={ids.heading} hidden={!open}>
+        <h2 id={ids.heading}>{heading}</h2>
+        {open && children}
+      </section>
+    </>
+  );
+}
+
+export interface Option {
+  value: string;
+  label: string;
+}
+
+/** Labelled text input; `hint` is read after the label. */
+export function TextField({
+  label,
+  name,
+  optional,
+  hint,
+  ...input
+}: {
+  label: string;
+  name: string;
+  optional?: boolean;
+  hint?: string;
+} & Omit<InputHTMLAttributes<HTMLInputElement>, 'name' | 'id'>) {
+  const id = useId();
+  const hintId = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>
+        {label} {optional && <span className="optional">(optional)</span>}
+      </label>
+      <input id={id} name={name} aria-describedby={hint ? hintId : undefined} required={!optional} {...input} />
+      {hint && (
+        <p id={hintId} className="hint">
+          {hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function SelectField({
+  label,
+  name,
+  options,
+  optional,
+  hint,
+  ...select
+}: {
+  label: string;
+  name: string;
+  options: Option[];
+  optional?: boolean;
+  hint?: string;
+} & Omit<SelectHTMLAttributes<HTMLSelectElement>, 'name' | 'id'>) {
+  const id = useId();
+  const hintId = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>
+        {label} {optional && <span className="optional">(optional)</span>}
+      </label>
+      <select id={id} name={name} aria-describedby={hint ? hintId : undefined} {...select}>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {hint && (
+        <p id={hintId} className="hint">
+          {hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** Status badge; the class follows the value (active, suspended, disabled, failure…). */
+export function Badge({ value }: { value: string }) {
+  return <span className={`badge badge--${value.replace(/[^a-z_-]/gi, '')}`}>{value}</span>;
 }

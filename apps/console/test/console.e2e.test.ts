@@ -1,168 +1,42 @@
 /**
- * Black-box browser test of the console against the real server.
+ * Black-box browser test of the console against the real server: `node apps/server/src/main.ts`
+ * on a free port with a fresh DATA_DIR, driven in the system Chromium (see harness.ts).
  *
  *   node --import tsx --test apps/console/test/console.e2e.test.ts
  *
- * Builds the console if dist/ is missing or older than the sources, starts
- * `node --import tsx apps/server/src/main.ts` on a free port with a fresh DATA_DIR,
- * and drives the system Chromium (/usr/bin/chromium; never downloaded) with playwright-core.
  * Without Chromium the tests are skipped, unless REQUIRE_BROWSER=1.
- * Screenshots go to $SCREENSHOT_DIR or a fresh temp dir (printed as a diagnostic).
- * With DATABASE_URL set, the server runs on a fresh database of its own on that PostgreSQL server.
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { AxeBuilder } from '@axe-core/playwright';
-import { createTestDatabase } from '../../server/test/helpers.ts';
+import { existsSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import {
+  alertOf,
+  assertAccessible,
+  buildConsoleIfStale,
+  CHROMIUM_PATH,
+  launchBrowser,
+  newPage as openPage,
+  requireBrowser,
+  screenshotPath,
+  shotDir,
+  signIn,
+  signInOk,
+  skip,
+  startServerProcess,
+  type RunningServer,
+} from './harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const DEMO_PASSWORD = 'Console-Test-Passw0rd!';
 const OWNER = { email: 'owner@acme.demo.test', org: 'acme' };
 const OPERATOR = { email: 'operator@demo.test' };
-const READY_TIMEOUT_MS = 120_000;
-const SERVER_ENTRY = 'apps/server/src/main.ts';
-
-const consoleDir = fileURLToPath(new URL('..', import.meta.url));
-const repoRoot = join(consoleDir, '..', '..');
-
-const browserMissing = !existsSync(CHROMIUM);
-const requireBrowser = process.env.REQUIRE_BROWSER === '1';
-const skip = browserMissing && !requireBrowser ? `Chromium not found at ${CHROMIUM} (set REQUIRE_BROWSER=1 to fail instead)` : false;
 const opts = { skip, timeout: 120_000 };
 
-let server: ChildProcess | undefined;
-let serverLog = '';
-let dataDir: string | undefined;
+let server: RunningServer | undefined;
 let browser: Browser | undefined;
 let baseURL = '';
-const shotDir = process.env.SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'tsv-console-shots-'));
 
-/* ---------------------------------------------------------------- helpers */
-
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return readdirSync(path).reduce((max, name) => Math.max(max, newestMtime(join(path, name))), st.mtimeMs);
-}
-
-function buildConsoleIfStale(): void {
-  const distIndex = join(consoleDir, 'dist', 'index.html');
-  const inputs = ['src', 'index.html', 'vite.config.ts'].map((p) => join(consoleDir, p)).filter(existsSync);
-  const srcTime = Math.max(...inputs.map(newestMtime));
-  if (existsSync(distIndex) && statSync(distIndex).mtimeMs >= srcTime) return;
-  execFileSync('npx', ['vite', 'build'], { cwd: consoleDir, stdio: 'pipe', timeout: 180_000 });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitForReady(url: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last = '';
-  while (Date.now() < deadline) {
-    const child = server;
-    if (!child || child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`server exited early (code ${child?.exitCode}, signal ${child?.signalCode})\n${serverLog.slice(-4000)}`);
-    }
-    try {
-      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) return;
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = String(err);
-    }
-    await sleep(300);
-  }
-  throw new Error(`server not ready after ${READY_TIMEOUT_MS / 1000}s (last: ${last})\n${serverLog.slice(-4000)}`);
-}
-
-async function stopServer(): Promise<void> {
-  const child = server;
-  server = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Kill the server even if the test process dies without running after(). */
-process.on('exit', () => {
-  if (server && server.exitCode === null) server.kill('SIGKILL');
-});
-
-async function axeSeriousViolations(page: Page): Promise<string[]> {
-  const results = await new AxeBuilder({ page }).analyze();
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).join('\n    ')}`);
-}
-
-async function assertAccessible(page: Page, where: string): Promise<void> {
-  const violations = await axeSeriousViolations(page);
-  assert.deepEqual(violations, [], `axe serious/critical violations on ${where}:\n${violations.join('\n')}`);
-}
-
-async function newPage(viewport = { width: 1280, height: 900 }): Promise<{ context: BrowserContext; page: Page }> {
-  assert.ok(browser, 'browser not launched');
-  const context = await browser.newContext({ baseURL, viewport, deviceScaleFactor: viewport.width < 500 ? 2 : 1 });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (err) => console.error('[browser pageerror]', err));
-  return { context, page };
-}
-
-async function signIn(page: Page, email: string, password: string, org?: string): Promise<void> {
-  await page.goto('/');
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByLabel(/Organization/).fill(org ?? '');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-/** Sign in and fail with the alert text (e.g. missing demo seed) instead of a bare timeout. */
-async function signInOk(page: Page, email: string, password: string, org?: string): Promise<void> {
-  await signIn(page, email, password, org);
-  await page.waitForFunction(
-    () => location.hash !== '#/login' || [...document.querySelectorAll('[role="alert"]')].some((el) => el.textContent?.trim()),
-  );
-  if (page.url().endsWith('#/login')) {
-    assert.fail(`sign-in as ${email} failed: ${(await alertOf(page).textContent()) ?? ''}`);
-  }
-}
-
-/** The visible (non-empty) alert region. */
-const alertOf = (page: Page) => page.getByRole('alert').filter({ hasText: /\S/ });
+const newPage = (viewport?: { width: number; height: number }) => openPage(browser, baseURL, viewport);
 
 async function customerRows(page: Page): Promise<number> {
   await page.waitForFunction(() => document.querySelectorAll('table tbody tr, ul.cards > li').length > 0);
@@ -179,56 +53,23 @@ async function apiLogin(email: string, password: string, tenant?: string): Promi
 
 /* ---------------------------------------------------------------- lifecycle */
 
-let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-
 before(async () => {
   if (skip) return;
-  assert.ok(!browserMissing, `REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (install the distro chromium package)`);
-  try {
-    buildConsoleIfStale();
-    const port = await freePort();
-    baseURL = `http://127.0.0.1:${port}`;
-    dataDir = mkdtempSync(join(tmpdir(), 'tsv-console-e2e-'));
-    database = process.env.DATABASE_URL ? await createTestDatabase() : undefined;
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...(database?.url ? { DATABASE_URL: database.url } : {}),
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      DEMO_PASSWORD,
-      // The demo seed is on by default only in development; `npm test` sets ENVIRONMENT=test.
-      SEED_DEMO: 'true',
-      LOG_LEVEL: 'warn',
-    };
-    server = spawn(process.execPath, ['--import', 'tsx', SERVER_ENTRY], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const collect = (chunk: Buffer) => {
-      serverLog = (serverLog + chunk.toString()).slice(-20_000);
-    };
-    server.stdout?.on('data', collect);
-    server.stderr?.on('data', collect);
-    await waitForReady(baseURL);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-  } catch (err) {
-    await stopServer();
-    throw err;
-  }
+  buildConsoleIfStale();
+  server = await startServerProcess(DEMO_PASSWORD);
+  baseURL = server.baseURL;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close().catch(() => {});
-  await stopServer();
-  await database?.drop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 /* ---------------------------------------------------------------- tests */
 
 test('chromium is available (REQUIRE_BROWSER=1 makes its absence fatal)', { skip: requireBrowser ? false : skip }, () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing`);
+  assert.ok(existsSync(CHROMIUM_PATH), `${CHROMIUM_PATH} is missing`);
 });
 
 test('login page is accessible', opts, async () => {
@@ -275,8 +116,7 @@ test('tenant owner: customers list, add customer, pagination, refresh, sign out'
     await page.getByRole('status').filter({ hasText: 'added' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Add customer' }).getAttribute('aria-expanded'), 'false');
     await assertAccessible(page, 'customers page');
-    mkdirSync(shotDir, { recursive: true });
-    await page.screenshot({ path: join(shotDir, 'customers-1280.png') });
+    await page.screenshot({ path: screenshotPath('customers-1280.png') });
 
     // Search narrows the list to the new customer.
     await page.getByRole('searchbox', { name: 'Search customers' }).fill(name);
@@ -397,15 +237,14 @@ test('mobile 375x812: customers as cards, no horizontal scroll (screenshot)', op
     assert.ok(overflow <= 0, `page scrolls horizontally by ${overflow}px at 375px`);
     await assertAccessible(page, 'customers page at 375px');
 
-    mkdirSync(shotDir, { recursive: true });
-    await page.screenshot({ path: join(shotDir, 'customers-375.png') });
-    await page.screenshot({ path: join(shotDir, 'customers-375-full.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('customers-375.png') });
+    await page.screenshot({ path: screenshotPath('customers-375-full.png'), fullPage: true });
     await page.getByRole('button', { name: 'Add customer' }).click();
     await page.getByLabel('Name', { exact: true }).waitFor();
-    await page.screenshot({ path: join(shotDir, 'customers-375-add.png') });
+    await page.screenshot({ path: screenshotPath('customers-375-add.png') });
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-    await page.screenshot({ path: join(shotDir, 'login-375.png') });
+    await page.screenshot({ path: screenshotPath('login-375.png') });
     t.diagnostic(`screenshots: ${shotDir}`);
   } finally {
     await context.close();

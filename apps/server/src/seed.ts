@@ -1,14 +1,18 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { PERMISSION_CATALOG, type Grants, type Permission } from './kernel/auth/permissions.ts';
 import type { RequestContext } from './kernel/context.ts';
 import type { Running } from './start.ts';
 
 export const DEMO_TENANTS = [
-  { slug: 'acme', name: 'Acme Corporation', region: 'US' as const, customers: ['Ada Lovelace', 'Grace Hopper', 'Alan Turing'] },
-  { slug: 'globex', name: 'Globex Europe', region: 'EU' as const, customers: ['Hedy Lamarr', 'Tim Berners-Lee', 'Margaret Hamilton'] },
+  { slug: 'acme', name: 'Acme Corporation', region: 'US' as const, units: ['North', 'South'], customers: ['Ada Lovelace', 'Grace Hopper', 'Alan Turing'] },
+  { slug: 'globex', name: 'Globex Europe', region: 'EU' as const, units: ['Berlin', 'Lisbon'], customers: ['Hedy Lamarr', 'Tim Berners-Lee', 'Margaret Hamilton'] },
 ];
 export const DEMO_OPERATOR = 'operator@demo.test';
+
+/** The seed acts as the system, holding every permission everywhere. */
+const SYSTEM_GRANTS: Grants = new Map(Object.keys(PERMISSION_CATALOG).map((key) => [key as Permission, 'all' as const]));
 
 export interface DemoAccounts {
   password: string;
@@ -44,13 +48,15 @@ export async function seedDemo(running: Running): Promise<DemoAccounts> {
     correlationId: randomUUID(),
     ip: null,
     userAgent: 'seed',
-    actor: { type: 'system', userId: 'seed', tenantId, roles: ['owner', 'operator'], sessionId: 'seed', amr: [] },
+    actor: { type: 'system', userId: 'seed', tenantId, roles: [], sessionId: 'seed', amr: [], grants: SYSTEM_GRANTS },
+    reach: 'all',
     log,
   });
   const accounts: DemoAccounts['accounts'] = [{ email: DEMO_OPERATOR, tenant: null, role: 'operator' }];
   for (const tenant of DEMO_TENANTS) {
     accounts.push({ email: `owner@${tenant.slug}.demo.test`, tenant: tenant.slug, role: 'owner' });
     accounts.push({ email: `member@${tenant.slug}.demo.test`, tenant: tenant.slug, role: 'member' });
+    accounts.push({ email: `unit@${tenant.slug}.demo.test`, tenant: tenant.slug, role: `member of unit ${tenant.units[0]}` });
   }
 
   const operator = await db.withPlatform((tx) => tx.selectFrom('users').select('id').where('email', '=', DEMO_OPERATOR).executeTakeFirst());
@@ -81,9 +87,18 @@ export async function seedDemo(running: Running): Promise<DemoAccounts> {
     await db.withTenant(tenant.id, (tx) =>
       services.identity.insertUser(tx, ctx, { tenantId: tenant.id, email: `member@${demo.slug}.demo.test`, name: `${demo.name} Member`, role: 'member', passwordHash }),
     );
+    const units = [];
+    for (const name of demo.units) units.push(await services.access.createUnit(ctx, { name }));
+    // A Member whose role holds only in the first unit: it sees that unit's customers only.
+    const unitUser = await db.withTenant(tenant.id, (tx) =>
+      services.identity.insertUser(tx, ctx, { tenantId: tenant.id, email: `unit@${demo.slug}.demo.test`, name: `${demo.units[0]} Member`, role: null, passwordHash }),
+    );
+    const member = (await services.access.listRoles(ctx)).items.find((role) => role.key === 'member')!;
+    await services.access.assign(ctx, { user_id: unitUser, role_id: member.id, unit_id: units[0]!.id });
     for (const [index, name] of demo.customers.entries()) {
       const email = `${name.toLowerCase().replace(/[^a-z]+/g, '.')}@example.com`;
-      const customer = await services.customers.create(ctx, { name, email });
+      // The first customer belongs to the first unit, the others to the whole organization.
+      const customer = await services.customers.create(ctx, { name, email, unit_id: index === 0 ? units[0]!.id : null });
       await services.orders.create(ctx, { customer_id: customer.id, total_cents: 1999 * (index + 1), currency: demo.region === 'EU' ? 'EUR' : 'USD' });
     }
   }

@@ -9,18 +9,28 @@ import { createTokenService, loadSigningJwk } from './kernel/auth/tokens.ts';
 import { createDatabase, type Database } from './kernel/db/database.ts';
 import { migrate } from './kernel/db/migrate.ts';
 import { createHttpServer, type App } from './kernel/http/server.ts';
+import { closeRedis, connectRedis } from './kernel/http/rate-limit.ts';
 import type { RouteDeclaration } from './kernel/http/guard.ts';
-import { createJobQueue, prepareJobQueue, type JobDefinition } from './kernel/jobs/jobs.ts';
+import { createJobQueue, prepareJobQueue, type AnyJobDefinition } from './kernel/jobs/jobs.ts';
 import type { Logger } from './kernel/log.ts';
+import { accessRoutes, createAccessService, syncPermissionCatalog } from './modules/access/index.ts';
+import { API_KEYS_CHANNEL, ApiKeyVerifier, apiKeysRoutes, createApiKeysService } from './modules/api-keys/index.ts';
+import { APP_KEYS_CHANNEL, AppKeyVerifier, appsRoutes, createAppsService, decodeAppKeyChange } from './modules/apps/index.ts';
+import { auditRoutes, chainVerificationJob, createAuditService } from './modules/audit/index.ts';
+import { billingRetentionJob, billingRoutes, createBillingService } from './modules/billing/index.ts';
 import { createCustomersService, customersRoutes } from './modules/customers/index.ts';
-import { createIdentityService, identityRoutes } from './modules/identity/index.ts';
-import { opsRoutes } from './modules/ops/index.ts';
+import { applyJobSwitches, createFlagsService, FlagCache, flagsRoutes, KillSwitches } from './modules/flags/index.ts';
+import { createIdentityService, createPasswordsService, identityRoutes, passwordResetMailJob, passwordsRoutes } from './modules/identity/index.ts';
+import { createImpersonationService, impersonationRoutes } from './modules/impersonation/index.ts';
+import { createHealthService, opsRoutes } from './modules/ops/index.ts';
 import { createOrdersService, orderSummaryJob, ordersRoutes } from './modules/orders/index.ts';
+import { createSessionsService, sessionsRoutes } from './modules/sessions/index.ts';
 import { createTenancyService, tenancyRoutes, welcomeMailJob } from './modules/tenancy/index.ts';
+import { createInvitationsService, createUsersService, invitationMailJob, usersRoutes } from './modules/users/index.ts';
 import type { Platform } from './platform.ts';
 
 /** Every job the worker handles. */
-export const JOBS: JobDefinition<any>[] = [welcomeMailJob, orderSummaryJob];
+export const JOBS: AnyJobDefinition[] = [welcomeMailJob, orderSummaryJob, chainVerificationJob, billingRetentionJob, invitationMailJob, passwordResetMailJob];
 
 const CONSOLE_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
 
@@ -43,9 +53,20 @@ function buildServices(platform: Platform) {
   const identity = createIdentityService(platform);
   return {
     identity,
+    passwords: createPasswordsService(platform),
     tenancy: createTenancyService(platform, identity),
+    users: createUsersService(platform),
+    invitations: createInvitationsService(platform, identity),
+    access: createAccessService(platform),
     customers: createCustomersService(platform),
     orders: createOrdersService(platform),
+    audit: createAuditService(platform),
+    apps: createAppsService(platform),
+    billing: createBillingService(platform),
+    flags: createFlagsService(platform),
+    impersonation: createImpersonationService(platform),
+    apiKeys: createApiKeysService(platform),
+    sessions: createSessionsService(platform),
   };
 }
 
@@ -58,9 +79,15 @@ export async function openDatabase(config: Config): Promise<Database> {
     poolSize: config.databasePoolSize,
     queryTimeoutMs: config.queryTimeoutMs,
   });
-  await migrate(db);
-  await prepareJobQueue(db, JOBS);
+  await prepareDatabase(db);
   return db;
+}
+
+/** Migrations, the permission catalog copied from code, and the job queue's schema. */
+export async function prepareDatabase(db: Database): Promise<void> {
+  await migrate(db);
+  await syncPermissionCatalog(db.owner);
+  await prepareJobQueue(db, JOBS);
 }
 
 /**
@@ -76,28 +103,66 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
     ttlSeconds: config.accessTokenTtlSeconds,
   });
   const sessions = new SessionCache(config.sessionCacheTtlMs);
+  // Tenant API keys follow their own channel and the sessions channel (roles, creators, tenants).
+  const apiKeys = new ApiKeyVerifier(db, log, config.sessionCacheTtlMs);
   const stopListening = await db.listen(
     SESSION_CHANNEL,
-    (payload) => sessions.apply(decodeRevocation(payload)),
+    (payload) => {
+      sessions.apply(decodeRevocation(payload));
+      apiKeys.applySessionChange(decodeRevocation(payload));
+    },
     // Notifications may have been missed while the listener was down: forget everything.
-    () => sessions.apply({ kind: 'all' }),
+    () => {
+      sessions.apply({ kind: 'all' });
+      apiKeys.clear();
+    },
   );
+  const stopListeningForApiKeys = await db.listen(
+    API_KEYS_CHANNEL,
+    (payload) => apiKeys.applyKeyChange(payload),
+    () => apiKeys.clear(),
+  );
+  // Application keys: revocations and disabled applications reach every node's cache by NOTIFY.
+  const appKeys = new AppKeyVerifier(db, log);
+  const stopListeningForKeys = await db.listen(
+    APP_KEYS_CHANNEL,
+    (payload) => appKeys.apply(decodeAppKeyChange(payload)),
+    () => appKeys.apply({ kind: 'all' }),
+  );
+  // Flags and kill switches: every node's copy follows NOTIFY, with FLAG_CACHE_TTL_MS as the backstop.
+  const flags = new FlagCache(db, log, { ttlMs: config.flagCacheTtlMs });
+  await flags.start();
+  const switches = new KillSwitches(flags);
   const passwords = await createPasswordHasher(config.argon2);
   const jobs = await createJobQueue(db, log, { worker: options.worker });
-  const platform: Platform = { config, log, db, tokens, sessions, passwords, jobs };
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : null;
+  const platform: Platform = { config, log, db, tokens, sessions, passwords, jobs, appKeys, redis, flags, switches };
   const services = buildServices(platform);
+  if (config.superAdminEmailsIgnored) log.warn({ environment: config.environment }, 'SUPER_ADMIN_EMAILS is ignored: it is honoured only when ENVIRONMENT=staging');
 
-  if (options.worker) await jobs.work(JOBS);
+  // Jobs a kill switch holds back are deferred, not run, while it is tripped.
+  if (options.worker) await jobs.work(applyJobSwitches(JOBS, { switches, jobs }));
 
   let app: App | null = null;
   let routes: RouteDeclaration[] = [];
   if (options.api) {
-    ({ app, routes } = await createHttpServer(config, log, { db, tokens, sessions }));
-    opsRoutes(app, platform);
+    const server = await createHttpServer(config, log, { db, tokens, sessions, apps: appKeys, apiKeys, redis });
+    ({ app, routes } = server);
+    opsRoutes(app, platform, createHealthService(platform, { metrics: server.metrics, queues: JOBS.map((job) => job.name) }));
     identityRoutes(app, services.identity, () => tokens.jwks());
+    passwordsRoutes(app, services.passwords);
     tenancyRoutes(app, services.tenancy);
+    usersRoutes(app, services.users, services.invitations);
+    accessRoutes(app, services.access);
     customersRoutes(app, services.customers);
     ordersRoutes(app, services.orders);
+    auditRoutes(app, services.audit);
+    appsRoutes(app, services.apps);
+    billingRoutes(app, services.billing);
+    flagsRoutes(app, services.flags, appKeys);
+    impersonationRoutes(app, services.impersonation);
+    apiKeysRoutes(app, services.apiKeys);
+    sessionsRoutes(app, services.sessions);
     if (fs.existsSync(path.join(CONSOLE_DIST, 'index.html'))) {
       await app.register(fastifyStatic, { root: CONSOLE_DIST });
     }
@@ -114,6 +179,10 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
       if (app) await app.close();
       await jobs.stop(config.shutdownGraceMs);
       await stopListening();
+      await stopListeningForKeys();
+      await stopListeningForApiKeys();
+      await flags.stop();
+      if (redis) await closeRedis(redis);
       if (!options.db) await db.close();
     },
   };

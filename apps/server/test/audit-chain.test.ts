@@ -129,6 +129,11 @@ describe('audit hash chains', () => {
       ['actor_id', 'someone-else'],
       ['metadata', JSON.stringify({ note: 'rewritten' })],
       ['occurred_at', new Date('2020-01-01T00:00:00.000Z')],
+      ['severity', 'critical'],
+      ['category', 'security'],
+      ['resource_id', 'another-resource'],
+      ['ip', '198.51.100.7'],
+      ['correlation_id', 'another-request'],
     ] as const) {
       test(`a changed ${field} breaks the chain with hash-mismatch at that event`, async () => {
         let target!: AuditRow;
@@ -182,6 +187,21 @@ describe('audit hash chains', () => {
       });
       // The event now at the first position carries the second's link to its predecessor.
       assert.deepEqual(breaks, [{ chainId: acme, seq: MIDDLE, eventId: second.id, reason: 'prev-hash-mismatch' }]);
+    });
+
+    test('a rewritten chain head (seq or last hash) no longer matches the last event (head-mismatch)', async () => {
+      const head = await t.db.owner.selectFrom('audit_chain_heads').selectAll().where('chain_id', '=', acme).executeTakeFirstOrThrow();
+      try {
+        for (const change of [{ last_hash: 'f'.repeat(64) }, { seq: head.seq + 1 }]) {
+          await t.db.owner.updateTable('audit_chain_heads').set(change).where('chain_id', '=', acme).execute();
+          const report = await verifyAuditChains(t.db);
+          assert.deepEqual(report.breaks, [{ chainId: acme, seq: head.seq + 1, eventId: null, reason: 'head-mismatch' }], JSON.stringify(change));
+          await t.db.owner.updateTable('audit_chain_heads').set({ seq: head.seq, last_hash: head.last_hash }).where('chain_id', '=', acme).execute();
+        }
+      } finally {
+        await t.db.owner.updateTable('audit_chain_heads').set({ seq: head.seq, last_hash: head.last_hash }).where('chain_id', '=', acme).execute();
+      }
+      assert.equal((await verifyAuditChains(t.db)).ok, true);
     });
 
     test('each broken chain is reported, the platform chain included', async () => {

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig, type Config } from '../src/kernel/config.ts';
 import { createDatabase, type Database } from '../src/kernel/db/database.ts';
-import { migrate } from '../src/kernel/db/migrate.ts';
-import { prepareJobQueue } from '../src/kernel/jobs/jobs.ts';
 import { createLogger } from '../src/kernel/log.ts';
+import type { DefaultTenantRole } from '../src/kernel/auth/permissions.ts';
+import { assignDefaultRole } from '../src/modules/access/index.ts';
 import { seedDemo, DEMO_TENANTS } from '../src/seed.ts';
-import { JOBS, startPlatform, type Running } from '../src/start.ts';
+import { prepareDatabase, startPlatform, type Running } from '../src/start.ts';
 
 export const TEST_PASSWORD = 'Test-Demo-Passw0rd!';
 
@@ -21,8 +21,7 @@ export async function createTestDatabase(queryTimeoutMs = 5_000): Promise<{ db: 
   const server = process.env.DATABASE_URL;
   if (!server) {
     const db = await createDatabase({ queryTimeoutMs });
-    await migrate(db);
-    await prepareJobQueue(db, JOBS);
+    await prepareDatabase(db);
     return { db, url: undefined, drop: () => db.close() };
   }
   const name = `tsv_test_${randomBytes(6).toString('hex')}`;
@@ -33,8 +32,7 @@ export async function createTestDatabase(queryTimeoutMs = 5_000): Promise<{ db: 
   const url = new URL(server);
   url.pathname = `/${name}`;
   const db = await createDatabase({ databaseUrl: url.toString(), queryTimeoutMs, poolSize: 10 });
-  await migrate(db);
-  await prepareJobQueue(db, JOBS);
+  await prepareDatabase(db);
   return {
     db,
     url: url.toString(),
@@ -56,6 +54,8 @@ export interface TestPlatform {
   tenants: Record<string, { id: string; slug: string }>;
   /** Logs in over HTTP and returns the bearer header and tokens. */
   login(email: string, tenant?: string, password?: string): Promise<Session>;
+  /** Adds a user to a demo tenant with a default role held tenant-wide; returns its id. */
+  addUser(tenant: string, email: string, role: DefaultTenantRole, options?: { password?: string; status?: 'active' | 'disabled' }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -99,6 +99,19 @@ export async function buildTestPlatform(env: Record<string, string> = {}, option
       if (response.statusCode !== 200) throw new Error(`login ${email} failed: ${response.statusCode} ${response.body}`);
       const body = response.json() as { access_token: string; refresh_token: string };
       return { accessToken: body.access_token, refreshToken: body.refresh_token, headers: { authorization: `Bearer ${body.access_token}` } };
+    },
+    async addUser(tenant, email, role, options = {}) {
+      const tenantId = tenants[tenant]!.id;
+      const hash = await running.platform.passwords.hash(options.password ?? TEST_PASSWORD);
+      return database.db.withTenant(tenantId, async (tx) => {
+        const { id } = await tx
+          .insertInto('users')
+          .values({ tenant_id: tenantId, email, password_hash: hash, status: options.status ?? 'active' })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await assignDefaultRole(tx, tenantId, id, role);
+        return id;
+      });
     },
     async close() {
       await running.stop();

@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { PLATFORM_CHAIN } from '../src/kernel/audit/audit.ts';
+import { APP_SCOPES } from '../src/kernel/auth/permissions.ts';
 import type { RouteDeclaration } from '../src/kernel/http/guard.ts';
-import { buildTestPlatform, type Session, type TestPlatform } from './helpers.ts';
+import { buildTestPlatform, eventually, TEST_PASSWORD, type Session, type TestPlatform } from './helpers.ts';
 
 const TENANT_PREFIX = '/v1/tenants/:tenantId';
 
@@ -17,7 +19,29 @@ const TENANT_PREFIX = '/v1/tenants/:tenantId';
 const RESOURCES: Record<string, string> = {
   customers: 'customers',
   orders: 'orders',
+  roles: 'roles',
+  units: 'org_units',
+  'role-assignments': 'role_assignments',
+  'audit-events': 'audit_events',
+  'audit-events.csv': 'audit_events',
+  config: 'tenant_settings',
+  settings: 'tenant_settings',
+  users: 'users',
+  invitations: 'invitations',
+  'invitation-settings': 'invitation_settings',
+  'password-policy': 'password_policies',
+  plan: 'tenants',
+  'api-keys': 'api_keys',
+  'session-policy': 'tenant_session_policy',
 };
+
+/** Resources nested under another (path after the tenant → table); their rows are not the parent's. */
+const NESTED_RESOURCES: Record<string, string> = {
+  'users/:userId/sessions': 'sessions',
+};
+
+/** Segments whose GET answers one document of the caller's tenant (with its tenant_id), not a list. */
+const DOCUMENTS = new Set(['config', 'password-policy', 'session-policy']);
 
 interface SampleContext {
   /** The row the route addresses (routes with :id), as the owner reads it. */
@@ -35,6 +59,23 @@ const SAMPLES: Record<string, (ctx: SampleContext) => unknown> = {
   'PATCH customers/:id': ({ target }) => ({ name: 'Hijacked', version: target!.version }),
   'POST orders': ({ customerId }) => ({ customer_id: customerId, total_cents: 100, currency: 'USD' }),
   'PATCH orders/:id': ({ target }) => ({ notes: 'Hijacked', version: target!.version }),
+  'PUT settings': () => ({ settings: { locale: 'en', timezone: 'UTC' }, branding: { logo_url: null, primary_color: '#000000', accent_color: null } }),
+  'POST roles': () => ({ name: `Isolation probe ${randomUUID()}`, permissions: ['customers.read'] }),
+  'PATCH roles/:id': ({ target }) => ({ name: 'Hijacked', version: target!.version }),
+  'POST units': () => ({ name: `Isolation probe ${randomUUID()}` }),
+  'PATCH units/:id': ({ target }) => ({ name: 'Hijacked', version: target!.version }),
+  'POST role-assignments': () => ({ user_id: randomUUID(), role_id: randomUUID() }),
+  'PUT users/:id/role': ({ target }) => ({ role_id: randomUUID(), version: target!.version }),
+  'POST invitations': () => ({ email: `probe-${randomUUID()}@example.com`, role_id: randomUUID() }),
+  'PUT invitation-settings': () => ({ expiry_days: 7 }),
+  'PUT password-policy': () => ({ min_length: 14, require_all_classes: false, history: 5 }),
+  'PUT plan': () => ({ plan: 'enterprise' }),
+  'PUT session-policy': () => ({ idle_timeout_seconds: 600, absolute_ttl_seconds: null }),
+  'POST api-keys': () => ({ name: 'Isolation probe', scopes: ['customers.read'] }),
+  'POST api-keys/:id/rotate': () => ({}),
+  'POST audit-events': () => ({
+    events: [{ id: randomUUID(), occurred_at: new Date(Date.now() - 60_000).toISOString(), actor: { type: 'system' }, action: 'app.isolation.probe', outcome: 'success' }],
+  }),
 };
 
 interface Endpoint {
@@ -49,6 +90,8 @@ interface Endpoint {
 const tenantPath = (url: string) => url.slice(TENANT_PREFIX.length + 1);
 
 function resourceOf(endpoint: Endpoint): { segment: string; table: string } {
+  const nested = Object.keys(NESTED_RESOURCES).find((prefix) => tenantPath(endpoint.url).startsWith(prefix));
+  if (nested) return { segment: nested, table: NESTED_RESOURCES[nested]! };
   const segment = tenantPath(endpoint.url).split('/')[0]!;
   const table = RESOURCES[segment];
   assert.ok(
@@ -88,7 +131,12 @@ describe('tenant isolation over HTTP, for every route in the route table', () =>
   let acme: string;
   let globex: string;
   let acmeOwner: Session;
+  let acmeOwnerId: string;
   let operator: Session;
+  /** Platform Support: the routes that need platform.impersonate, which Operators lack. */
+  let support: Session;
+  /** A managed application's key with every scope, for acme only (routes declaring `app:<scope>`). */
+  let acmeApp: { authorization: string };
   let endpoints: Endpoint[];
   let tenantTables: string[];
 
@@ -96,8 +144,11 @@ describe('tenant isolation over HTTP, for every route in the route table', () =>
 
   /** One live row of a resource table in a tenant, as the owner reads it. */
   async function rowOf(table: string, tenantId: string): Promise<{ id: string; version: number }> {
+    const columns = await t.db.ownerExecute(`select column_name from information_schema.columns where table_schema = 'public' and table_name = $1`, [table]);
+    const has = new Set((columns as { rows: { column_name: string }[] }).rows.map((r) => r.column_name));
     const result = await t.db.ownerExecute(
-      `select id::text as id, version from public.${table} where tenant_id = $1 and deleted_at is null order by created_at, id limit 1`,
+      `select id::text as id, ${has.has('version') ? 'version' : '1 as version'} from public.${table}
+       where tenant_id = $1 ${has.has('deleted_at') ? 'and deleted_at is null' : ''} order by created_at, id limit 1`,
       [tenantId],
     );
     const row = (result as { rows: { id: string; version: number }[] }).rows[0];
@@ -127,12 +178,13 @@ describe('tenant isolation over HTTP, for every route in the route table', () =>
     return print;
   }
 
-  async function crossTenantAttempts(route: string, method: string): Promise<number> {
+  /** Recorded in the caller's chain: acme's for its users, the platform's for an application. */
+  async function crossTenantAttempts(route: string, method: string, chain: 'acme' | 'platform' = 'acme'): Promise<number> {
     const row = await t.db.owner
       .selectFrom('audit_events')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('chain_id', '=', acme)
-      .where('tenant_id', '=', acme)
+      .where('chain_id', '=', chain === 'acme' ? acme : PLATFORM_CHAIN)
+      .where((eb) => (chain === 'acme' ? eb('tenant_id', '=', acme) : eb('tenant_id', 'is', null)))
       .where('action', '=', 'security.cross_tenant_attempt')
       .where('category', '=', 'security')
       .where(sql<string>`metadata->>'route'`, '=', route)
@@ -148,7 +200,45 @@ describe('tenant isolation over HTTP, for every route in the route table', () =>
     acme = t.tenants.acme!.id;
     globex = t.tenants.globex!.id;
     acmeOwner = await t.login('owner@acme.demo.test', 'acme');
+    acmeOwnerId = (await t.db.owner.selectFrom('users').select('id').where('email', '=', 'owner@acme.demo.test').executeTakeFirstOrThrow()).id;
     operator = await t.login('operator@demo.test');
+    const supportHash = await t.running.platform.passwords.hash(TEST_PASSWORD);
+    await t.db.withPlatform((tx) =>
+      tx.insertInto('users').values({ tenant_id: null, email: 'support@demo.test', platform_role: 'support', password_hash: supportHash }).execute(),
+    );
+    support = await t.login('support@demo.test');
+    const registered = await t.app.inject({
+      method: 'POST',
+      url: '/v1/platform/apps',
+      headers: operator.headers,
+      payload: { name: 'Isolation probe', environment: 'production', owner: 'ops@x.test' },
+    });
+    const issued = await t.app.inject({
+      method: 'POST',
+      url: `/v1/platform/apps/${(registered.json() as { id: string }).id}/keys`,
+      headers: operator.headers,
+      payload: { scopes: [...APP_SCOPES], tenant_ids: [acme] },
+    });
+    assert.equal(issued.statusCode, 201, issued.body);
+    acmeApp = { authorization: `Bearer ${(issued.json() as { secret: string }).secret}` };
+    // An invitation and an API key in each tenant, for their routes to aim at.
+    for (const [tenantId, session] of [[acme, acmeOwner], [globex, await t.login('owner@globex.demo.test', 'globex')]] as const) {
+      const roles = (await t.app.inject({ method: 'GET', url: `/v1/tenants/${tenantId}/roles`, headers: session.headers })).json() as { items: { id: string }[] };
+      const invited = await t.app.inject({
+        method: 'POST',
+        url: `/v1/tenants/${tenantId}/invitations`,
+        headers: session.headers,
+        payload: { email: 'isolation-probe@example.com', role_id: roles.items[0]!.id },
+      });
+      assert.equal(invited.statusCode, 201, invited.body);
+      const key = await t.app.inject({
+        method: 'POST',
+        url: `/v1/tenants/${tenantId}/api-keys`,
+        headers: session.headers,
+        payload: { name: 'Isolation probe', scopes: ['customers.read'] },
+      });
+      assert.equal(key.statusCode, 201, key.body);
+    }
 
     const tables = await sql<{ table_name: string }>`
       select table_name from information_schema.columns where table_schema = 'public' and column_name = 'tenant_id'`.execute(t.db.owner);
@@ -187,15 +277,16 @@ describe('tenant isolation over HTTP, for every route in the route table', () =>
         const { table } = resourceOf(endpoint);
         const target = endpoint.url.includes('/:id') ? await rowOf(table, globex) : null;
         const payload = sampleFor(endpoint, { target, customerId: (await rowOf('customers', globex)).id });
-        const before = await crossTenantAttempts(endpoint.url, endpoint.method);
+        const caller = endpoint.access.startsWith('app:') ? 'platform' : 'acme';
+        const before = await crossTenantAttempts(endpoint.url, endpoint.method, caller);
         const response = await t.app.inject({
           method: endpoint.method as 'GET',
-          url: fill(endpoint.url, { tenantId: globex, id: target?.id ?? randomUUID() }),
-          headers: acmeOwner.headers,
+          url: fill(endpoint.url, { tenantId: globex, id: target?.id ?? randomUUID(), userId: randomUUID() }),
+          headers: caller === 'platform' ? acmeApp : acmeOwner.headers,
           ...(payload === undefined ? {} : { payload: payload as object }),
         });
         assertProblem(response, 403, '/problems/tenant-mismatch');
-        assert.equal(await crossTenantAttempts(endpoint.url, endpoint.method), before + 1, 'no security.cross_tenant_attempt event in acme\'s chain');
+        assert.equal(await crossTenantAttempts(endpoint.url, endpoint.method, caller), before + 1, `no security.cross_tenant_attempt event in the ${caller} chain`);
         assert.deepEqual(await fingerprint(globex), globexBefore, "globex's data changed");
       });
     }
@@ -213,7 +304,7 @@ describe('tenant isolation over HTTP, for every route in the route table', () =>
         const payload = sampleFor(endpoint, { target, customerId: (await rowOf('customers', acme)).id });
         const response = await t.app.inject({
           method: endpoint.method as 'GET',
-          url: fill(endpoint.url, { tenantId: acme, id: target.id }),
+          url: fill(endpoint.url, { tenantId: acme, id: target.id, userId: acmeOwnerId }),
           headers: acmeOwner.headers,
           ...(payload === undefined ? {} : { payload: payload as object }),
         });
@@ -231,11 +322,20 @@ describe('tenant isolation over HTTP, for every route in the route table', () =>
     for (const endpoint of lists) {
       await ctx.test(`${endpoint.method} ${endpoint.url}`, async () => {
         const { table } = resourceOf(endpoint);
+        const csv = endpoint.url.endsWith('.csv');
+        const response = await t.app.inject({ method: 'GET', url: `${fill(endpoint.url, { tenantId: acme, userId: acmeOwnerId })}${csv ? '' : '?limit=200'}`, headers: acmeOwner.headers });
+        assert.equal(response.statusCode, 200, response.body);
+        if (DOCUMENTS.has(resourceOf(endpoint).segment)) {
+          assert.equal((response.json() as { tenant_id?: string }).tenant_id, acme, `${endpoint.url} answered another tenant's document`);
+          return;
+        }
+        // Read after the request: it may list rows it wrote itself (an export lists its own audit event).
         const owned = await t.db.ownerExecute(`select id::text as id, tenant_id::text as tenant_id from public.${table}`);
         const tenantOf = new Map((owned as { rows: { id: string; tenant_id: string }[] }).rows.map((r) => [r.id, r.tenant_id]));
-        const response = await t.app.inject({ method: 'GET', url: `${fill(endpoint.url, { tenantId: acme })}?limit=200`, headers: acmeOwner.headers });
-        assert.equal(response.statusCode, 200, response.body);
-        const body = response.json() as { items?: { id: string }[] };
+        // A CSV export: the id is the first column of each record after the header.
+        const body = csv
+          ? { items: response.body.split('\r\n').slice(1, -1).map((record) => ({ id: record.split(',')[0]! })) }
+          : (response.json() as { items?: { id: string }[] });
         assert.ok(Array.isArray(body.items), `${endpoint.url} does not answer { items: [...] }; teach this test its shape`);
         assert.ok(body.items.length > 0, `acme has no ${table} to list: the check would be vacuous`);
         const foreign = body.items.filter((item) => tenantOf.get(item.id) !== acme);
@@ -249,7 +349,7 @@ describe('tenant isolation over HTTP, for every route in the route table', () =>
     assert.ok(guarded.length > tenantEndpoints().length);
     for (const endpoint of guarded) {
       await ctx.test(`${endpoint.method} ${endpoint.url}`, async () => {
-        const url = fill(endpoint.url, { tenantId: acme, id: randomUUID() });
+        const url = fill(endpoint.url, { tenantId: acme, id: randomUUID(), appId: randomUUID(), keyId: randomUUID(), key: 'isolation-probe', userId: randomUUID() });
         for (const headers of [{}, { authorization: 'Bearer not.a.token' }]) {
           const response = await t.app.inject({ method: endpoint.method as 'GET', url, headers });
           assertProblem(response, 401, '/problems/unauthorized');
@@ -261,18 +361,34 @@ describe('tenant isolation over HTTP, for every route in the route table', () =>
   test('(iv) every route with a body answers 400 problem+json to an invalid body and changes nothing', async (ctx) => {
     const withBody = endpoints.filter((e) => e.body);
     assert.ok(withBody.length > 0);
+    // An application key records its last use at most once a minute: use it now, so that the
+    // requests below leave the database as it is.
+    const appRoute = withBody.find((e) => e.access.startsWith('app:'));
+    if (appRoute) {
+      await t.app.inject({ method: appRoute.method as 'POST', url: fill(appRoute.url, { tenantId: acme }), headers: acmeApp, payload: {} });
+      await eventually(async () => (await t.db.owner.selectFrom('application_keys').select('id').where('last_used_at', 'is not', null).execute()).length > 0);
+    }
     const everything = await fingerprint(null);
     for (const endpoint of withBody) {
       await ctx.test(`${endpoint.method} ${endpoint.url}`, async () => {
         const tenantRoute = endpoint.url.startsWith(TENANT_PREFIX);
-        const id = tenantRoute ? (await rowOf(resourceOf(endpoint).table, acme)).id : acme;
-        const headers = endpoint.access === 'public' ? {} : endpoint.access.startsWith('platform.') ? operator.headers : acmeOwner.headers;
+        const id = tenantRoute && endpoint.url.includes('/:id') ? (await rowOf(resourceOf(endpoint).table, acme)).id : acme;
+        const headers =
+          endpoint.access === 'public'
+            ? {}
+            : endpoint.access === 'platform.impersonate'
+              ? support.headers
+              : endpoint.access.startsWith('platform.')
+                ? operator.headers
+                : endpoint.access.startsWith('app:')
+                  ? acmeApp
+                  : acmeOwner.headers;
         // The wrong JSON type always; an empty object where the schema requires properties.
         const invalid: unknown[] = [[], 'text', ...(endpoint.body!.required?.length ? [{}] : [])];
         for (const payload of invalid) {
           const response = await t.app.inject({
             method: endpoint.method as 'POST',
-            url: fill(endpoint.url, { tenantId: acme, id }),
+            url: fill(endpoint.url, { tenantId: acme, id, appId: id, keyId: id, key: 'isolation-probe' }),
             headers: { ...headers, 'content-type': 'application/json' },
             payload: JSON.stringify(payload),
           });

@@ -53,7 +53,7 @@ describe('revocation across two nodes on one database', () => {
     const response = await meOnB(session);
     assert.equal(response.statusCode, 200, response.body);
     const sessionId = response.json().session_id as string;
-    assert.ok(nodeB.platform.sessions.isActive(sessionId), 'node B now holds the session in its cache');
+    assert.ok(nodeB.platform.sessions.get(sessionId), 'node B now holds the session in its cache');
 
     const logout = await t.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: session.headers });
     assert.equal(logout.statusCode, 204);
@@ -77,6 +77,32 @@ describe('revocation across two nodes on one database', () => {
 
     const reactivate = await t.app.inject({ method: 'POST', url: `/v1/platform/tenants/${t.tenants.acme!.id}/reactivate`, headers: operator.headers });
     assert.equal(reactivate.statusCode, 200, reactivate.body);
+  });
+
+  test('a role taken away on node A no longer grants on node B within a second (FR-RBAC-004)', async () => {
+    const globex = t.tenants.globex!.id;
+    const owner = await t.login('owner@globex.demo.test', 'globex');
+    const member = await t.login('member@globex.demo.test', 'globex');
+    const customersOnB = () => nodeB.app!.inject({ method: 'GET', url: `/v1/tenants/${globex}/customers`, headers: member.headers });
+    assert.equal((await customersOnB()).statusCode, 200, 'node B now caches the member with its grants');
+
+    const memberId = (await t.db.owner.selectFrom('users').select('id').where('email', '=', 'member@globex.demo.test').executeTakeFirstOrThrow()).id;
+    const list = await t.app.inject({ method: 'GET', url: `/v1/tenants/${globex}/role-assignments?user_id=${memberId}`, headers: owner.headers });
+    const [assignment] = (list.json() as { items: { id: string }[] }).items;
+    const started = performance.now();
+    const removed = await t.app.inject({ method: 'DELETE', url: `/v1/tenants/${globex}/role-assignments/${assignment!.id}`, headers: owner.headers });
+    assert.equal(removed.statusCode, 204, removed.body);
+    for (;;) {
+      const response = await customersOnB();
+      const elapsed = performance.now() - started;
+      if (response.statusCode === 403) {
+        console.log(`grant propagation (${t.db.backend}): role removal on A -> 403 on B in ${elapsed.toFixed(1)} ms`);
+        break;
+      }
+      assert.equal(response.statusCode, 200, response.body);
+      assert.ok(elapsed < PROPAGATION_LIMIT_MS, `node B still granted the removed role after ${elapsed.toFixed(0)} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
   });
 
   test('a revocation made on node B reaches node A too', async () => {

@@ -74,7 +74,7 @@ describe('verify-audit command', { timeout: TIMEOUT_MS * 3 }, () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tsv-verify-audit-'));
     if (process.env.DATABASE_URL) server = await createTestDatabase();
     // A tenant with its own chain and a few events in both chains, written as the services do.
-    const ctx: RequestContext = { correlationId: randomUUID(), ip: null, userAgent: 'verify-audit test', actor: null, log: createLogger('silent') };
+    const ctx: RequestContext = { correlationId: randomUUID(), ip: null, userAgent: 'verify-audit test', actor: null, reach: 'all', log: createLogger('silent') };
     tenantId = await onDatabase((db) =>
       db.withPlatform(async (tx) => {
         const tenant = await tx.insertInto('tenants').values({ name: 'Audited', slug: 'audited', region: 'EU' }).returning('id').executeTakeFirstOrThrow();

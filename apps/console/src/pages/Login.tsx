@@ -91,6 +91,9 @@ export function Login({
             {busy ? 'Signing in…' : 'Sign in'}
           </button>
         </form>
+        <p className="form-footer">
+          <a href="#/forgot-password">Forgot password?</a>
+        </p>
       </div>
     </main>
   );

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /**
@@ -18,6 +19,29 @@ export interface Config {
   /** Owner connection used for migrations and the job queue; defaults to databaseUrl. */
   migrationDatabaseUrl: string | undefined;
   databasePoolSize: number;
+  /** Redis, optional (REDIS_URL): shared state across nodes where configured; the health API pings it. */
+  redisUrl: string | undefined;
+  /** Prefix of every key this deployment writes to Redis (several deployments may share one). */
+  redisKeyPrefix: string;
+  /**
+   * Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); empty: the client
+   * address is the socket's, whatever the headers say.
+   */
+  trustedProxies: string[];
+  /** Requests per minute (FR-RATE-001); see docs/rate-limits.md. */
+  rateLimits: {
+    enabled: boolean;
+    userPerMinute: number;
+    tenantPerMinute: number;
+    /** Requests a tenant may make past its per-minute limit, once per burst window. */
+    tenantBurst: number;
+    tenantBurstWindowSeconds: number;
+    ipPerMinute: number;
+    loginPerMinute: number;
+    appPerMinute: number;
+  };
+  /** Requests one tenant may have in flight on one node (FR-TEN-008); limit 0 turns the bound off. */
+  tenantConcurrency: { limit: number; queueLength: number; queueTimeoutMs: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   requestTimeoutMs: number;
   queryTimeoutMs: number;
@@ -27,12 +51,29 @@ export interface Config {
   signingKey: string | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** The first step of the progressive delay after a locked-out login failure (doubles, capped at 30 s). */
+  loginFailureDelayMs: number;
   sessionAbsoluteTtlSeconds: number;
+  /** A session unused this long is refused (FR-AUTH-008); tenants may shorten it. */
+  sessionIdleTimeoutSeconds: number;
+  /** The absolute lifetime of administrators' sessions (owners, admins, platform staff). */
+  sessionAdminTtlSeconds: number;
   sessionCacheTtlMs: number;
+  /** How long a node trusts its copy of flags and kill switches; NOTIFY refreshes it sooner. */
+  flagCacheTtlMs: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   seedDemo: boolean;
+  /** FR-AUD-005: routes marked sensitive audit every successful read (AUDIT_ON_READ). */
+  auditOnRead: boolean;
   demoPassword: string | undefined;
   shutdownGraceMs: number;
+  /**
+   * Operator emails elevated to Super Admin at login (FR-RBAC-006, SUPER_ADMIN_EMAILS). Honoured
+   * only when ENVIRONMENT=staging: empty in every other environment.
+   */
+  superAdminEmails: string[];
+  /** SUPER_ADMIN_EMAILS was set outside staging and is ignored; the process warns at start. */
+  superAdminEmailsIgnored: boolean;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +110,12 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
 
+function redisKeyPrefix(env: Env): string {
+  const raw = env.REDIS_KEY_PREFIX || 'tsv';
+  if (!/^[A-Za-z0-9_:.-]{1,64}$/.test(raw)) throw new ConfigError('REDIS_KEY_PREFIX', 'must be 1 to 64 letters, digits or _:.-');
+  return raw;
+}
+
 function url(env: Env, name: string, protocols: string[]): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -84,6 +131,32 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
+const ADDRESS_BLOCK = /^([0-9a-f.:]+)(?:\/(\d{1,3}))?$/i;
+
+/** Comma-separated addresses or CIDR blocks, or the names proxy-addr knows (loopback, …). */
+function addressList(env: Env, name: string): string[] {
+  const entries = (env[name] ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+    const match = ADDRESS_BLOCK.exec(entry);
+    const version = match ? isIP(match[1]!) : 0;
+    const bits = match?.[2] === undefined ? 0 : Number(match[2]);
+    if (!version || bits > (version === 4 ? 32 : 128)) {
+      throw new ConfigError(name, `must list IP addresses or CIDR blocks separated by commas, got "${entry}"`);
+    }
+  }
+  return entries;
+}
+
+/** Comma-separated email addresses, normalised as logins normalise them. */
+function emailList(env: Env, name: string): string[] {
+  const entries = (env[name] ?? '').split(',').map((entry) => entry.normalize('NFKC').trim().toLowerCase()).filter(Boolean);
+  for (const entry of entries) {
+    if (!/^[^@\s]+@[^@\s]+$/.test(entry) || entry.length > 320) throw new ConfigError(name, `must list email addresses separated by commas, got "${entry}"`);
+  }
+  return entries;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const environment = oneOf(env, 'ENVIRONMENT', ['development', 'test', 'staging', 'production'], 'development');
   const port = int(env, 'PORT', 3000, 0, 65535);
@@ -95,6 +168,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (environment === 'production' && !databaseUrl) {
     throw new ConfigError('DATABASE_URL', 'is required in production (the embedded database is for development)');
   }
+  const databasePoolSize = int(env, 'DATABASE_POOL_SIZE', 10, 1, 500);
+  const tenantPerMinute = int(env, 'RATE_LIMIT_TENANT_PER_MINUTE', 300, 1, 1_000_000_000);
+  const superAdminEmails = emailList(env, 'SUPER_ADMIN_EMAILS');
   const demoPassword = env.DEMO_PASSWORD || undefined;
   if (demoPassword !== undefined && demoPassword.length < 12) {
     throw new ConfigError('DEMO_PASSWORD', 'must be at least 12 characters');
@@ -107,7 +183,27 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: path.resolve(env.DATA_DIR || './data'),
     databaseUrl,
     migrationDatabaseUrl: url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
-    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 500),
+    databasePoolSize,
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisKeyPrefix: redisKeyPrefix(env),
+    trustedProxies: addressList(env, 'TRUSTED_PROXIES'),
+    rateLimits: {
+      // Automated tests make far more requests a minute than a person; the limiter's own tests turn it on.
+      enabled: bool(env, 'RATE_LIMIT_ENABLED', environment !== 'test'),
+      userPerMinute: int(env, 'RATE_LIMIT_USER_PER_MINUTE', 60, 1, 1_000_000_000),
+      tenantPerMinute,
+      tenantBurst: int(env, 'RATE_LIMIT_TENANT_BURST', tenantPerMinute, 0, 1_000_000_000),
+      tenantBurstWindowSeconds: int(env, 'RATE_LIMIT_TENANT_BURST_WINDOW_SECONDS', 600, 60, 86_400),
+      ipPerMinute: int(env, 'RATE_LIMIT_IP_PER_MINUTE', 120, 1, 1_000_000_000),
+      loginPerMinute: int(env, 'RATE_LIMIT_LOGIN_PER_MINUTE', 10, 1, 1_000_000_000),
+      appPerMinute: int(env, 'RATE_LIMIT_APP_PER_MINUTE', 600, 1, 1_000_000_000),
+    },
+    tenantConcurrency: {
+      // Half the pool: one tenant alone can never hold every connection.
+      limit: int(env, 'TENANT_CONCURRENCY', Math.max(1, Math.floor(databasePoolSize / 2)), 0, 10_000),
+      queueLength: int(env, 'TENANT_QUEUE_LENGTH', 50, 0, 100_000),
+      queueTimeoutMs: int(env, 'TENANT_QUEUE_TIMEOUT_MS', 5_000, 0, 600_000),
+    },
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 15_000, 100, 600_000),
     queryTimeoutMs: int(env, 'QUERY_TIMEOUT_MS', 5_000, 50, 600_000),
@@ -116,8 +212,12 @@ export function loadConfig(env: Env = process.env): Config {
     signingKey,
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 60, 86_400),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 7 * 86_400, 300, 90 * 86_400),
+    loginFailureDelayMs: int(env, 'LOGIN_FAILURE_DELAY_MS', 1000, 0, 30_000),
     sessionAbsoluteTtlSeconds: int(env, 'SESSION_ABSOLUTE_TTL_SECONDS', 12 * 3600, 300, 30 * 86_400),
+    sessionIdleTimeoutSeconds: int(env, 'SESSION_IDLE_TIMEOUT_SECONDS', 1800, 60, 30 * 86_400),
+    sessionAdminTtlSeconds: int(env, 'SESSION_ADMIN_TTL_SECONDS', 4 * 3600, 300, 30 * 86_400),
     sessionCacheTtlMs: int(env, 'SESSION_CACHE_TTL_MS', 30_000, 0, 300_000),
+    flagCacheTtlMs: int(env, 'FLAG_CACHE_TTL_MS', 5_000, 100, 60_000),
     argon2: {
       // OWASP password storage recommendation for Argon2id: 19 MiB, 2 iterations, 1 lane.
       memoryCost: int(env, 'ARGON2_MEMORY_KIB', 19_456, 1024, 4_194_304),
@@ -125,7 +225,10 @@ export function loadConfig(env: Env = process.env): Config {
       parallelism: int(env, 'ARGON2_PARALLELISM', 1, 1, 16),
     },
     seedDemo: bool(env, 'SEED_DEMO', environment === 'development'),
+    auditOnRead: bool(env, 'AUDIT_ON_READ', true),
     demoPassword,
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
+    superAdminEmails: environment === 'staging' ? superAdminEmails : [],
+    superAdminEmailsIgnored: environment !== 'staging' && superAdminEmails.length > 0,
   };
 }

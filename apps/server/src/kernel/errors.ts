@@ -12,11 +12,23 @@ export type ProblemCode =
   | 'not-found'
   | 'conflict'
   | 'version-conflict'
+  | 'default-role'
+  | 'last-owner'
+  | 'weak-password'
+  | 'invitation-invalid'
+  | 'password-reset-invalid'
+  | 'cannot-impersonate-staff'
+  | 'impersonation-active'
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'method-not-allowed'
   | 'tenant-suspended'
+  | 'rate-limited'
+  | 'tenant-busy'
+  | 'idempotency-key-reused'
+  | 'idempotency-in-progress'
   | 'timeout'
+  | 'switched-off'
   | 'unavailable'
   | 'internal';
 
@@ -30,11 +42,23 @@ const TITLES: Record<ProblemCode, [status: number, title: string]> = {
   'not-found': [404, 'Not found'],
   conflict: [409, 'Conflict'],
   'version-conflict': [409, 'The resource was changed by someone else'],
+  'default-role': [409, 'Default roles cannot be changed'],
+  'last-owner': [409, 'The last Owner must stay'],
+  'weak-password': [400, 'The password does not meet the password policy'],
+  'invitation-invalid': [410, 'The invitation is not valid'],
+  'password-reset-invalid': [410, 'The password reset link is not valid'],
+  'cannot-impersonate-staff': [403, 'Platform staff cannot be impersonated'],
+  'impersonation-active': [409, 'An impersonation of this user is already active'],
   'payload-too-large': [413, 'Payload too large'],
   'unsupported-media-type': [415, 'Unsupported media type'],
   'method-not-allowed': [405, 'Method not allowed'],
   'tenant-suspended': [403, 'The organization is suspended'],
+  'rate-limited': [429, 'Too many requests'],
+  'tenant-busy': [429, 'Too many requests in progress for this organization'],
+  'idempotency-key-reused': [422, 'The idempotency key belongs to another request'],
+  'idempotency-in-progress': [409, 'A request with this idempotency key is in progress'],
   timeout: [503, 'The request took too long'],
+  'switched-off': [503, 'Switched off by a kill switch'],
   unavailable: [503, 'Service unavailable'],
   internal: [500, 'Internal server error'],
 };

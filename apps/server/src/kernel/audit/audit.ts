@@ -19,12 +19,68 @@ export type AuditAction =
   | 'tenant.suspended'
   | 'tenant.reactivated'
   | 'user.created'
+  | 'role.created'
+  | 'role.updated'
+  | 'role.deleted'
+  | 'role.assigned'
+  | 'role.unassigned'
+  | 'unit.created'
+  | 'unit.updated'
+  | 'unit.deleted'
   | 'customer.created'
   | 'customer.updated'
   | 'customer.deleted'
   | 'order.created'
   | 'order.updated'
   | 'order.deleted'
+  | 'audit.exported'
+  | 'resource.read'
+  // Events that managed applications send through the ingest API (FR-LOG-001).
+  | `app.${string}`
+  | 'security.audit_chain_broken'
+  | 'application.registered'
+  | 'application.disabled'
+  | 'application.enabled'
+  | 'application.key_issued'
+  | 'application.key_revoked'
+  | 'billing.events_ingested'
+  | 'billing.exported'
+  | 'flag.created'
+  | 'flag.updated'
+  | 'flag.deleted'
+  | 'flag.override_set'
+  | 'flag.override_removed'
+  | 'kill_switch.tripped'
+  | 'kill_switch.reset'
+  | 'tenant.settings_updated'
+  | 'security.rate_limited'
+  | 'user.role_changed'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'user.deleted'
+  | 'invitation.created'
+  | 'invitation.resent'
+  | 'invitation.revoked'
+  | 'invitation.accepted'
+  | 'invitation.settings_updated'
+  | 'tenant.plan_changed'
+  | 'impersonation.started'
+  | 'impersonation.ended'
+  | 'impersonation.request'
+  | 'security.super_admin_granted'
+  | 'security.super_admin_request'
+  | 'auth.password_changed'
+  | 'auth.password_reset_requested'
+  | 'auth.password_reset'
+  | 'auth.password_policy_updated'
+  | 'security.account_locked'
+  | 'api_key.created'
+  | 'api_key.revoked'
+  | 'api_key.rotated'
+  | 'auth.new_device'
+  | 'session.revoked'
+  | 'device.revoked'
+  | 'session_policy.updated'
   | 'security.cross_tenant_attempt'
   | 'security.permission_denied';
 
@@ -38,6 +94,16 @@ export interface AuditInput {
   metadata?: Record<string, unknown>;
   category?: AuditEventsTable['category'];
   severity?: AuditEventsTable['severity'];
+  /**
+   * Set when the facts do not come from the request context: events a managed application sends
+   * (FR-LOG-001: its event id, the idempotency key, its time, actor and client), or a system job
+   * naming itself as the actor. Otherwise they come from the context.
+   */
+  id?: string;
+  occurredAt?: Date;
+  actor?: { type: AuditEventsTable['actor_type']; id: string | null };
+  ip?: string | null;
+  userAgent?: string | null;
 }
 
 /** JSON with sorted keys, so that a payload hashes the same when rebuilt from its columns. */
@@ -50,8 +116,10 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-type HashedFields = Omit<AuditEventsTable, 'chain_id' | 'seq' | 'prev_hash' | 'hash' | 'metadata'> & {
+type HashedFields = Omit<AuditEventsTable, 'chain_id' | 'seq' | 'prev_hash' | 'hash' | 'metadata' | 'impersonator_id' | 'impersonation_reason'> & {
   metadata: Record<string, unknown>;
+  impersonator_id?: string | null;
+  impersonation_reason?: string | null;
 };
 
 /** The text an event's hash covers (besides the previous hash and the sequence number). */
@@ -72,6 +140,9 @@ export function auditPayload(event: HashedFields): string {
     user_agent: event.user_agent,
     correlation_id: event.correlation_id,
     metadata: event.metadata,
+    // Hashed only when set (canonicalJson drops undefined), so events without them hash as before.
+    impersonator_id: event.impersonator_id ?? undefined,
+    impersonation_reason: event.impersonation_reason ?? undefined,
   });
 }
 
@@ -86,22 +157,27 @@ export function chainHash(prevHash: string, seq: number, payload: string): strin
  */
 export async function recordAudit(tx: Tx, ctx: RequestContext, input: AuditInput): Promise<void> {
   const actor = ctx.actor;
+  const impersonatorId = actor?.impersonatorId ?? null;
   const fields: HashedFields = {
-    id: randomUUID(),
+    id: input.id ?? randomUUID(),
     tenant_id: input.tenantId,
-    occurred_at: new Date(),
+    occurred_at: input.occurredAt ?? new Date(),
     category: input.category ?? 'audit',
     severity: input.severity ?? 'info',
-    actor_type: actor ? actor.type : 'anonymous',
-    actor_id: actor?.userId ?? null,
+    // A managed application calling with its key is the actor of what it does itself.
+    actor_type: input.actor?.type ?? (actor ? actor.type : ctx.app ? 'api_key' : 'anonymous'),
+    actor_id: input.actor ? input.actor.id : (actor?.userId ?? ctx.app?.keyId ?? null),
     action: input.action,
     resource_type: input.resourceType ?? null,
     resource_id: input.resourceId ?? null,
     outcome: input.outcome ?? 'success',
-    ip: ctx.ip,
-    user_agent: ctx.userAgent,
+    ip: input.ip !== undefined ? input.ip : ctx.ip,
+    user_agent: input.userAgent !== undefined ? input.userAgent : ctx.userAgent,
     correlation_id: ctx.correlationId,
     metadata: input.metadata ?? {},
+    // FR-RBAC-005: whatever an impersonated actor does names the staff member behind it and why.
+    impersonator_id: impersonatorId,
+    impersonation_reason: impersonatorId ? await impersonationReason(tx, actor!.sessionId) : null,
   };
   const chainId = input.tenantId ?? PLATFORM_CHAIN;
   const payload = auditPayload(fields);
@@ -115,14 +191,21 @@ export async function recordAudit(tx: Tx, ctx: RequestContext, input: AuditInput
       returning h.seq, prev.last_hash as prev_hash, h.last_hash as hash
     )
     insert into audit_events (id, tenant_id, chain_id, seq, occurred_at, category, severity, actor_type, actor_id,
-      action, resource_type, resource_id, outcome, ip, user_agent, correlation_id, metadata, prev_hash, hash)
+      action, resource_type, resource_id, outcome, ip, user_agent, correlation_id, metadata, impersonator_id, impersonation_reason,
+      prev_hash, hash)
     select ${fields.id}, ${fields.tenant_id}, ${chainId}, head.seq, ${fields.occurred_at.toISOString()}, ${fields.category},
       ${fields.severity}, ${fields.actor_type}, ${fields.actor_id}, ${fields.action}, ${fields.resource_type},
       ${fields.resource_id}, ${fields.outcome}, ${fields.ip}, ${fields.user_agent}, ${fields.correlation_id},
-      ${JSON.stringify(fields.metadata)}::jsonb, head.prev_hash, head.hash
+      ${JSON.stringify(fields.metadata)}::jsonb, ${fields.impersonator_id}, ${fields.impersonation_reason}, head.prev_hash, head.hash
       from head
     returning seq`.execute(tx);
   if (appended.rows.length !== 1) throw new Error(`audit chain ${chainId} has no head`);
+}
+
+/** The reason given for an impersonation session; visible in the impersonated tenant's context. */
+async function impersonationReason(tx: Tx, sessionId: string): Promise<string | null> {
+  const row = await tx.selectFrom('sessions').select('impersonation_reason').where('id', '=', sessionId).executeTakeFirst();
+  return row?.impersonation_reason ?? null;
 }
 
 /** Starts a tenant's chain; called when the tenant is provisioned, inside its context. */
@@ -145,5 +228,56 @@ export async function recordSecurityEvent(
     else await db.withPlatform((tx) => recordAudit(tx, ctx, event));
   } catch (error) {
     ctx.log.error({ err: error, action: input.action }, 'could not record security event');
+  }
+}
+
+/** What a route marked sensitive reads (FR-AUD-005), declared as its route config `auditRead`. */
+export interface AuditReadMark {
+  resourceType: string;
+  /** The path parameter that holds the resource id; `id` when absent. */
+  idParam?: string;
+}
+
+/**
+ * Records a read of a sensitive resource in a transaction of its own, before the response leaves.
+ * Unlike a security event its failure is thrown: the read is then not served (FR-AUD-005).
+ */
+export async function recordResourceRead(db: Database, ctx: RequestContext, mark: AuditReadMark, params: Record<string, unknown>): Promise<void> {
+  // A managed application has no tenant of its own: the guard checked the path's tenant against its key.
+  const tenantId = ctx.actor ? ctx.actor.tenantId : typeof params.tenantId === 'string' ? params.tenantId : null;
+  const id = params[mark.idParam ?? 'id'];
+  const event: AuditInput = { tenantId, action: 'resource.read', resourceType: mark.resourceType, ...(typeof id === 'string' ? { resourceId: id } : {}) };
+  if (tenantId) await db.withTenant(tenantId, (tx) => recordAudit(tx, ctx, event));
+  else await db.withPlatform((tx) => recordAudit(tx, ctx, event));
+}
+
+/** What `recordPrivilegedRequest` records of a request. */
+export interface PrivilegedRequest {
+  method: string;
+  route: string | undefined;
+  status: number;
+}
+
+/**
+ * Records a request, reads included, when it is made in an impersonation session (FR-RBAC-005:
+ * into the impersonated tenant's chain, with both identities) or with a Super Admin session
+ * (FR-RBAC-006: a high-severity event in the platform chain). Anyone else's requests are audited
+ * only by the state changes they make.
+ */
+export async function recordPrivilegedRequest(db: Database, ctx: RequestContext, request: PrivilegedRequest): Promise<void> {
+  const actor = ctx.actor;
+  if (!actor) return;
+  const event = {
+    outcome: request.status < 400 ? ('success' as const) : request.status === 401 || request.status === 403 ? ('denied' as const) : ('failure' as const),
+    metadata: { method: request.method, route: request.route ?? null, status: request.status },
+  };
+  const tenantId = actor.tenantId;
+  if (actor.impersonatorId && tenantId) {
+    await db.withTenant(tenantId, (tx) => recordAudit(tx, ctx, { ...event, tenantId, action: 'impersonation.request' }));
+  } else if (tenantId === null && actor.type === 'operator' && actor.roles.includes('super_admin')) {
+    // The token of an elevated session names the role (modules/identity adds it at login and refresh).
+    await db.withPlatform((tx) =>
+      recordAudit(tx, ctx, { ...event, tenantId: null, action: 'security.super_admin_request', category: 'security', severity: 'high' }),
+    );
   }
 }

@@ -1,3 +1,5 @@
+import type { Grants } from './permissions.ts';
+
 /**
  * Which sessions were recently seen active, so that a request does not pay a database round trip
  * to learn that its session still stands. Revocation evicts entries at once on the node that made
@@ -6,17 +8,30 @@
  */
 export const SESSION_CHANNEL = 'tsv_sessions';
 
-interface Entry {
+/** What a request needs to know about its session: that it stands, and the caller's grants. */
+export interface ActiveSession {
   tenantId: string | null;
   userId: string;
-  freshUntil: number;
-  expiresAt: number;
+  expiresAt: Date;
+  grants: Grants;
+  impersonatorId: string | null;
+  /** The region platform staff are bound to, if any (CON-ARCH-007). */
+  platformRegion?: 'US' | 'EU' | 'UK' | 'JP' | null;
 }
 
+interface Entry extends ActiveSession {
+  freshUntil: number;
+}
+
+/**
+ * What changed: one session, every session of a user or tenant ended, or (`grants`) the roles of a
+ * tenant changed, so its cached grants must be resolved again. Every kind evicts cache entries.
+ */
 export type SessionRevocation =
   | { kind: 'session'; id: string }
   | { kind: 'user'; id: string }
   | { kind: 'tenant'; id: string }
+  | { kind: 'grants'; id: string }
   | { kind: 'all' };
 
 export function encodeRevocation(revocation: SessionRevocation): string {
@@ -25,7 +40,7 @@ export function encodeRevocation(revocation: SessionRevocation): string {
 
 export function decodeRevocation(payload: string): SessionRevocation {
   const [kind, id] = payload.split(':', 2);
-  if ((kind === 'session' || kind === 'user' || kind === 'tenant') && id) return { kind, id };
+  if ((kind === 'session' || kind === 'user' || kind === 'tenant' || kind === 'grants') && id) return { kind, id };
   // Anything unexpected clears everything: never keep a grant we cannot account for.
   return { kind: 'all' };
 }
@@ -35,25 +50,23 @@ export class SessionCache {
 
   constructor(private readonly ttlMs: number, private readonly maxEntries = 100_000) {}
 
-  isActive(sessionId: string, now = Date.now()): boolean {
+  /** The session as last seen active, or null when it must be checked in the database. */
+  get(sessionId: string, now = Date.now()): ActiveSession | null {
     const entry = this.#entries.get(sessionId);
-    if (!entry) return false;
-    if (entry.freshUntil < now || entry.expiresAt < now) {
+    if (!entry) return null;
+    if (entry.freshUntil < now || entry.expiresAt.getTime() < now) {
       this.#entries.delete(sessionId);
-      return false;
+      return null;
     }
-    return true;
+    return entry;
   }
 
-  remember(sessionId: string, entry: { tenantId: string | null; userId: string; expiresAt: Date }, now = Date.now()) {
+  remember(sessionId: string, session: ActiveSession, now = Date.now()) {
     if (this.ttlMs === 0) return;
-    if (this.#entries.size >= this.maxEntries) this.#entries.clear();
-    this.#entries.set(sessionId, {
-      tenantId: entry.tenantId,
-      userId: entry.userId,
-      expiresAt: entry.expiresAt.getTime(),
-      freshUntil: now + this.ttlMs,
-    });
+    // Full: drop the oldest entry (Map keeps insertion order); it is simply checked again.
+    if (this.#entries.size >= this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.delete(sessionId);
+    this.#entries.set(sessionId, { ...session, freshUntil: now + this.ttlMs });
   }
 
   apply(revocation: SessionRevocation) {

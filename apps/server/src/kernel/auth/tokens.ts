@@ -19,6 +19,8 @@ export interface AccessClaims {
   roles: string[];
   sid: string;
   amr: string[];
+  /** RFC 8693 actor: the platform staff member acting as `sub`, in an impersonation token (FR-RBAC-005). */
+  act?: { sub: string };
 }
 
 export interface VerifiedAccess extends AccessClaims {
@@ -29,7 +31,8 @@ export interface VerifiedAccess extends AccessClaims {
 type Key = CryptoKey | KeyObject | Uint8Array;
 
 export interface TokenService {
-  issue(claims: AccessClaims): Promise<{ token: string; expiresIn: number }>;
+  /** `expiresAt` ends the token sooner or later than the configured lifetime (impersonation: at its session's end). */
+  issue(claims: AccessClaims, options?: { expiresAt?: Date }): Promise<{ token: string; expiresIn: number }>;
   /** Throws on a bad signature, issuer, audience, algorithm or expiry. */
   verify(token: string): Promise<VerifiedAccess>;
   /** The public keys, for managed applications to verify our tokens. */
@@ -37,6 +40,10 @@ export interface TokenService {
 }
 
 const ALG = 'EdDSA';
+
+function isActorClaim(value: unknown): value is { sub: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { sub?: unknown }).sub === 'string';
+}
 const VERIFIED_CACHE_SIZE = 50_000;
 
 /**
@@ -78,16 +85,24 @@ export async function createTokenService(options: {
   const verified = new Map<string, VerifiedAccess>();
 
   return {
-    async issue(claims) {
-      const token = await new SignJWT({ tenant_id: claims.tenant_id, roles: claims.roles, sid: claims.sid, amr: claims.amr })
+    async issue(claims, issueOptions = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      const exp = issueOptions.expiresAt ? Math.floor(issueOptions.expiresAt.getTime() / 1000) : now + options.ttlSeconds;
+      const token = await new SignJWT({
+        tenant_id: claims.tenant_id,
+        roles: claims.roles,
+        sid: claims.sid,
+        amr: claims.amr,
+        ...(claims.act ? { act: { sub: claims.act.sub } } : {}),
+      })
         .setProtectedHeader({ alg: ALG, kid, typ: 'at+jwt' })
         .setIssuer(options.issuer)
         .setAudience(options.audience)
         .setSubject(claims.sub)
-        .setIssuedAt()
-        .setExpirationTime(`${options.ttlSeconds}s`)
+        .setIssuedAt(now)
+        .setExpirationTime(exp)
         .sign(privateKey);
-      return { token, expiresIn: options.ttlSeconds };
+      return { token, expiresIn: exp - now };
     },
     async verify(token) {
       const known = verified.get(token);
@@ -103,7 +118,8 @@ export async function createTokenService(options: {
         typeof payload.sid !== 'string' ||
         !(payload.tenant_id === null || typeof payload.tenant_id === 'string') ||
         !Array.isArray(payload.roles) ||
-        !Array.isArray(payload.amr)
+        !Array.isArray(payload.amr) ||
+        !(payload.act === undefined || isActorClaim(payload.act))
       ) {
         throw new Error('malformed claims');
       }

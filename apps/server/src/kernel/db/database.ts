@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import type { TenantScope } from '../context.ts';
 import type { DB } from './schema.ts';
 import { ConnectionLock, PGliteDialect } from './pglite-driver.ts';
 
@@ -26,8 +27,12 @@ export interface Database {
    * It is not subject to RLS; request handling never uses it.
    */
   readonly owner: Kysely<DB>;
-  /** Runs fn in one transaction as the app role with app.tenant_id set; the only way to reach tenant data. */
-  withTenant<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn in one transaction as the app role with app.tenant_id set; the only way to reach tenant
+   * data. A bare tenant id reaches every organization unit (jobs, provisioning); requests pass
+   * `scopeOf(ctx)` so unit-scoped rows beyond the caller's reach stay invisible.
+   */
+  withTenant<T>(scope: string | TenantScope, fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Runs fn in one transaction as the platform role (tenants, operators, platform audit chain). */
   withPlatform<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Raw SQL on the owner connection, every statement's rows returned (the job queue's adapter). */
@@ -55,17 +60,27 @@ export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
 }
 
+/** app.unit_ids: '*' for every unit, else the comma-separated unit ids (none: no unit rows). */
+function unitSetting(units: TenantScope['units']): string {
+  if (units === 'all') return '*';
+  const ids = [...units];
+  if (!ids.every((id) => UUID.test(id))) throw new Error('unit ids must be UUIDs');
+  return ids.join(',');
+}
+
 /**
- * The statements that open a scoped transaction, sent as one round trip. The tenant id is inlined
- * (the simple protocol takes no parameters), so it must be a validated UUID.
+ * The statements that open a scoped transaction, sent as one round trip. The ids are inlined (the
+ * simple protocol takes no parameters), so they must be validated UUIDs.
  */
-function openTransaction(role: 'tsv_app' | 'tsv_platform', tenantId: string | null, queryTimeoutMs: number): string {
-  if (tenantId !== null && !UUID.test(tenantId)) throw new Error('tenant id must be a UUID');
+function openTransaction(role: 'tsv_app' | 'tsv_platform', scope: string | TenantScope | null, queryTimeoutMs: number): string {
+  const tenantId = scope === null ? '' : typeof scope === 'string' ? scope : scope.tenantId;
+  const units = scope === null ? '' : typeof scope === 'string' ? '*' : unitSetting(scope.units);
+  if (scope !== null && !UUID.test(tenantId)) throw new Error('tenant id must be a UUID');
   return [
     'begin',
     `set local role ${role}`,
     `set local statement_timeout = ${Math.trunc(queryTimeoutMs)}`,
-    `select set_config('app.tenant_id', '${tenantId ?? ''}', true)`,
+    `select set_config('app.tenant_id', '${tenantId}', true), set_config('app.unit_ids', '${units}', true)`,
   ].join('; ');
 }
 
@@ -97,7 +112,7 @@ async function scoped<T>(db: Kysely<DB>, opening: string, fn: (tx: Tx) => Promis
 export async function enterTenantContext(tx: Tx, tenantId: string): Promise<void> {
   if (!UUID.test(tenantId)) throw new Error('tenant id must be a UUID');
   // One round trip: set_config('role', …) is SET LOCAL ROLE in function form.
-  await sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('role', 'tsv_app', true)`.execute(tx);
+  await sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('app.unit_ids', '*', true), set_config('role', 'tsv_app', true)`.execute(tx);
 }
 
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
@@ -122,7 +137,7 @@ async function createEmbeddedDatabase(options: DatabaseOptions): Promise<Databas
   return {
     backend: 'pglite',
     owner: kysely,
-    withTenant: async (tenantId, fn) => scoped(kysely, openTransaction('tsv_app', tenantId, timeout), fn),
+    withTenant: async (scope, fn) => scoped(kysely, openTransaction('tsv_app', scope, timeout), fn),
     withPlatform: (fn) => scoped(kysely, openTransaction('tsv_platform', null, timeout), fn),
     ownerExecute: (text, values) => lock.run(() => execute(text, values)),
     withOwnerSession: (fn) => lock.run(() => fn(execute)),
@@ -166,7 +181,7 @@ async function createServerDatabase(options: DatabaseOptions): Promise<Database>
   return {
     backend: 'postgres',
     owner,
-    withTenant: async (tenantId, fn) => scoped(app, openTransaction('tsv_app', tenantId, timeout), fn),
+    withTenant: async (scope, fn) => scoped(app, openTransaction('tsv_app', scope, timeout), fn),
     withPlatform: (fn) => scoped(app, openTransaction('tsv_platform', null, timeout), fn),
     ownerExecute: (text, values) => rawQuery(ownerPool, text, values),
     withOwnerSession: async (fn) => {

@@ -16,7 +16,8 @@ export interface TenantsTable {
   updated_at: Timestamp;
 }
 
-export type UserRole = 'owner' | 'admin' | 'member' | 'readonly' | 'operator';
+/** The role of platform staff; tenant users have none (their roles are role assignments). */
+export type PlatformRoleColumn = 'operator' | 'support' | 'auditor';
 
 export interface UsersTable {
   id: Generated<string>;
@@ -24,9 +25,48 @@ export interface UsersTable {
   email: string;
   name: Generated<string>;
   password_hash: string | null;
-  role: UserRole;
-  status: Generated<'active' | 'disabled'>;
+  platform_role: PlatformRoleColumn | null;
+  /** Staff bound to one region see only that region's tenants in cross-tenant views. */
+  platform_region: TenantsTable['region'] | null;
+  status: Generated<'active' | 'disabled' | 'deleted'>;
   version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  /** Set when the user is deleted (soft); the address it had is kept in deleted_email. */
+  deleted_at: Date | null;
+  deleted_email: string | null;
+  /** Consecutive failed logins; the account is locked until locked_until past the threshold. */
+  failed_login_count: Generated<number>;
+  last_failed_login_at: Date | null;
+  locked_until: Date | null;
+  password_changed_at: Date | null;
+}
+
+export interface PasswordHistoryTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  user_id: string;
+  password_hash: string;
+  created_at: CreatedAt;
+}
+
+export interface PasswordResetsTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  user_id: string;
+  token_hash: string;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export interface PasswordPoliciesTable {
+  tenant_id: string;
+  min_length: Generated<number>;
+  require_all_classes: Generated<boolean>;
+  history: Generated<number>;
+  version: Generated<number>;
+  updated_by: string | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }
@@ -44,6 +84,35 @@ export interface SessionsTable {
   expires_at: Date;
   revoked_at: Date | null;
   revoked_reason: string | null;
+  impersonator_id: string | null;
+  impersonation_reason: string | null;
+  /** Super Admin for this session only (FR-RBAC-006); never stored on the user. */
+  elevated_role: ColumnType<'super_admin' | null, 'super_admin' | null | undefined, never>;
+  /** The device the session was opened from (tenant users); sessions/ lists and revokes by it. */
+  device_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The login came from a device not seen before for this user (MFA can require a second factor). */
+  new_device: Generated<boolean>;
+}
+
+/** A device a tenant user signs in from (FR-AUTH-008). */
+export interface DevicesTable {
+  tenant_id: string;
+  id: Generated<string>;
+  user_id: string;
+  os: string | null;
+  app_version: string | null;
+  ip: string | null;
+  first_seen_at: CreatedAt;
+  last_seen_at: Timestamp;
+  revoked_at: Date | null;
+}
+
+/** A tenant's own session lifetimes, each only shorter than the environment's (FR-AUTH-008). */
+export interface TenantSessionPolicyTable {
+  tenant_id: string;
+  idle_timeout_seconds: number | null;
+  absolute_ttl_seconds: number | null;
+  updated_at: Timestamp;
 }
 
 export interface RefreshTokensTable {
@@ -84,11 +153,54 @@ export interface AuditEventsTable {
   metadata: ColumnType<Record<string, unknown>, string, string>;
   prev_hash: string;
   hash: string;
+  /** The platform staff member behind the actor, during impersonation (FR-RBAC-005). */
+  impersonator_id: ColumnType<string | null, string | null | undefined, never>;
+  impersonation_reason: ColumnType<string | null, string | null | undefined, never>;
+}
+
+export interface PermissionsTable {
+  key: string;
+  description: string;
+  plane: 'tenant' | 'platform';
+  sensitive: boolean;
+  catalog_version: number;
+}
+
+export interface RolesTable {
+  tenant_id: string;
+  id: Generated<string>;
+  key: string | null;
+  name: string;
+  description: Generated<string>;
+  permissions: Generated<string[]>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface OrgUnitsTable {
+  tenant_id: string;
+  id: Generated<string>;
+  parent_id: string | null;
+  name: string;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface RoleAssignmentsTable {
+  tenant_id: string;
+  id: Generated<string>;
+  user_id: string;
+  role_id: string;
+  unit_id: string | null;
+  created_at: CreatedAt;
 }
 
 export interface CustomersTable {
   tenant_id: string;
   id: Generated<string>;
+  unit_id: string | null;
   name: string;
   email: string | null;
   phone: string | null;
@@ -103,6 +215,7 @@ export interface CustomersTable {
 export interface OrdersTable {
   tenant_id: string;
   id: Generated<string>;
+  unit_id: string | null;
   customer_id: string;
   status: Generated<'open' | 'fulfilled' | 'cancelled'>;
   total_cents: number;
@@ -123,6 +236,181 @@ export interface DevMailboxTable {
   created_at: CreatedAt;
 }
 
+/** Managed applications (platform plane, FR-SYS-001). */
+export interface ApplicationsTable {
+  id: Generated<string>;
+  name: string;
+  environment: 'development' | 'staging' | 'production';
+  owner: string;
+  status: Generated<'active' | 'disabled'>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  disabled_at: Date | null;
+}
+
+/** Application keys (platform plane, FR-SYS-002): the secret only as its SHA-256. */
+export interface ApplicationKeysTable {
+  id: Generated<string>;
+  app_id: string;
+  prefix: string;
+  secret_hash: string;
+  scopes: string[];
+  tenant_ids: string[] | null;
+  expires_at: Date | null;
+  created_at: CreatedAt;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+/** Billing events reported by managed applications (tenant rows, FR-BILL-001). */
+export interface BillingEventsTable {
+  tenant_id: string;
+  id: Generated<string>;
+  app_id: string;
+  idempotency_id: string;
+  type: string;
+  /** numeric(24, 6): written as a number or decimal string, read back as text. */
+  quantity: ColumnType<string, number | string, never>;
+  occurred_at: ColumnType<Date, Date | string, never>;
+  received_at: CreatedAt;
+}
+
+/** A flag's value: on/off for a boolean flag, the variant's name for a variant flag (FR-FLAG-001). */
+export type FlagValue = boolean | string;
+
+/** Feature flag definitions (platform plane, FR-FLAG-001); jsonb columns are written as JSON text. */
+export interface FeatureFlagsTable {
+  key: string;
+  kind: 'boolean' | 'variant';
+  variants: ColumnType<string[], string[] | undefined, string[]>;
+  default_value: ColumnType<FlagValue, string, string>;
+  plan_defaults: ColumnType<Record<string, FlagValue>, string | undefined, string>;
+  description: Generated<string>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** Per-tenant flag overrides (tenant rows, set by operators, FR-FLAG-001). */
+export interface TenantFlagOverridesTable {
+  tenant_id: string;
+  flag_key: string;
+  value: ColumnType<FlagValue, string, string>;
+  set_by: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** Kill switches, global (tenant_id null) or per tenant (FR-FLAG-003). */
+export interface KillSwitchesTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  name: 'messaging' | 'ai' | 'exports' | 'sync';
+  channel: 'email' | 'sms' | 'whatsapp' | 'push' | null;
+  tripped: Generated<boolean>;
+  reason: Generated<string>;
+  tripped_by: string | null;
+  tripped_at: Date | null;
+  reset_by: string | null;
+  reset_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** Tenant settings and branding tokens, one row per tenant (FR-TEN-003). */
+export interface TenantSettingsTable {
+  tenant_id: string;
+  locale: Generated<string>;
+  timezone: Generated<string>;
+  logo_url: string | null;
+  primary_color: string | null;
+  accent_color: string | null;
+  version: Generated<number>;
+  updated_by: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** Idempotency-Key records (FR-IDEM-001); tenant_id null for platform callers. */
+export interface IdempotencyKeysTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  principal: string;
+  idempotency_key: string;
+  request_hash: string;
+  status: Generated<'in_progress' | 'completed'>;
+  lease_id: string | null;
+  locked_until: Date | null;
+  response_status: number | null;
+  response_headers: ColumnType<Record<string, string> | null, string | null, string | null>;
+  response_body: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+/** Invitations to join a tenant (FR-TENANT-001, FR-TENANT-007); the token only as its SHA-256. */
+export interface InvitationsTable {
+  tenant_id: string;
+  id: Generated<string>;
+  email: string;
+  role_id: string;
+  unit_id: string | null;
+  token_hash: string;
+  status: Generated<'pending' | 'accepted' | 'revoked' | 'expired'>;
+  expires_at: Date;
+  invited_by: string | null;
+  sent_count: Generated<number>;
+  last_sent_at: Timestamp;
+  accepted_user_id: string | null;
+  accepted_at: Date | null;
+  revoked_at: Date | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** A tenant's invitation settings, one row per tenant (no row: the defaults). */
+export interface InvitationSettingsTable {
+  tenant_id: string;
+  expiry_days: Generated<number>;
+  version: Generated<number>;
+  updated_by: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** Impersonations (platform plane, FR-RBAC-005); the id is the impersonation session's. */
+export interface ImpersonationsTable {
+  id: string;
+  impersonator_id: string;
+  target_tenant_id: string;
+  target_user_id: string;
+  reason: string;
+  ticket_id: string | null;
+  created_at: CreatedAt;
+  expires_at: Date;
+  ended_at: Date | null;
+  ended_by: string | null;
+}
+
+/** Tenant API keys for system-to-system calls; the secret is stored as its SHA-256 only. */
+export interface ApiKeysTable {
+  tenant_id: string;
+  id: Generated<string>;
+  name: string;
+  prefix: string;
+  secret_hash: string;
+  scopes: string[];
+  expires_at: Date | null;
+  created_by: string;
+  created_at: CreatedAt;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  revoked_by: string | null;
+  replaced_by: string | null;
+}
+
 export interface DB {
   tenants: TenantsTable;
   users: UsersTable;
@@ -130,7 +418,28 @@ export interface DB {
   refresh_tokens: RefreshTokensTable;
   audit_chain_heads: AuditChainHeadsTable;
   audit_events: AuditEventsTable;
+  permissions: PermissionsTable;
+  roles: RolesTable;
+  org_units: OrgUnitsTable;
+  role_assignments: RoleAssignmentsTable;
   customers: CustomersTable;
   orders: OrdersTable;
   dev_mailbox: DevMailboxTable;
+  idempotency_keys: IdempotencyKeysTable;
+  applications: ApplicationsTable;
+  application_keys: ApplicationKeysTable;
+  billing_events: BillingEventsTable;
+  feature_flags: FeatureFlagsTable;
+  tenant_flag_overrides: TenantFlagOverridesTable;
+  kill_switches: KillSwitchesTable;
+  tenant_settings: TenantSettingsTable;
+  devices: DevicesTable;
+  tenant_session_policy: TenantSessionPolicyTable;
+  invitations: InvitationsTable;
+  invitation_settings: InvitationSettingsTable;
+  impersonations: ImpersonationsTable;
+  api_keys: ApiKeysTable;
+  password_history: PasswordHistoryTable;
+  password_resets: PasswordResetsTable;
+  password_policies: PasswordPoliciesTable;
 }

@@ -1,10 +1,11 @@
 import type { FastifyRequest, RouteOptions } from 'fastify';
+import { sql } from 'kysely';
 import { recordSecurityEvent } from '../audit/audit.ts';
-import { can, isPermission, type RouteAccess } from '../auth/permissions.ts';
-import type { SessionCache } from '../auth/session-cache.ts';
+import { isAppAccess, isPermission, platformGrants, reachOf, tenantGrants, type RouteAccess } from '../auth/permissions.ts';
+import type { ActiveSession, SessionCache } from '../auth/session-cache.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Actor, RequestContext } from '../context.ts';
-import type { Database } from '../db/database.ts';
+import type { Database, Tx } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 
 declare module 'fastify' {
@@ -39,7 +40,7 @@ export function declarationOf(route: RouteOptions): RouteDeclaration | null {
   if (methods.every((method) => method === 'HEAD' || method === 'OPTIONS')) return null;
   const where = `${methods.join(',')} ${route.url}`;
   if (!config.access) throw new Error(`Route ${where} declares no access (a permission, 'authenticated' or 'public')`);
-  if (config.access !== 'public' && config.access !== 'authenticated' && !isPermission(config.access)) {
+  if (config.access !== 'public' && config.access !== 'authenticated' && !isPermission(config.access) && !isAppAccess(config.access)) {
     throw new Error(`Route ${where} declares unknown permission '${config.access}'`);
   }
   const requirements = config.requirements ?? [];
@@ -66,32 +67,132 @@ export interface GuardDependencies {
   db: Database;
   tokens: TokenService;
   sessions: SessionCache;
+  /** Authenticates managed applications on `app:<scope>` routes (modules/apps); absent, they are refused. */
+  apps?: { authenticate(request: FastifyRequest, scope: string): Promise<void> };
+  /** Authenticates tenant API keys (modules/api-keys) into their actor, or null; absent, they are refused. */
+  apiKeys?: { authenticate(key: string): Promise<Actor | null> };
+  /** A session unused this long is refused (FR-AUTH-008); a tenant's policy may shorten it. */
+  idleTimeoutSeconds?: number;
+}
+
+/** Last use is written to the session at most this often per session and node. */
+const TOUCH_INTERVAL_MS = 60_000;
+const DEFAULT_IDLE_TIMEOUT_SECONDS = 1800;
+
+/** The cached session with its idle bookkeeping (the cache keeps whatever the guard remembers). */
+interface TrackedSession extends ActiveSession {
+  lastSeenAt: number;
+  idleTimeoutMs: number;
+}
+
+interface SessionRow {
+  status: string;
+  expires_at: Date;
+  user_id: string;
+  user_status: string;
+  tenant_status: string | null;
+  platform_role: string | null;
+  impersonator_id: string | null;
+  elevated_role: string | null;
+  platform_region: ActiveSession['platformRegion'];
+  last_seen_at: Date;
+  tenant_idle_timeout_seconds: number | null;
+  assignments: { k: string | null; p: string[]; u: string | null }[] | null;
 }
 
 /**
- * Proves the session still stands: from the cache when it was seen active moments ago, else from
- * the database (a revoked session, an expired one or a suspended tenant fails).
+ * The session with the caller's roles, in one query: tenant users get their role assignments,
+ * platform staff their platform role.
  */
-async function sessionIsActive(deps: GuardDependencies, actor: Actor): Promise<boolean> {
-  if (deps.sessions.isActive(actor.sessionId)) return true;
-  const check = async (tx: Parameters<Parameters<Database['withPlatform']>[0]>[0]) =>
-    tx
-      .selectFrom('sessions as s')
-      .innerJoin('users as u', 'u.id', 's.user_id')
-      .leftJoin('tenants as t', 't.id', 's.tenant_id')
-      .select(['s.status', 's.expires_at', 's.user_id', 'u.status as user_status', 't.status as tenant_status'])
-      .where('s.id', '=', actor.sessionId)
-      .executeTakeFirst();
-  const row = actor.tenantId ? await deps.db.withTenant(actor.tenantId, check) : await deps.db.withPlatform(check);
+function selectSession(tx: Tx, sessionId: string, tenantScoped: boolean) {
+  const assignments = tenantScoped
+    ? sql`(select json_agg(json_build_object('k', r.key, 'p', r.permissions, 'u', a.unit_id))
+           from role_assignments a join roles r on r.tenant_id = a.tenant_id and r.id = a.role_id
+           where a.tenant_id = s.tenant_id and a.user_id = s.user_id)`
+    : sql`null`;
+  const tenantIdle = tenantScoped ? sql`(select p.idle_timeout_seconds from tenant_session_policy p where p.tenant_id = s.tenant_id)` : sql`null`;
+  return sql<SessionRow>`
+    select s.status, s.expires_at, s.user_id, s.impersonator_id, s.elevated_role, u.status as user_status,
+           u.platform_role, u.platform_region, t.status as tenant_status, ${assignments} as assignments,
+           s.last_seen_at, ${tenantIdle} as tenant_idle_timeout_seconds
+    from sessions s join users u on u.id = s.user_id left join tenants t on t.id = s.tenant_id
+    where s.id = ${sessionId}`.execute(tx);
+}
+
+/**
+ * Proves the session still stands and resolves the caller's grants: from the cache when it was
+ * seen moments ago, else from the database (a revoked session, an expired one or a suspended
+ * tenant fails). Role changes evict the cache on every node (FR-RBAC-004).
+ */
+async function activeSession(deps: GuardDependencies, claims: { sid: string; sub: string; tenant_id: string | null }): Promise<ActiveSession | null> {
+  const cached = deps.sessions.get(claims.sid) as TrackedSession | null;
+  // Idle by this node's reckoning: the database decides, the session may have been used elsewhere.
+  if (cached && Date.now() - cached.lastSeenAt <= cached.idleTimeoutMs) return touched(deps, claims, cached);
+  const tenantId = claims.tenant_id;
+  const { rows } = tenantId
+    ? await deps.db.withTenant(tenantId, (tx) => selectSession(tx, claims.sid, true))
+    : await deps.db.withPlatform((tx) => selectSession(tx, claims.sid, false));
+  const row = rows[0];
   const active =
     row !== undefined &&
-    row.user_id === actor.userId &&
+    row.user_id === claims.sub &&
     row.status === 'active' &&
     row.user_status === 'active' &&
-    row.expires_at.getTime() > Date.now() &&
-    (actor.tenantId === null || row.tenant_status === 'active');
-  if (active) deps.sessions.remember(actor.sessionId, { tenantId: actor.tenantId, userId: actor.userId, expiresAt: row.expires_at });
-  return active;
+    new Date(row.expires_at).getTime() > Date.now() &&
+    (tenantId === null || row.tenant_status === 'active');
+  if (!active) return null;
+  const environmentIdle = deps.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
+  const idleTimeoutMs = Math.min(environmentIdle, row.tenant_idle_timeout_seconds ?? environmentIdle) * 1000;
+  const lastSeenAt = new Date(row.last_seen_at).getTime();
+  if (Date.now() - lastSeenAt > idleTimeoutMs) {
+    deps.sessions.apply({ kind: 'session', id: claims.sid });
+    return null;
+  }
+  const session: TrackedSession = {
+    lastSeenAt,
+    idleTimeoutMs,
+    tenantId,
+    userId: claims.sub,
+    expiresAt: new Date(row.expires_at),
+    impersonatorId: row.impersonator_id,
+    platformRegion: row.platform_region,
+    grants: tenantId
+      ? tenantGrants((row.assignments ?? []).map((a) => ({ roleKey: a.k, permissions: a.p, unitId: a.u })))
+      : platformGrants([row.platform_role, row.elevated_role].filter((role) => role !== null)),
+  };
+  deps.sessions.remember(claims.sid, session);
+  return touched(deps, claims, deps.sessions.get(claims.sid) as TrackedSession | null ?? session);
+}
+
+/**
+ * Records the use of a session, at most once a minute per session on this node, without making the
+ * request wait: a lost write only makes the session look idle sooner, and the check reads it again.
+ */
+function touched(deps: GuardDependencies, claims: { sid: string; tenant_id: string | null }, session: TrackedSession): TrackedSession {
+  const now = Date.now();
+  if (now - session.lastSeenAt < TOUCH_INTERVAL_MS) return session;
+  session.lastSeenAt = now;
+  const touch = (tx: Tx) =>
+    tx.updateTable('sessions').set({ last_seen_at: new Date(now) }).where('id', '=', claims.sid).where('last_seen_at', '<', new Date(now - TOUCH_INTERVAL_MS)).execute();
+  void (claims.tenant_id ? deps.db.withTenant(claims.tenant_id, touch) : deps.db.withPlatform(touch)).catch(() => {
+    // The next request of the session tries again.
+    session.lastSeenAt = 0;
+  });
+  return session;
+}
+
+/** The key in X-API-Key, or a bearer value in the API key format; null when neither is presented. */
+function presentedApiKey(request: FastifyRequest): string | null {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string') return header.trim();
+  const bearer = bearerToken(request);
+  return bearer?.startsWith('tsv_key_') ? bearer : null;
+}
+
+async function apiKeyActor(deps: GuardDependencies, key: string): Promise<Actor> {
+  const actor = deps.apiKeys ? await deps.apiKeys.authenticate(key) : null;
+  if (!actor) throw new AppError('unauthorized', 'A valid API key is required.');
+  return actor;
 }
 
 /**
@@ -102,24 +203,40 @@ export function guard(deps: GuardDependencies) {
   return async function onRequest(request: FastifyRequest) {
     const access = request.routeOptions.config?.access;
     if (!access || access === 'public') return;
-
-    const token = bearerToken(request);
-    if (!token) throw new AppError('unauthorized');
-    let claims;
-    try {
-      claims = await deps.tokens.verify(token);
-    } catch {
-      throw new AppError('unauthorized', 'The access token is not valid.');
+    // Managed applications call with an application key, never a user token (FR-SYS-002): the
+    // authenticator sets request.ctx.app, or refuses with 401 (no valid key) or 403 (scope missing).
+    if (isAppAccess(access)) {
+      if (!deps.apps) throw new AppError('unauthorized');
+      return deps.apps.authenticate(request, access.slice('app:'.length));
     }
-    const actor: Actor = {
-      type: claims.tenant_id === null ? 'operator' : 'user',
-      userId: claims.sub,
-      tenantId: claims.tenant_id,
-      roles: claims.roles,
-      sessionId: claims.sid,
-      amr: claims.amr,
-    };
-    if (!(await sessionIsActive(deps, actor))) throw new AppError('unauthorized', 'The session has ended.');
+
+    // Tenant API keys (FR-AUTH-012): `tsv_key_…` as the bearer value or in X-API-Key, never a JWT.
+    const apiKey = presentedApiKey(request);
+    const actor: Actor = apiKey !== null ? await apiKeyActor(deps, apiKey) : await (async () => {
+      const token = bearerToken(request);
+      if (!token) throw new AppError('unauthorized');
+      let claims;
+      try {
+        claims = await deps.tokens.verify(token);
+      } catch {
+        throw new AppError('unauthorized', 'The access token is not valid.');
+      }
+      const session = await activeSession(deps, claims);
+      if (!session) throw new AppError('unauthorized', 'The session has ended.');
+      // FR-RBAC-005: an impersonation session is used only with the token naming its impersonator.
+      if ((claims.act?.sub ?? null) !== session.impersonatorId) throw new AppError('unauthorized', 'The access token is not valid.');
+      return {
+        type: claims.tenant_id === null ? 'operator' : 'user',
+        userId: claims.sub,
+        tenantId: claims.tenant_id,
+        roles: claims.roles,
+        sessionId: claims.sid,
+        amr: claims.amr,
+        grants: session.grants,
+        impersonatorId: session.impersonatorId,
+        platformRegion: session.platformRegion ?? null,
+      } satisfies Actor;
+    })();
     request.ctx.actor = actor;
     request.ctx.log = request.ctx.log.child({ tenantId: actor.tenantId, userId: actor.userId });
 
@@ -133,7 +250,9 @@ export function guard(deps: GuardDependencies) {
       });
       throw new AppError('tenant-mismatch', 'The organization in the path is not the one you are signed in to.');
     }
-    if (access !== 'authenticated' && !can(actor.roles, access)) {
+    if (access === 'authenticated') return;
+    const reach = reachOf(actor.grants, access);
+    if (reach === null) {
       await recordSecurityEvent(deps.db, request.ctx, {
         tenantId: actor.tenantId,
         action: 'security.permission_denied',
@@ -142,5 +261,6 @@ export function guard(deps: GuardDependencies) {
       });
       throw new AppError('forbidden', `This action needs the permission ${access}.`);
     }
+    request.ctx.reach = reach;
   };
 }

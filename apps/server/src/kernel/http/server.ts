@@ -4,11 +4,15 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { recordPrivilegedRequest, recordResourceRead, type AuditReadMark } from '../audit/audit.ts';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { declarationOf, guard, type GuardDependencies, type RouteDeclaration } from './guard.ts';
+import { createIdempotency } from './idempotency.ts';
+import { RouteMetrics } from './metrics.ts';
 import { handleError, sendProblem } from './problems.ts';
+import { createRequestLimits, type RequestLimitDependencies } from './rate-limit.ts';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -31,8 +35,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function createHttpServer(
   config: Config,
   log: Logger,
-  deps: GuardDependencies,
-): Promise<{ app: App; routes: RouteDeclaration[] }> {
+  deps: GuardDependencies & RequestLimitDependencies,
+): Promise<{ app: App; routes: RouteDeclaration[]; metrics: RouteMetrics }> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
@@ -40,6 +44,9 @@ export async function createHttpServer(
     requestTimeout: config.requestTimeoutMs + 5_000,
     connectionTimeout: config.requestTimeoutMs + 5_000,
     return503OnClosing: true,
+    // The client address is the socket's unless the connection comes from a configured proxy, so
+    // a forged X-Forwarded-For cannot pick its own rate-limit bucket.
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     forceCloseConnections: 'idle',
     // One line per request is written in onResponse, with the route and duration.
     logController: new LogController({ disableRequestLogging: true }),
@@ -56,6 +63,8 @@ export async function createHttpServer(
   app.removeContentTypeParser('text/plain');
 
   const routes: RouteDeclaration[] = [];
+  // Error rate and p99 per route family for the health API (FR-SYS-005).
+  const metrics = new RouteMetrics();
   app.addHook('onRoute', (route) => {
     // Static assets are public by nature and declare nothing themselves: the documentation UI
     // under /v1/docs, and the web console, which owns every GET outside the API namespaces.
@@ -67,6 +76,12 @@ export async function createHttpServer(
     const declaration = declarationOf(route);
     if (declaration) routes.push(declaration);
   });
+  // Each handler runs inside its tenant's concurrency bound (FR-TEN-008), around Idempotency-Key
+  // handling (FR-IDEM-001): the wrapper added last is the outer one.
+  const limits = createRequestLimits(config, deps);
+  const idempotency = createIdempotency(config, deps.db);
+  app.addHook('onRoute', idempotency.onRoute);
+  app.addHook('onRoute', limits.onRoute);
 
   app.decorateRequest('ctx', null as never);
   app.addHook('onRequest', async (request, reply) => {
@@ -76,15 +91,23 @@ export async function createHttpServer(
       ip: request.ip,
       userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
       actor: null,
+      // No unit reach until the guard grants one for the route's permission.
+      reach: new Set(),
       log: request.log as Logger,
     };
   });
-  app.addHook('onRequest', guard(deps));
+  // Rate limits (FR-RATE-001): an address that keeps failing authentication is refused before its
+  // tokens are verified; the caller's own limits apply once the guard knows who it is.
+  app.addHook('onRequest', limits.beforeAuthentication);
+  app.addHook('onRequest', guard({ ...deps, idleTimeoutSeconds: config.sessionIdleTimeoutSeconds }));
+  app.addHook('onRequest', limits.afterAuthentication);
+  app.addHook('onError', limits.onError);
 
   // Bounds the time a handler may take; the answer is a 503 problem rather than a hung client.
   app.addHook('onRequest', async (request, reply) => {
     const timer = setTimeout(() => {
-      if (!reply.sent) {
+      // A streamed answer (CSV export) that has begun cannot turn into a problem any more.
+      if (!reply.sent && !reply.raw.headersSent) {
         request.log.warn({ route: request.routeOptions.url }, 'request timed out');
         void sendProblem(request, reply, new AppError('timeout'));
       }
@@ -98,7 +121,27 @@ export async function createHttpServer(
     reply.header('x-frame-options', 'DENY');
     if (!isApiRoute(request.url) && !request.url.startsWith('/v1/docs')) reply.header('content-security-policy', CONSOLE_CSP);
   });
+  // FR-AUD-005: a successful answer of a route marked `auditRead` leaves only once its audit event
+  // is written; when the event cannot be written the client gets a 500 problem instead of the data.
+  app.addHook('onSend', async (request, reply) => {
+    const mark = (request.routeOptions.config as { auditRead?: AuditReadMark } | undefined)?.auditRead;
+    if (mark && config.auditOnRead && reply.statusCode >= 200 && reply.statusCode < 300) {
+      await recordResourceRead(deps.db, request.ctx, mark, request.params as Record<string, unknown>);
+    }
+  });
+  // FR-RBAC-005, FR-RBAC-006: every request of an impersonation or Super Admin session, reads
+  // included, is audited before its answer leaves; if that fails the answer is a 500 problem, and
+  // the problem's own pass through this hook records nothing more (one attempt per request).
+  const privilegedAttempted = new WeakSet<object>();
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.ctx?.actor || privilegedAttempted.has(request)) return;
+    privilegedAttempted.add(request);
+    await recordPrivilegedRequest(deps.db, request.ctx, { method: request.method, route: request.routeOptions.url, status: reply.statusCode });
+  });
+  // Last, so that the answer stored for an Idempotency-Key is the one the client gets.
+  app.addHook('onSend', idempotency.onSend);
   app.addHook('onResponse', async (request, reply) => {
+    if (isApiRoute(request.url)) metrics.record(request.routeOptions.url, reply.statusCode, reply.elapsedTime);
     request.log.info(
       { method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request',
@@ -131,5 +174,5 @@ export async function createHttpServer(
   );
   await app.register(swaggerUi, { routePrefix: '/v1/docs', uiConfig: { url: '/v1/openapi.json' } as never });
 
-  return { app, routes };
+  return { app, routes, metrics };
 }

@@ -18,11 +18,28 @@ export interface JobDefinition<D extends TenantJobData = TenantJobData> {
   handle(tx: Tx, data: D, ctx: RequestContext): Promise<void>;
 }
 
+/**
+ * A recurring job whose work spans tenants (audit chain verification, retention sweeps): no tenant
+ * context is opened for it; it gets the database and opens the contexts it needs, saying why.
+ */
+export interface ScheduledJobDefinition {
+  name: string;
+  /** Cron expression in UTC; the worker registers it, and pg-boss runs each occurrence once. */
+  schedule: string;
+  retryLimit?: number;
+  run(db: Database, ctx: RequestContext): Promise<void>;
+}
+
+export type AnyJobDefinition = JobDefinition<any> | ScheduledJobDefinition;
+
 export interface JobQueue {
-  /** Enqueues in the caller's transaction: the job exists if and only if the change commits. */
-  enqueue(tx: Tx, name: string, data: TenantJobData): Promise<void>;
+  /**
+   * Enqueues in the caller's transaction: the job exists if and only if the change commits.
+   * `startAfter` holds it back until then (a job deferred by a kill switch).
+   */
+  enqueue(tx: Tx, name: string, data: TenantJobData, options?: { startAfter?: Date }): Promise<void>;
   /** Starts handling the given jobs in this process (the worker). */
-  work(definitions: JobDefinition<any>[]): Promise<void>;
+  work(definitions: AnyJobDefinition[]): Promise<void>;
   /** Waits for running jobs to finish, then stops. */
   stop(graceMs: number): Promise<void>;
   depth(name: string): Promise<number>;
@@ -34,7 +51,7 @@ const SCHEMA = 'pgboss';
  * Installs the queue's schema and queues as the owner and lets the app role insert jobs, so that
  * enqueueing can happen inside a tenant transaction. Part of migrating.
  */
-export async function prepareJobQueue(db: Database, definitions: JobDefinition<any>[]): Promise<void> {
+export async function prepareJobQueue(db: Database, definitions: AnyJobDefinition[]): Promise<void> {
   const boss = newBoss(db);
   await boss.start();
   for (const definition of definitions) {
@@ -65,30 +82,42 @@ export async function prepareJobQueue(db: Database, definitions: JobDefinition<a
     $$`);
 }
 
-function newBoss(db: Database, options: { supervise?: boolean } = {}) {
+function newBoss(db: Database, options: { supervise?: boolean; schedule?: boolean } = {}) {
   return new PgBoss({
     db: { executeSql: (text: string, values?: unknown[]) => db.ownerExecute(text, values) },
     schema: SCHEMA,
     supervise: options.supervise ?? false,
-    schedule: false,
+    schedule: options.schedule ?? false,
     migrate: true,
   } as ConstructorParameters<typeof PgBoss>[0]);
 }
 
 export async function createJobQueue(db: Database, log: Logger, options: { worker: boolean }): Promise<JobQueue> {
-  const boss = newBoss(db, { supervise: options.worker });
+  const boss = newBoss(db, { supervise: options.worker, schedule: options.worker });
   boss.on('error', (error: Error) => log.error({ err: error }, 'job queue error'));
   await boss.start();
 
   return {
-    async enqueue(tx, name, data) {
+    async enqueue(tx, name, data, options = {}) {
       const inTransaction = {
         executeSql: async (text: string, values?: unknown[]) => tx.executeQuery(CompiledQuery.raw(text, values ?? [])),
       };
-      await boss.send(name, data, { db: inTransaction } as Parameters<PgBoss['send']>[2]);
+      const startAfter = options.startAfter ? { startAfter: options.startAfter } : {};
+      await boss.send(name, data, { db: inTransaction, ...startAfter } as Parameters<PgBoss['send']>[2]);
     },
     async work(definitions) {
       for (const definition of definitions) {
+        if ('schedule' in definition) {
+          await boss.schedule(definition.name, definition.schedule, null, { tz: 'UTC' });
+          await boss.work(definition.name, { pollingIntervalSeconds: 5 }, async (jobs) => {
+            for (const job of jobs) {
+              const correlationId = randomUUID();
+              const jobLog = log.child({ job: definition.name, jobId: job.id, correlationId });
+              await definition.run(db, { correlationId, ip: null, userAgent: null, actor: null, reach: 'all', log: jobLog });
+            }
+          });
+          continue;
+        }
         await boss.work<TenantJobData>(definition.name, { pollingIntervalSeconds: 0.5 }, async (jobs) => {
           for (const job of jobs) {
             const ctx: RequestContext = {
@@ -96,6 +125,7 @@ export async function createJobQueue(db: Database, log: Logger, options: { worke
               ip: null,
               userAgent: null,
               actor: null,
+              reach: 'all',
               log: log.child({ job: definition.name, jobId: job.id, correlationId: job.data.correlation_id }),
             };
             await db.withTenant(job.data.tenant_id, (tx) => definition.handle(tx, job.data, ctx));

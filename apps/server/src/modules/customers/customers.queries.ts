@@ -2,7 +2,7 @@ import type { Tx } from '../../kernel/db/database.ts';
 import type { Cursor } from '../../kernel/http/schemas.ts';
 import { afterCursor, updatedSince } from '../../kernel/db/query-helpers.ts';
 
-const COLUMNS = ['id', 'name', 'email', 'phone', 'order_count', 'order_total_cents', 'version', 'created_at', 'updated_at', 'deleted_at'] as const;
+const COLUMNS = ['id', 'unit_id', 'name', 'email', 'phone', 'order_count', 'order_total_cents', 'version', 'created_at', 'updated_at', 'deleted_at'] as const;
 
 export function findCustomerById(tx: Tx, id: string) {
   return tx.selectFrom('customers').select(COLUMNS).where('id', '=', id).executeTakeFirst();
@@ -19,12 +19,12 @@ export function listCustomers(
   return query.execute();
 }
 
-export function insertCustomer(tx: Tx, tenantId: string, values: { name: string; email: string | null; phone: string | null }) {
+export function insertCustomer(tx: Tx, tenantId: string, values: { name: string; email: string | null; phone: string | null; unit_id: string | null }) {
   return tx.insertInto('customers').values({ tenant_id: tenantId, ...values }).returning(COLUMNS).executeTakeFirstOrThrow();
 }
 
 /** Changes a live customer at the given version; undefined when the version or the row does not match. */
-export function updateCustomer(tx: Tx, id: string, version: number, changes: Partial<{ name: string; email: string | null; phone: string | null; deleted_at: Date }>) {
+export function updateCustomer(tx: Tx, id: string, version: number, changes: Partial<{ name: string; email: string | null; phone: string | null; unit_id: string | null; deleted_at: Date }>) {
   return tx
     .updateTable('customers')
     .set((eb) => ({ ...changes, version: eb('version', '+', 1), updated_at: new Date() }))

@@ -27,7 +27,7 @@ export function customersRoutes(app: App, customers: CustomersService) {
   app.get(
     `${BASE}/:id`,
     {
-      config: { access: 'customers.read', requirements: REQUIREMENTS },
+      config: { access: 'customers.read', requirements: [...REQUIREMENTS, 'FR-AUD-005'], auditRead: { resourceType: 'customer' } },
       schema: { tags: TAGS, summary: 'Get a customer', params: TenantResourceParams, response: { 200: Customer, ...problemResponses } },
     },
     async (request) => customers.get(request.ctx, request.params.id),

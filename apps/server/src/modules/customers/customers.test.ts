@@ -12,12 +12,8 @@ describe('customers and orders (sample business module)', () => {
     t = await buildTestPlatform();
     owner = await t.login('owner@acme.demo.test', 'acme');
     base = `/v1/tenants/${t.tenants.acme!.id}`;
-    // A Read-only user, created directly in the tenant's context.
-    const hash = await t.running.platform.passwords.hash('Readonly-Passw0rd!');
-    await t.db.withTenant(t.tenants.acme!.id, (tx) =>
-      tx.insertInto('users').values({ tenant_id: t.tenants.acme!.id, email: 'viewer@acme.demo.test', role: 'readonly', password_hash: hash }).execute(),
-    );
-    readonly = await t.login('viewer@acme.demo.test', 'acme', 'Readonly-Passw0rd!');
+    await t.addUser('acme', 'viewer@acme.demo.test', 'readonly');
+    readonly = await t.login('viewer@acme.demo.test', 'acme');
   });
   after(() => t.close());
 

@@ -1,9 +1,21 @@
+import { sql, type RawBuilder } from 'kysely';
 import type { Tx } from '../../kernel/db/database.ts';
+
+/**
+ * The role names of a user for the token's informative `roles` claim: the platform role of staff,
+ * the keys (default roles) or names (custom roles) of a tenant user's assignments.
+ */
+function rolesOf(user: 'users' | 'u'): RawBuilder<string[]> {
+  return sql<string[]>`case when ${sql.ref(`${user}.tenant_id`)} is null then array[${sql.ref(`${user}.platform_role`)}]
+    else array(select coalesce(r.key, r.name) from role_assignments a
+               join roles r on r.tenant_id = a.tenant_id and r.id = a.role_id
+               where a.user_id = ${sql.ref(`${user}.id`)} order by 1) end`;
+}
 
 export function findUserByEmail(tx: Tx, email: string) {
   return tx
     .selectFrom('users')
-    .select(['id', 'tenant_id', 'email', 'name', 'role', 'status', 'password_hash'])
+    .select(['id', 'tenant_id', 'email', 'name', 'status', 'password_hash', 'locked_until', rolesOf('users').as('roles')])
     .where('email', '=', email)
     .executeTakeFirst();
 }
@@ -13,14 +25,22 @@ export function findUserWithTenant(tx: Tx, id: string) {
   return tx
     .selectFrom('users as u')
     .leftJoin('tenants as t', 't.id', 'u.tenant_id')
-    .select(['u.id', 'u.tenant_id', 'u.email', 'u.name', 'u.role', 't.slug as tenant_slug'])
+    .select(['u.id', 'u.tenant_id', 'u.email', 'u.name', 't.slug as tenant_slug', rolesOf('u').as('roles')])
     .where('u.id', '=', id)
     .executeTakeFirst();
 }
 
 export function insertSession(
   tx: Tx,
-  session: { tenant_id: string | null; user_id: string; ip: string | null; user_agent: string | null; expires_at: Date; amr: string[] },
+  session: {
+    tenant_id: string | null;
+    user_id: string;
+    ip: string | null;
+    user_agent: string | null;
+    expires_at: Date;
+    amr: string[];
+    elevated_role?: 'super_admin' | null;
+  },
 ) {
   return tx.insertInto('sessions').values(session).returning(['id', 'expires_at']).executeTakeFirstOrThrow();
 }
@@ -42,12 +62,19 @@ export function findRefreshToken(tx: Tx, tokenHash: string) {
       's.status as session_status',
       's.expires_at as session_expires_at',
       's.amr',
+      's.impersonator_id',
+      's.elevated_role',
       'u.id as user_id',
-      'u.role',
+      rolesOf('u').as('roles'),
       'u.status as user_status',
     ])
     .where('r.token_hash', '=', tokenHash)
     .executeTakeFirst();
+}
+
+/** When a session ends; for the impersonation banner. */
+export function findSessionExpiry(tx: Tx, id: string) {
+  return tx.selectFrom('sessions').select('expires_at').where('id', '=', id).executeTakeFirst();
 }
 
 /** Marks an active token used; returns false if another request got there first. */

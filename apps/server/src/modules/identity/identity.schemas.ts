@@ -5,6 +5,16 @@ export const LoginBody = Type.Object(
     email: Type.String({ minLength: 3, maxLength: 320 }),
     password: Type.String({ minLength: 1, maxLength: 1024 }),
     tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Tenant slug; omit for platform operators' })),
+    device: Type.Optional(
+      Type.Object(
+        {
+          id: Type.Optional(Type.String({ format: 'uuid', description: 'The device_id of an earlier login; omit on a first login' })),
+          os: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+          app_version: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
+        },
+        { additionalProperties: false, description: 'The device signing in (FR-AUTH-008); tenant users only' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -16,6 +26,7 @@ export const TokenResponse = Type.Object({
   refresh_token: Type.String(),
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer(),
+  device_id: Type.Optional(Type.String({ description: 'The device of the session: send it as device.id at the next login' })),
 });
 
 export const MeResponse = Type.Object({
@@ -25,8 +36,13 @@ export const MeResponse = Type.Object({
   tenant_id: Type.Union([Type.String(), Type.Null()]),
   tenant_slug: Type.Union([Type.String(), Type.Null()]),
   roles: Type.Array(Type.String()),
+  permissions: Type.Array(Type.String(), { description: 'Effective permissions of the session' }),
   session_id: Type.String(),
   amr: Type.Array(Type.String()),
+  impersonator: Type.Union([Type.Object({ id: Type.String(), email: Type.Optional(Type.String()) }), Type.Null()], {
+    description: 'The platform staff member acting as this user (FR-RBAC-005); the console shows a banner while it is set',
+  }),
+  impersonation_expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the impersonation session ends; it cannot be renewed' }),
 });
 
 export const Jwks = Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) });

@@ -1,36 +1,53 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { domainToASCII } from 'node:url';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { announceRevocation, withRevocation } from '../../kernel/auth/revocation.ts';
 import type { RequestContext } from '../../kernel/context.ts';
 import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
-import type { UserRole } from '../../kernel/db/schema.ts';
+import type { PlatformRoleColumn } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
+import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
+import { assignDefaultRole } from '../access/index.ts';
 import type { Platform } from '../../platform.ts';
+import { linkSessionToDevice, registerDevice, sessionLifetimeSeconds, touchSessionAtRefresh, type DeviceInput } from '../sessions/sessions.service.ts';
 import {
   claimRefreshToken,
   findRefreshToken,
+  findSessionExpiry,
   findUserByEmail,
   findUserWithTenant,
   insertRefreshToken,
   insertSession,
   revokeSession,
 } from './identity.queries.ts';
+import { clearLoginFailures, countLoginFailure, failureDelayMs, isLocked, LOCKOUT_THRESHOLD } from './lockout.ts';
 
 export interface TokenPair {
   access_token: string;
   refresh_token: string;
   token_type: 'Bearer';
   expires_in: number;
+  device_id?: string;
 }
 
 const PLATFORM_PREFIX = 'platform';
-/** FR-AUTH-008: sessions of administrators end sooner. */
-const ADMIN_SESSION_SECONDS = 4 * 3600;
-const ADMIN_ROLES: UserRole[] = ['owner', 'admin', 'operator'];
+/** FR-AUTH-008: sessions of administrators end sooner (SESSION_ADMIN_TTL_SECONDS). */
+const ADMIN_ROLES = new Set(['owner', 'admin', 'operator', 'support', 'auditor']);
+const NO_GRANTS = new Map();
 
-/** NFKC and lower case: one spelling of an address, whatever the keyboard sent. */
+/**
+ * One spelling of an address, whatever the keyboard sent: NFKC (fullwidth and compatibility forms),
+ * lower case, and the domain in its IDNA ASCII form, so a look-alike spelling of an address finds
+ * the same account or none, and never another one.
+ */
 export function normalizeEmail(email: string): string {
-  return email.normalize('NFKC').trim().toLowerCase();
+  const folded = email.normalize('NFKC').trim().toLowerCase();
+  const at = folded.lastIndexOf('@');
+  if (at < 0) return folded;
+  const domain = folded.slice(at + 1);
+  // domainToASCII answers '' for a domain IDNA refuses; such an address keeps its folded domain.
+  return `${folded.slice(0, at)}@${domainToASCII(domain) || domain}`;
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -51,6 +68,31 @@ function parseRefreshToken(token: string): { tenantId: string | null; hash: stri
   return { tenantId: scope === PLATFORM_PREFIX ? null : scope, hash: sha256(secret) };
 }
 
+/**
+ * Ends every session of one user, in the transaction's tenant context (role change, disable,
+ * delete, password change or reset), but `keepSessionId` if given, and announces it: every node
+ * drops the user's cached sessions when the transaction commits. The caller evicts its own node's
+ * cache at once with withRevocation.
+ */
+export async function revokeUserSessions(tx: Tx, userId: string, reason: string, keepSessionId?: string): Promise<void> {
+  let sessionsOfUser = tx
+    .updateTable('sessions')
+    .set({ status: 'revoked', revoked_at: new Date(), revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('status', '=', 'active');
+  if (keepSessionId) sessionsOfUser = sessionsOfUser.where('id', '!=', keepSessionId);
+  const revoked = await sessionsOfUser.returning('id').execute();
+  if (revoked.length > 0) {
+    await tx
+      .updateTable('refresh_tokens')
+      .set({ status: 'revoked' })
+      .where('session_id', 'in', revoked.map((session) => session.id))
+      .where('status', '=', 'active')
+      .execute();
+  }
+  await announceRevocation(tx, { kind: 'user', id: userId });
+}
+
 export function createIdentityService(platform: Platform) {
   const { db, config, tokens, passwords, sessions } = platform;
   const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) =>
@@ -62,7 +104,7 @@ export function createIdentityService(platform: Platform) {
    */
   async function grantTokens(
     tx: Tx,
-    user: { id: string; tenant_id: string | null; role: UserRole },
+    user: { id: string; tenant_id: string | null; roles: string[] },
     sessionId: string,
     sessionExpiresAt: Date,
     amr: string[],
@@ -71,7 +113,7 @@ export function createIdentityService(platform: Platform) {
     const refreshExpiry = new Date(Math.min(Date.now() + config.refreshTokenTtlSeconds * 1000, sessionExpiresAt.getTime()));
     await insertRefreshToken(tx, { tenant_id: user.tenant_id, session_id: sessionId, token_hash: refresh.hash, expires_at: refreshExpiry });
     return async () => {
-      const access = await tokens.issue({ sub: user.id, tenant_id: user.tenant_id, roles: [user.role], sid: sessionId, amr });
+      const access = await tokens.issue({ sub: user.id, tenant_id: user.tenant_id, roles: user.roles, sid: sessionId, amr });
       return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.expiresIn };
     };
   }
@@ -83,7 +125,7 @@ export function createIdentityService(platform: Platform) {
      * Email and password login (FR-AUTH-001). Unknown tenant, unknown user, wrong password and a
      * disabled account all give the same answer after the same amount of hashing work.
      */
-    async login(ctx: RequestContext, input: { email: string; password: string; tenant?: string | undefined }): Promise<TokenPair> {
+    async login(ctx: RequestContext, input: { email: string; password: string; tenant?: string | undefined; device?: DeviceInput | undefined }): Promise<TokenPair> {
       const email = normalizeEmail(input.email);
       // CAUTION: one platform transaction resolves the slug, then enters that tenant to find the
       // user: the only read of the platform plane made before anyone is authenticated.
@@ -103,26 +145,52 @@ export function createIdentityService(platform: Platform) {
       }
       const { user } = found;
       const tenantId = found.tenant?.id ?? null;
-      const matched = await passwords.verify(user?.password_hash ?? null, input.password);
+      // FR-AUTH-004: a locked account is not verified but spends the decoy hash, so its answer
+      // (status, body and time) is a wrong password's.
+      const locked = user !== undefined && isLocked(user);
+      const matched = await passwords.verify(locked ? null : (user?.password_hash ?? null), input.password);
       if (!user || !matched || user.status !== 'active') {
-        await inScope(tenantId, (tx) =>
-          recordAudit(tx, ctx, {
+        const failures = await inScope(tenantId, async (tx) => {
+          const counted = user && !matched ? await countLoginFailure(tx, user.id) : { failures: 0, lockedNow: false };
+          await recordAudit(tx, ctx, {
             tenantId,
             action: 'auth.login',
             outcome: 'failure',
             resourceType: user ? 'user' : undefined,
             resourceId: user?.id,
-            metadata: { reason: !user ? 'unknown_user' : !matched ? 'bad_password' : 'disabled' },
-          }),
-        );
+            metadata: { reason: !user ? 'unknown_user' : locked ? 'locked' : !matched ? 'bad_password' : 'disabled' },
+          });
+          if (counted.lockedNow) {
+            await recordAudit(tx, ctx, {
+              tenantId,
+              action: 'security.account_locked',
+              category: 'security',
+              severity: 'high',
+              outcome: 'denied',
+              resourceType: 'user',
+              resourceId: user!.id,
+              metadata: { failures: counted.failures, threshold: LOCKOUT_THRESHOLD },
+            });
+          }
+          return counted.failures;
+        });
+        // Capped below the request timeout: a timeout would answer differently from a wrong password.
+        await sleep(Math.min(failureDelayMs(failures, config.loginFailureDelayMs), config.requestTimeoutMs / 2));
         throw invalid();
       }
       // A suspension that commits after this check is still caught: the session check on every
       // request refuses sessions of a suspended tenant.
       if (found.tenant && found.tenant.status !== 'active') throw new AppError('tenant-suspended');
       const sign = await inScope(tenantId, async (tx) => {
-        const lifetime = ADMIN_ROLES.includes(user.role) ? Math.min(ADMIN_SESSION_SECONDS, config.sessionAbsoluteTtlSeconds) : config.sessionAbsoluteTtlSeconds;
+        const lifetime = await sessionLifetimeSeconds(tx, config, tenantId, user.roles.some((role) => ADMIN_ROLES.has(role)));
+        // FR-AUTH-008: tenant users sign in from a registered device; a new one is a security event.
+        const device = tenantId ? await registerDevice(tx, { tenantId, userId: user.id, ip: ctx.ip, device: input.device }) : null;
         const amr = ['pwd'];
+        await clearLoginFailures(tx, user.id);
+        // FR-RBAC-006: the staging allow-list (empty in any other environment) elevates this
+        // operator session, never the user; the token names the role so every request is audited.
+        const elevated = tenantId === null && config.superAdminEmails.includes(user.email) ? 'super_admin' : null;
+        const roles = elevated ? [...user.roles, elevated] : user.roles;
         const session = await insertSession(tx, {
           tenant_id: tenantId,
           user_id: user.id,
@@ -130,13 +198,36 @@ export function createIdentityService(platform: Platform) {
           user_agent: ctx.userAgent,
           expires_at: new Date(Date.now() + lifetime * 1000),
           amr,
+          elevated_role: elevated,
         });
+        if (device) await linkSessionToDevice(tx, session.id, device);
         const actorCtx: RequestContext = {
           ...ctx,
-          actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles: [user.role], sessionId: session.id, amr },
+          actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles, sessionId: session.id, amr, grants: NO_GRANTS },
         };
         await recordAudit(tx, actorCtx, { tenantId, action: 'auth.login', resourceType: 'session', resourceId: session.id });
-        return grantTokens(tx, user, session.id, session.expires_at, amr);
+        if (device?.isNew) {
+          await recordAudit(tx, actorCtx, {
+            tenantId,
+            action: 'auth.new_device',
+            resourceType: 'device',
+            resourceId: device.id,
+            metadata: { session_id: session.id, os: input.device?.os ?? null, app_version: input.device?.app_version ?? null },
+          });
+        }
+        if (elevated) {
+          await recordAudit(tx, actorCtx, {
+            tenantId: null,
+            action: 'security.super_admin_granted',
+            category: 'security',
+            severity: 'high',
+            resourceType: 'session',
+            resourceId: session.id,
+            metadata: { source: 'staging_allow_list' },
+          });
+        }
+        const signTokens = await grantTokens(tx, { ...user, roles }, session.id, session.expires_at, amr);
+        return async () => ({ ...(await signTokens()), ...(device ? { device_id: device.id } : {}) });
       });
       return sign();
     },
@@ -171,18 +262,21 @@ export function createIdentityService(platform: Platform) {
           found.expires_at.getTime() > Date.now() &&
           found.session_status === 'active' &&
           found.session_expires_at.getTime() > Date.now() &&
-          found.user_status === 'active';
-        if (!live || !(await claimRefreshToken(tx, found.id))) return { error: 'expired' as const, sign: undefined };
+          found.user_status === 'active' &&
+          // FR-RBAC-005: impersonation sessions get no refresh token and are never renewed.
+          found.impersonator_id === null;
+        // FR-AUTH-008: a session left unused past its idle timeout is not renewed.
+        const renewable = live && (await touchSessionAtRefresh(tx, config, found.session_id, tenantId, ctx.ip));
+        if (!renewable || !(await claimRefreshToken(tx, found.id))) return { error: 'expired' as const, sign: undefined };
         if (tenantId) {
           const tenant = await tx.selectFrom('tenants').select('status').where('id', '=', tenantId).executeTakeFirstOrThrow();
           if (tenant.status !== 'active') return { error: 'expired' as const, sign: undefined };
         }
-        const user = { id: found.user_id, tenant_id: tenantId, role: found.role };
+        const user = { id: found.user_id, tenant_id: tenantId, roles: found.elevated_role ? [...found.roles, found.elevated_role] : found.roles };
         const actorCtx: RequestContext = {
           ...ctx,
-          actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles: [user.role], sessionId: found.session_id, amr: found.amr },
+          actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles: user.roles, sessionId: found.session_id, amr: found.amr, grants: NO_GRANTS },
         };
-        await tx.updateTable('sessions').set({ last_seen_at: new Date() }).where('id', '=', found.session_id).execute();
         await recordAudit(tx, actorCtx, { tenantId, action: 'auth.refresh', resourceType: 'session', resourceId: found.session_id });
         return { error: null, sign: await grantTokens(tx, user, found.session_id, found.session_expires_at, found.amr) };
       });
@@ -204,36 +298,57 @@ export function createIdentityService(platform: Platform) {
     },
 
     /**
-     * Creates a user in the transaction's context (tenant provisioning, seeding). The password is
-     * hashed by the caller before the transaction opens, so no connection waits on Argon2.
+     * Creates a user in the transaction's context (tenant provisioning, seeding, invitations): a
+     * tenant user with a default role held tenant-wide (or none yet, to be assigned in a unit), or
+     * platform staff with a platform role. The
+     * password is hashed by the caller before the transaction opens, so no connection waits on Argon2.
      */
     async insertUser(
       tx: Tx,
       ctx: RequestContext,
-      user: { tenantId: string | null; email: string; name: string; role: UserRole; passwordHash: string | null },
+      user: { email: string; name: string; passwordHash: string | null } & (
+        | { tenantId: string; role: DefaultTenantRole | null }
+        | { tenantId: null; role: PlatformRoleColumn }
+      ),
     ): Promise<string> {
       const { id } = await tx
         .insertInto('users')
-        .values({ tenant_id: user.tenantId, email: normalizeEmail(user.email), name: user.name, role: user.role, password_hash: user.passwordHash })
+        .values({
+          tenant_id: user.tenantId,
+          email: normalizeEmail(user.email),
+          name: user.name,
+          platform_role: user.tenantId === null ? user.role : null,
+          password_hash: user.passwordHash,
+        })
         .returning('id')
         .executeTakeFirstOrThrow();
+      if (user.tenantId !== null && user.role !== null) await assignDefaultRole(tx, user.tenantId, id, user.role);
       await recordAudit(tx, ctx, { tenantId: user.tenantId, action: 'user.created', resourceType: 'user', resourceId: id, metadata: { role: user.role } });
       return id;
     },
 
     async me(ctx: RequestContext) {
       const actor = ctx.actor!;
-      const user = await inScope(actor.tenantId, (tx) => findUserWithTenant(tx, actor.userId));
+      const impersonatorId = actor.impersonatorId ?? null;
+      const { user, session } = await inScope(actor.tenantId, async (tx) => ({
+        user: await findUserWithTenant(tx, actor.userId),
+        session: impersonatorId ? await findSessionExpiry(tx, actor.sessionId) : undefined,
+      }));
       if (!user) throw new AppError('unauthorized');
+      // FR-RBAC-005: the console shows a banner naming the staff member; staff live in the platform plane.
+      const staff = impersonatorId ? await db.withPlatform((tx) => findUserWithTenant(tx, impersonatorId)) : undefined;
       return {
         id: user.id,
         email: user.email,
         name: user.name,
         tenant_id: user.tenant_id,
         tenant_slug: user.tenant_slug,
-        roles: [user.role],
+        roles: user.roles,
+        permissions: [...actor.grants.keys()].sort(),
         session_id: actor.sessionId,
         amr: actor.amr,
+        impersonator: impersonatorId ? { id: impersonatorId, ...(staff ? { email: staff.email } : {}) } : null,
+        impersonation_expires_at: session ? session.expires_at.toISOString() : null,
       };
     },
   };

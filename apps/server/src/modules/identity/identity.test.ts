@@ -22,13 +22,12 @@ describe('identity: login, tokens, refresh rotation, logout (FR-AUTH-001, FR-AUT
     t.db.owner.selectFrom('audit_events').selectAll().where('correlation_id', '=', correlationId).orderBy('occurred_at').execute();
 
   before(async () => {
-    t = await buildTestPlatform({}, { worker: false });
+    // No progressive delay: the timing test below fails more often than the lockout threshold.
+    t = await buildTestPlatform({ LOGIN_FAILURE_DELAY_MS: '0' }, { worker: false });
+    // An account of its own for the timing test, which locks it: the other tests keep using the demo Member.
+    await t.addUser('acme', 'timing@acme.demo.test', 'member');
     // A disabled account with the right password: it must look exactly like a wrong password.
-    const acme = t.tenants.acme!.id;
-    const hash = await t.running.platform.passwords.hash(TEST_PASSWORD);
-    await t.db.withTenant(acme, (tx) =>
-      tx.insertInto('users').values({ tenant_id: acme, email: 'disabled@acme.demo.test', role: 'member', status: 'disabled', password_hash: hash }).execute(),
-    );
+    await t.addUser('acme', 'disabled@acme.demo.test', 'member', { status: 'disabled' });
   });
   after(() => t.close());
 
@@ -36,7 +35,7 @@ describe('identity: login, tokens, refresh rotation, logout (FR-AUTH-001, FR-AUT
     const response = await login({ email: 'owner@acme.demo.test', password: TEST_PASSWORD, tenant: 'acme' });
     assert.equal(response.statusCode, 200, response.body);
     const body = response.json() as TokenBody;
-    assert.deepEqual(Object.keys(body).sort(), ['access_token', 'expires_in', 'refresh_token', 'token_type']);
+    assert.deepEqual(Object.keys(body).sort(), ['access_token', 'device_id', 'expires_in', 'refresh_token', 'token_type']);
     assert.equal(body.token_type, 'Bearer');
     assert.equal(body.expires_in, t.config.accessTokenTtlSeconds);
     assert.match(body.access_token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -141,7 +140,7 @@ describe('identity: login, tokens, refresh rotation, logout (FR-AUTH-001, FR-AUT
     };
     await login({ email: 'warm-up@acme.demo.test', password: 'x', tenant: 'acme' });
     const unknownEmail = await median({ email: 'ghost@acme.demo.test', password: 'Wrong-Passw0rd!!', tenant: 'acme' });
-    const wrongPassword = await median({ email: 'member@acme.demo.test', password: 'Wrong-Passw0rd!!', tenant: 'acme' });
+    const wrongPassword = await median({ email: 'timing@acme.demo.test', password: 'Wrong-Passw0rd!!', tenant: 'acme' });
     const ratio = Math.max(unknownEmail, wrongPassword) / Math.min(unknownEmail, wrongPassword);
     assert.ok(ratio < 3, `unknown email ${unknownEmail.toFixed(1)} ms vs wrong password ${wrongPassword.toFixed(1)} ms`);
   });

@@ -1,1 +1,2 @@
 export { opsRoutes } from './ops.routes.ts';
+export { createHealthService, type HealthService } from './ops.service.ts';

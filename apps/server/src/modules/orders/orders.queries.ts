@@ -2,7 +2,7 @@ import type { Tx } from '../../kernel/db/database.ts';
 import { afterCursor, updatedSince } from '../../kernel/db/query-helpers.ts';
 import type { Cursor } from '../../kernel/http/schemas.ts';
 
-const COLUMNS = ['id', 'customer_id', 'status', 'total_cents', 'currency', 'notes', 'version', 'created_at', 'updated_at', 'deleted_at'] as const;
+const COLUMNS = ['id', 'unit_id', 'customer_id', 'status', 'total_cents', 'currency', 'notes', 'version', 'created_at', 'updated_at', 'deleted_at'] as const;
 
 type OrderChanges = Partial<{ status: 'open' | 'fulfilled' | 'cancelled'; total_cents: number; currency: string; notes: string | null; deleted_at: Date }>;
 
@@ -24,7 +24,7 @@ export function listOrders(
 export function insertOrder(
   tx: Tx,
   tenantId: string,
-  values: { customer_id: string; total_cents: number; currency: string; status: 'open' | 'fulfilled' | 'cancelled'; notes: string | null },
+  values: { customer_id: string; unit_id: string | null; total_cents: number; currency: string; status: 'open' | 'fulfilled' | 'cancelled'; notes: string | null },
 ) {
   return tx.insertInto('orders').values({ tenant_id: tenantId, ...values }).returning(COLUMNS).executeTakeFirstOrThrow();
 }

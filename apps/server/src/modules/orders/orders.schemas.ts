@@ -7,6 +7,7 @@ const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
 
 export const Order = Type.Object({
   id: Uuid,
+  unit_id: Type.Union([Uuid, Type.Null()], { description: "The customer's organization unit when the order was placed" }),
   customer_id: Uuid,
   status: Status,
   total_cents: Type.Integer(),

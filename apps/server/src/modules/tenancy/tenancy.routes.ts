@@ -1,6 +1,6 @@
 import type { App } from '../../kernel/http/server.ts';
-import { Page, problemResponses } from '../../kernel/http/schemas.ts';
-import { CreateTenantBody, ListTenantsQuery, Tenant, TenantIdParams, UpdateTenantBody } from './tenancy.schemas.ts';
+import { Page, problemResponses, TenantParams } from '../../kernel/http/schemas.ts';
+import { ChangePlanBody, CreateTenantBody, ListTenantsQuery, Tenant, TenantIdParams, UpdateTenantBody } from './tenancy.schemas.ts';
 import type { TenancyService } from './tenancy.service.ts';
 
 const TAGS = ['platform: tenants'];
@@ -53,5 +53,13 @@ export function tenancyRoutes(app: App, tenants: TenancyService) {
       schema: { tags: TAGS, summary: 'Reactivate a suspended tenant', params: TenantIdParams, response: { 200: Tenant, ...problemResponses } },
     },
     async (request) => tenants.reactivate(request.ctx, request.params.id),
+  );
+  app.put(
+    '/v1/tenants/:tenantId/plan',
+    {
+      config: { access: 'plan.manage', requirements: ['FR-TENANT-003'] },
+      schema: { tags: ['tenant'], summary: "Change the organization's plan (Owners only)", params: TenantParams, body: ChangePlanBody, response: { 200: Tenant, ...problemResponses } },
+    },
+    async (request) => tenants.changePlan(request.ctx, request.params.tenantId, request.body.plan),
   );
 }

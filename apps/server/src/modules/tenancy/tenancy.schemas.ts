@@ -46,6 +46,9 @@ export const UpdateTenantBody = Type.Object(
 );
 export type UpdateTenantInput = Static<typeof UpdateTenantBody>;
 
+/** FR-TENANT-003: the organization's Owner changes its plan. */
+export const ChangePlanBody = Type.Object({ plan: Plan }, { additionalProperties: false });
+
 export const TenantIdParams = Type.Object({ id: Uuid });
 export const ListTenantsQuery = Type.Object({
   ...PageQuery,

@@ -7,6 +7,8 @@ import { decodeCursor, toPage, type PageQueryType } from '../../kernel/http/sche
 import type { JobDefinition, TenantJobData } from '../../kernel/jobs/jobs.ts';
 import { deliverToDevMailbox } from '../../kernel/mail/dev-mailbox.ts';
 import type { Platform } from '../../platform.ts';
+import { insertDefaultRoles } from '../access/index.ts';
+import { announceFlagChange } from '../flags/index.ts';
 import { revokeAllSessions, type IdentityService } from '../identity/index.ts';
 import { findTenantById, insertTenant, listTenants, updateTenant } from './tenancy.queries.ts';
 import type { CreateTenantInput, UpdateTenantInput } from './tenancy.schemas.ts';
@@ -85,6 +87,7 @@ export function createTenancyService(platform: Platform, identity: IdentityServi
         await enterTenantContext(tx, row.id);
         await openAuditChain(tx, row.id);
         await recordAudit(tx, ctx, { tenantId: row.id, action: 'tenant.created', resourceType: 'tenant', resourceId: row.id });
+        await insertDefaultRoles(tx, row.id);
         const ownerId = await identity.insertUser(tx, ctx, {
           tenantId: row.id,
           email: input.owner.email,
@@ -115,9 +118,33 @@ export function createTenancyService(platform: Platform, identity: IdentityServi
       const row = await db.withPlatform(async (tx) => {
         const updated = await change(ctx, id, version, changes, tx);
         await recordAudit(tx, ctx, { tenantId: null, action: 'tenant.updated', resourceType: 'tenant', resourceId: id, metadata: changes });
+        // Plan defaults of flags follow the plan on every node at once.
+        if (changes.plan !== undefined) await announceFlagChange(tx, { reload: false, tenantId: id });
         return updated;
       });
       return view(row);
+    },
+
+    /**
+     * FR-TENANT-003: a tenant's Owner changes its plan (the route needs plan.manage, which only
+     * Owners hold). Recorded in the platform chain and the tenant's chain; every node drops the
+     * tenant's cached flags, whose plan defaults may differ.
+     */
+    async changePlan(ctx: RequestContext, tenantId: string, plan: string) {
+      const updated = await db.withPlatform(async (tx) => {
+        const current = await findTenantById(tx, tenantId);
+        if (!current) throw new AppError('not-found');
+        if (current.plan === plan) return current;
+        // At the version read: a concurrent change makes this one a 409, never a wrong "from".
+        const row = await change(ctx, tenantId, current.version, { plan }, tx);
+        const event = { action: 'tenant.plan_changed', resourceType: 'tenant', resourceId: tenantId, metadata: { from: current.plan, to: plan } } as const;
+        await recordAudit(tx, ctx, { tenantId: null, ...event });
+        await enterTenantContext(tx, tenantId);
+        await recordAudit(tx, ctx, { tenantId, ...event });
+        await announceFlagChange(tx, { reload: false, tenantId });
+        return row;
+      });
+      return view(updated);
     },
 
     suspend: (ctx: RequestContext, id: string) => setStatus(ctx, id, 'suspended'),

@@ -1,0 +1,86 @@
+import { useId, useRef, useState, type FormEvent } from 'react';
+import { acceptInvitation, InputError } from '../api';
+import { hashParams } from '../screens';
+import { ErrorAlert, PageHeading, TextField } from '../ui';
+
+/**
+ * The page the invitation email links to (#/accept-invitation?token=…): the invited person
+ * chooses a password (and a name); the account is created and signed in.
+ */
+export function AcceptInvitation({ onAccepted }: { onAccepted: () => Promise<void> }) {
+  const [token] = useState(() => hashParams().get('token') ?? '');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const passwordRef = useRef<HTMLInputElement>(null);
+  const ids = { password: useId(), confirm: useId(), policy: useId() };
+
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    if (busy) return;
+    const data = new FormData(e.currentTarget);
+    const name = String(data.get('name') ?? '').trim();
+    const password = String(data.get('password') ?? '');
+    const confirm = String(data.get('confirm') ?? '');
+    if (password !== confirm) {
+      setError(new InputError('The two passwords differ. Type the same password twice.'));
+      passwordRef.current?.focus();
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await acceptInvitation({ token, password, ...(name ? { name } : {}) });
+      await onAccepted();
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+      passwordRef.current?.focus();
+    }
+  }
+
+  return (
+    <main id="main" className="main main--narrow">
+      <div className="panel">
+        <PageHeading>Accept invitation</PageHeading>
+        {token ? (
+          <form className="form" onSubmit={(e) => void submit(e)}>
+            <p className="intro">You have been invited to an organization. Choose a password to create your account.</p>
+            <ErrorAlert error={error} />
+            <TextField label="Your name" name="name" optional autoComplete="name" maxLength={200} />
+            <div className="field">
+              <label htmlFor={ids.password}>Password</label>
+              <input
+                id={ids.password}
+                ref={passwordRef}
+                name="password"
+                type="password"
+                autoComplete="new-password"
+                required
+                minLength={12}
+                aria-describedby={ids.policy}
+                aria-invalid={error ? true : undefined}
+              />
+              <p id={ids.policy} className="hint">
+                At least 12 characters, using three of: lowercase, uppercase, digits, symbols.
+              </p>
+            </div>
+            <div className="field">
+              <label htmlFor={ids.confirm}>Repeat the password</label>
+              <input id={ids.confirm} name="confirm" type="password" autoComplete="new-password" required minLength={12} />
+            </div>
+            <button type="submit" className="button button--primary button--block" aria-disabled={busy || undefined}>
+              {busy ? 'Creating your account…' : 'Create account'}
+            </button>
+          </form>
+        ) : (
+          <>
+            <ErrorAlert error={new InputError('This link has no invitation token. Open the link from your invitation email again.')} />
+            <p>
+              <a href="#/login">Go to sign in</a>
+            </p>
+          </>
+        )}
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,238 @@
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { api, ApiError, InputError, type Device, type Me, type SessionSummary } from '../api';
+import { Badge, DataList, DateTime, ErrorAlert, formatDateTime, None, PageHeading, Status, type Column } from '../ui';
+import { PasswordAlert } from './PasswordAlert';
+
+/**
+ * The signed-in user's own account: the sessions and devices signed in to it, each of which they
+ * may end, and changing the password (which ends every other session).
+ */
+export function Account({ me }: { me: Me }) {
+  const [sessions, setSessions] = useState<SessionSummary[]>([]);
+  const [devices, setDevices] = useState<Device[]>([]);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<unknown>(null);
+  const [status, setStatus] = useState('');
+  const [busyId, setBusyId] = useState<string | null>(null);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const ids = { sessions: useId(), devices: useId() };
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    try {
+      const [s, d] = await Promise.all([api.listOwnSessions(), api.listOwnDevices()]);
+      setSessions(s.items);
+      setDevices(d.items);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    }
+    setLoading(false);
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  async function endSession(session: SessionSummary) {
+    if (busyId) return;
+    setBusyId(session.id);
+    setStatus('');
+    try {
+      await api.revokeOwnSession(session.id);
+      setStatus('The session has ended.');
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+    setBusyId(null);
+    // The button went away with its row: keep focus on the section instead of the page body.
+    headingRef.current?.focus();
+  }
+
+  async function forgetDevice(device: Device) {
+    if (busyId) return;
+    setBusyId(device.id);
+    setStatus('');
+    try {
+      await api.forgetOwnDevice(device.id);
+      setStatus('The device has been forgotten and its sessions have ended.');
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+    setBusyId(null);
+    headingRef.current?.focus();
+  }
+
+  const current = sessions.find((s) => s.current);
+
+  const sessionColumns: Column<SessionSummary>[] = [
+    {
+      label: 'Session',
+      render: (s) => (
+        <>
+          {s.user_agent ?? 'Unknown browser or app'} {s.current && <Badge value="current" />}
+        </>
+      ),
+    },
+    { label: 'Signed in', render: (s) => <DateTime iso={s.created_at} /> },
+    { label: 'Last active', render: (s) => <DateTime iso={s.last_seen_at} /> },
+    { label: 'IP address', render: (s) => s.ip ?? <None /> },
+    {
+      label: 'Action',
+      render: (s) =>
+        s.current ? (
+          <span className="muted">This session</span>
+        ) : (
+          <button
+            type="button"
+            className="button button--danger"
+            aria-label={`End session from ${s.user_agent ?? 'unknown browser'} signed in ${formatDateTime(s.created_at)}`}
+            aria-disabled={busyId !== null || undefined}
+            onClick={() => void endSession(s)}
+          >
+            {busyId === s.id ? 'Ending…' : 'End session'}
+          </button>
+        ),
+    },
+  ];
+
+  const deviceColumns: Column<Device>[] = [
+    { label: 'Device', render: (d) => [d.os, d.app_version].filter(Boolean).join(' · ') || 'Unknown device' },
+    { label: 'First seen', render: (d) => <DateTime iso={d.first_seen_at} /> },
+    { label: 'Last seen', render: (d) => <DateTime iso={d.last_seen_at} /> },
+    { label: 'Active sessions', render: (d) => String(d.active_sessions) },
+    {
+      label: 'Action',
+      render: (d) =>
+        d.id === current?.device_id ? (
+          <span className="muted">This device</span>
+        ) : (
+          <button
+            type="button"
+            className="button button--danger"
+            aria-label={`Forget device ${d.os ?? 'unknown'} last seen ${formatDateTime(d.last_seen_at)}`}
+            aria-disabled={busyId !== null || undefined}
+            onClick={() => void forgetDevice(d)}
+          >
+            {busyId === d.id ? 'Forgetting…' : 'Forget'}
+          </button>
+        ),
+    },
+  ];
+
+  return (
+    <>
+      <PageHeading>Account</PageHeading>
+      <p className="intro">
+        Signed in as <strong>{me.email}</strong>.
+      </p>
+      <Status>{status}</Status>
+      <ErrorAlert error={error} />
+
+      <section className="account-section" aria-labelledby={ids.sessions}>
+        <h2 id={ids.sessions} ref={headingRef} tabIndex={-1} className="section-title">
+          Sessions and devices
+        </h2>
+        {loading && sessions.length === 0 ? (
+          <p className="status">Loading…</p>
+        ) : (
+          <DataList label="Your sessions" rows={sessions} columns={sessionColumns} busy={loading} />
+        )}
+        <h3 id={ids.devices} className="subsection-title">
+          Devices
+        </h3>
+        {devices.length === 0 && !loading ? (
+          <p className="muted">No devices have been recorded for your account.</p>
+        ) : (
+          <DataList label="Your devices" rows={devices} columns={deviceColumns} busy={loading} />
+        )}
+      </section>
+
+      <ChangePassword disabled={me.impersonator !== null} onChanged={load} />
+    </>
+  );
+}
+
+function ChangePassword({ disabled, onChanged }: { disabled: boolean; onChanged: () => Promise<void> }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [status, setStatus] = useState('');
+  const currentRef = useRef<HTMLInputElement>(null);
+  const newRef = useRef<HTMLInputElement>(null);
+  const ids = { heading: useId(), current: useId(), next: useId(), confirm: useId(), policy: useId() };
+
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    if (busy) return;
+    const form = e.currentTarget;
+    const data = new FormData(form);
+    const current_password = String(data.get('current_password') ?? '');
+    const new_password = String(data.get('new_password') ?? '');
+    setStatus('');
+    if (new_password !== String(data.get('confirm') ?? '')) {
+      setError(new InputError('The two new passwords differ. Type the same password twice.'));
+      newRef.current?.focus();
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await api.changePassword({ current_password, new_password });
+      form.reset();
+      setStatus('Your password has been changed. Your other sessions have ended.');
+      await onChanged();
+    } catch (err) {
+      setError(err);
+      // A wrong current password is refused with 403; anything else concerns the new one.
+      (err instanceof ApiError && err.status === 403 ? currentRef : newRef).current?.focus();
+    }
+    setBusy(false);
+  }
+
+  return (
+    <section className="panel account-section" aria-labelledby={ids.heading}>
+      <h2 id={ids.heading} className="section-title">
+        Change password
+      </h2>
+      {disabled ? (
+        <p className="muted">A password cannot be changed while acting as another user.</p>
+      ) : (
+        <form className="form" onSubmit={(e) => void submit(e)}>
+          <Status>{status}</Status>
+          <PasswordAlert error={error} />
+          <div className="field">
+            <label htmlFor={ids.current}>Current password</label>
+            <input id={ids.current} ref={currentRef} name="current_password" type="password" autoComplete="current-password" required />
+          </div>
+          <div className="field">
+            <label htmlFor={ids.next}>New password</label>
+            <input
+              id={ids.next}
+              ref={newRef}
+              name="new_password"
+              type="password"
+              autoComplete="new-password"
+              required
+              aria-describedby={ids.policy}
+              aria-invalid={error ? true : undefined}
+            />
+            <p id={ids.policy} className="hint">
+              At least 12 characters, using three of: lowercase, uppercase, digits, symbols.
+            </p>
+          </div>
+          <div className="field">
+            <label htmlFor={ids.confirm}>Repeat the new password</label>
+            <input id={ids.confirm} name="confirm" type="password" autoComplete="new-password" required />
+          </div>
+          <div className="actions">
+            <button type="submit" className="button button--primary" aria-disabled={busy || undefined}>
+              {busy ? 'Changing…' : 'Change password'}
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}

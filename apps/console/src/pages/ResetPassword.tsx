@@ -1,0 +1,112 @@
+import { useId, useRef, useState, type FormEvent } from 'react';
+import { ApiError, confirmPasswordReset, InputError } from '../api';
+import { hashParams } from '../screens';
+import { ErrorAlert, PageHeading, Status } from '../ui';
+import { PasswordAlert } from './PasswordAlert';
+
+/**
+ * The page a reset email links to (#/reset-password?token=…): the user chooses a new password.
+ * A password the policy refuses lists the rules it breaks; a used or expired link says so and
+ * offers to send a new one.
+ */
+export function ResetPassword() {
+  const [token] = useState(() => hashParams().get('token') ?? '');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState(false);
+  const passwordRef = useRef<HTMLInputElement>(null);
+  const ids = { password: useId(), confirm: useId(), policy: useId() };
+  const linkInvalid = error instanceof ApiError && error.status === 410;
+
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    if (busy) return;
+    const data = new FormData(e.currentTarget);
+    const password = String(data.get('password') ?? '');
+    if (password !== String(data.get('confirm') ?? '')) {
+      setError(new InputError('The two passwords differ. Type the same password twice.'));
+      passwordRef.current?.focus();
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await confirmPasswordReset({ token, new_password: password });
+      setDone(true);
+    } catch (err) {
+      setError(err);
+      passwordRef.current?.focus();
+    }
+    setBusy(false);
+  }
+
+  let body;
+  if (!token) {
+    body = (
+      <>
+        <ErrorAlert error={new InputError('This link has no reset token. Open the link from your email again, or ask for a new one.')} />
+        <p>
+          <a href="#/forgot-password">Ask for a new reset link</a>
+        </p>
+      </>
+    );
+  } else if (done) {
+    body = (
+      <>
+        <Status>Your password has been changed.</Status>
+        <p>
+          <a className="button button--primary button--block" href="#/login">
+            Sign in with your new password
+          </a>
+        </p>
+      </>
+    );
+  } else if (linkInvalid) {
+    body = (
+      <>
+        <ErrorAlert error={new InputError('This reset link has expired or has already been used.')} />
+        <p>
+          <a href="#/forgot-password">Ask for a new reset link</a>
+        </p>
+      </>
+    );
+  } else {
+    body = (
+      <form className="form" onSubmit={(e) => void submit(e)}>
+        <PasswordAlert error={error} />
+        <div className="field">
+          <label htmlFor={ids.password}>New password</label>
+          <input
+            id={ids.password}
+            ref={passwordRef}
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            required
+            aria-describedby={ids.policy}
+            aria-invalid={error ? true : undefined}
+          />
+          <p id={ids.policy} className="hint">
+            At least 12 characters, using three of: lowercase, uppercase, digits, symbols.
+          </p>
+        </div>
+        <div className="field">
+          <label htmlFor={ids.confirm}>Repeat the new password</label>
+          <input id={ids.confirm} name="confirm" type="password" autoComplete="new-password" required />
+        </div>
+        <button type="submit" className="button button--primary button--block" aria-disabled={busy || undefined}>
+          {busy ? 'Saving…' : 'Set new password'}
+        </button>
+      </form>
+    );
+  }
+
+  return (
+    <main id="main" className="main main--narrow">
+      <div className="panel">
+        <PageHeading>Choose a new password</PageHeading>
+        {body}
+      </div>
+    </main>
+  );
+}

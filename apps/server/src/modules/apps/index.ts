@@ -1,0 +1,3 @@
+export { createAppsService, type AppsService } from './apps.service.ts';
+export { appsRoutes } from './apps.routes.ts';
+export { APP_KEYS_CHANNEL, AppKeyVerifier, appMayActFor, decodeAppKeyChange } from './app-keys.ts';

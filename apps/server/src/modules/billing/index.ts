@@ -1,0 +1,2 @@
+export { billingRetentionJob, createBillingService, purgeExpiredBillingEvents, type BillingService } from './billing.service.ts';
+export { billingRoutes } from './billing.routes.ts';

@@ -1,0 +1,43 @@
+import { Type } from 'typebox';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_HISTORY, PASSWORD_MIN_LENGTH, PASSWORD_POLICY_LIMITS } from './password-policy.ts';
+
+// New passwords are limited only by the policy's maximum: the policy reports a long one as a rule,
+// and the body limit below keeps requests bounded.
+const NewPassword = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH * 4 });
+
+export const ChangePasswordBody = Type.Object(
+  { current_password: Type.String({ minLength: 1, maxLength: 1024 }), new_password: NewPassword },
+  { additionalProperties: false },
+);
+
+export const PasswordResetBody = Type.Object(
+  {
+    email: Type.String({ minLength: 3, maxLength: 320 }),
+    tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Tenant slug; omit for platform staff' })),
+  },
+  { additionalProperties: false },
+);
+
+export const PasswordResetAccepted = Type.Object({ status: Type.Literal('accepted'), message: Type.String() });
+
+export const PasswordResetConfirmBody = Type.Object(
+  { token: Type.String({ minLength: 10, maxLength: 200 }), new_password: NewPassword },
+  { additionalProperties: false },
+);
+
+export const PasswordPolicyBody = Type.Object(
+  {
+    min_length: Type.Integer({ minimum: PASSWORD_MIN_LENGTH, maximum: PASSWORD_POLICY_LIMITS.minLength }),
+    require_all_classes: Type.Boolean(),
+    history: Type.Integer({ minimum: PASSWORD_MIN_HISTORY, maximum: PASSWORD_POLICY_LIMITS.history }),
+  },
+  { additionalProperties: false },
+);
+
+export const PasswordPolicyResponse = Type.Object({
+  tenant_id: Type.String({ format: 'uuid' }),
+  min_length: Type.Integer(),
+  require_all_classes: Type.Boolean(),
+  history: Type.Integer(),
+  version: Type.Integer({ description: '0 while the organization uses the platform minimum' }),
+});

@@ -1,0 +1,264 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { recordAudit } from '../../kernel/audit/audit.ts';
+import { withRevocation } from '../../kernel/auth/revocation.ts';
+import { scopeOf, type RequestContext } from '../../kernel/context.ts';
+import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
+import { AppError } from '../../kernel/errors.ts';
+import type { JobDefinition, TenantJobData } from '../../kernel/jobs/jobs.ts';
+import { deliverToDevMailbox } from '../../kernel/mail/dev-mailbox.ts';
+import type { Platform } from '../../platform.ts';
+import { findUserByEmail } from './identity.queries.ts';
+import { normalizeEmail, revokeUserSessions } from './identity.service.ts';
+import {
+  HISTORY_RULE,
+  PLATFORM_PASSWORD_POLICY,
+  policyWeakerThanMinimum,
+  unmetPasswordRules,
+  type PasswordContext,
+  type PasswordPolicy,
+  type UnmetPasswordRule,
+} from './password-policy.ts';
+import {
+  claimReset,
+  countResetsSince,
+  findLiveReset,
+  findPasswordOwner,
+  findPasswordPolicy,
+  findReset,
+  insertPasswordReset,
+  recentPasswordHashes,
+  setPassword,
+  upsertPasswordPolicy,
+} from './passwords.queries.ts';
+
+export const PASSWORD_RESET_MAIL_JOB = 'password-reset-mail';
+/** How long a reset link works. */
+export const RESET_TTL_SECONDS = 30 * 60;
+/** Reset mails per user per hour; further requests get the same answer and send nothing. */
+export const RESETS_PER_HOUR = 3;
+const PLATFORM_PREFIX = 'platform';
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/** Reset tokens name their tenant (or the platform) so the link is looked up in the right context. */
+function newResetToken(tenantId: string | null) {
+  const secret = randomBytes(32).toString('base64url');
+  return { token: `${tenantId ?? PLATFORM_PREFIX}.${secret}`, hash: sha256(secret) };
+}
+
+function parseResetToken(token: string): { tenantId: string | null; hash: string } | null {
+  const [scope, secret, extra] = token.split('.');
+  if (!scope || !secret || extra !== undefined || secret.length < 40) return null;
+  if (scope !== PLATFORM_PREFIX && !isUuid(scope)) return null;
+  return { tenantId: scope === PLATFORM_PREFIX ? null : scope, hash: sha256(secret) };
+}
+
+/** The same answer for an unknown, expired or used link: no hint which. */
+const invalidReset = () => new AppError('password-reset-invalid', 'This password reset link is not valid. Ask for a new one.');
+
+const toPolicy = (row: { min_length: number; require_all_classes: boolean; history: number } | undefined): PasswordPolicy =>
+  row ? { minLength: row.min_length, requireAllClasses: row.require_all_classes, history: row.history } : PLATFORM_PASSWORD_POLICY;
+
+/** The policy in force in the transaction's context: the tenant's, or the platform minimum for staff. */
+export async function passwordPolicyIn(tx: Tx, tenantId: string | null): Promise<PasswordPolicy> {
+  return tenantId === null ? PLATFORM_PASSWORD_POLICY : toPolicy(await findPasswordPolicy(tx));
+}
+
+interface ResetMailData extends TenantJobData {
+  reset_id: string;
+  /** The raw token: it exists nowhere else. The app role cannot read job payloads. */
+  token: string;
+  public_url: string;
+}
+
+function resetMail(recipient: string, link: string) {
+  return {
+    recipient,
+    subject: 'Reset your password',
+    body: [
+      'Hello,',
+      '',
+      'Someone asked to reset the password of your account. Open this link to choose a new password:',
+      '',
+      link,
+      '',
+      `The link works once and expires in ${RESET_TTL_SECONDS / 60} minutes. If you did not ask for it, ignore this mail.`,
+    ].join('\n'),
+  };
+}
+
+const resetLink = (publicUrl: string, token: string) => `${publicUrl}/#/reset-password?token=${encodeURIComponent(token)}`;
+
+/**
+ * Sends a tenant user's reset link; runs in the worker in the tenant's context. The mail goes to the
+ * address stored on the account, never to the address typed in the request. A link used or
+ * expired meanwhile is not sent.
+ */
+export const passwordResetMailJob: JobDefinition<ResetMailData> = {
+  name: PASSWORD_RESET_MAIL_JOB,
+  async handle(tx, data) {
+    const parsed = parseResetToken(data.token);
+    const reset = await findReset(tx, data.reset_id);
+    if (!parsed || !reset || reset.token_hash !== parsed.hash || reset.used_at !== null || reset.expires_at.getTime() <= Date.now()) return;
+    const owner = await findPasswordOwner(tx, reset.user_id);
+    if (!owner || owner.status !== 'active') return;
+    await deliverToDevMailbox(tx, { tenantId: data.tenant_id, ...resetMail(owner.email, resetLink(data.public_url, data.token)) });
+  },
+};
+
+/** Password change, reset by emailed link, and the tenant's password policy (FR-AUTH-002, FR-AUTH-003). */
+export function createPasswordsService(platform: Platform) {
+  const { db, jobs, passwords, sessions, config } = platform;
+  const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
+
+  /**
+   * Every rule a new password breaks under the policy, the owner's context and history (the
+   * current password counts as the newest entry). Verifying runs outside any transaction.
+   */
+  async function unmetRules(candidate: string, policy: PasswordPolicy, context: PasswordContext, previous: string[]): Promise<UnmetPasswordRule[]> {
+    const unmet = unmetPasswordRules(candidate, policy, context);
+    for (const hash of previous.slice(0, policy.history)) {
+      if (await passwords.verify(hash, candidate)) {
+        unmet.push(HISTORY_RULE(policy.history));
+        break;
+      }
+    }
+    return unmet;
+  }
+
+  /** Loads what judging a new password needs, in the owner's context. */
+  async function passwordSubject(tx: Tx, userId: string, tenantId: string | null) {
+    const owner = await findPasswordOwner(tx, userId);
+    if (!owner) return undefined;
+    const policy = await passwordPolicyIn(tx, tenantId);
+    const history = await recentPasswordHashes(tx, userId, policy.history);
+    const previous = [...new Set([...(owner.password_hash ? [owner.password_hash] : []), ...history])];
+    return { owner, policy, previous, context: { email: owner.email, tenantSlug: owner.tenant_slug ?? undefined } };
+  }
+
+  async function assertAcceptable(candidate: string, subject: NonNullable<Awaited<ReturnType<typeof passwordSubject>>>): Promise<void> {
+    const unmet = await unmetRules(candidate, subject.policy, subject.context, subject.previous);
+    if (unmet.length > 0) throw new AppError('weak-password', 'Choose a password that meets every rule listed in unmet_rules.', { unmet_rules: unmet });
+  }
+
+  return {
+    /** Changes the caller's password; the current one is required. Every other session ends. */
+    async change(ctx: RequestContext, input: { current_password: string; new_password: string }): Promise<void> {
+      const actor = ctx.actor!;
+      // An impersonating staff member acts as the user but must never learn or set its password.
+      if (actor.impersonatorId) throw new AppError('forbidden', 'A password cannot be changed while impersonating.');
+      const subject = await inScope(actor.tenantId, (tx) => passwordSubject(tx, actor.userId, actor.tenantId));
+      if (!subject) throw new AppError('unauthorized');
+      if (!(await passwords.verify(subject.owner.password_hash, input.current_password))) {
+        throw new AppError('forbidden', 'The current password is not correct.');
+      }
+      await assertAcceptable(input.new_password, subject);
+      // Hashed before the transaction opens: no connection waits on Argon2.
+      const passwordHash = await passwords.hash(input.new_password);
+      await withRevocation(sessions, { kind: 'user', id: actor.userId }, () =>
+        inScope(actor.tenantId, async (tx) => {
+          await setPassword(tx, subject.owner, passwordHash);
+          await revokeUserSessions(tx, actor.userId, 'password_changed', actor.sessionId);
+          await recordAudit(tx, ctx, { tenantId: actor.tenantId, action: 'auth.password_changed', resourceType: 'user', resourceId: actor.userId });
+        }),
+      );
+    },
+
+    /**
+     * Sends a reset link if the address belongs to an active account (public). The answer is the
+     * same whatever happens: unknown organization, unknown address, disabled account, or the
+     * hourly allowance spent (then no mail is sent).
+     */
+    async requestReset(ctx: RequestContext, input: { email: string; tenant?: string | undefined }): Promise<void> {
+      const email = normalizeEmail(input.email);
+      // CAUTION: as at login, one platform transaction resolves the slug, then enters that tenant.
+      await db.withPlatform(async (tx) => {
+        let tenantId: string | null = null;
+        if (input.tenant !== undefined) {
+          const tenant = await tx.selectFrom('tenants').select(['id', 'status']).where('slug', '=', input.tenant.toLowerCase()).executeTakeFirst();
+          if (!tenant || tenant.status !== 'active') return;
+          tenantId = tenant.id;
+          await enterTenantContext(tx, tenant.id);
+        }
+        const user = await findUserByEmail(tx, email);
+        if (!user || user.status !== 'active') return;
+        const allowanceSpent = (await countResetsSince(tx, user.id, new Date(Date.now() - 3600_000))) >= RESETS_PER_HOUR;
+        if (allowanceSpent) {
+          await recordAudit(tx, ctx, { tenantId, action: 'auth.password_reset_requested', outcome: 'denied', resourceType: 'user', resourceId: user.id, metadata: { reason: 'hourly_limit' } });
+          return;
+        }
+        const { token, hash } = newResetToken(tenantId);
+        const reset = await insertPasswordReset(tx, { tenant_id: tenantId, user_id: user.id, token_hash: hash, expires_at: new Date(Date.now() + RESET_TTL_SECONDS * 1000) });
+        if (tenantId) {
+          await jobs.enqueue(tx, PASSWORD_RESET_MAIL_JOB, { tenant_id: tenantId, correlation_id: ctx.correlationId, reset_id: reset.id, token, public_url: config.publicUrl });
+        } else {
+          // Tenant jobs run in a tenant's context; staff links go to the dev mailbox in this transaction.
+          await deliverToDevMailbox(tx, { tenantId: null, ...resetMail(user.email, resetLink(config.publicUrl, token)) });
+        }
+        await recordAudit(tx, ctx, { tenantId, action: 'auth.password_reset_requested', resourceType: 'user', resourceId: user.id, metadata: { reset_id: reset.id } });
+      });
+    },
+
+    /**
+     * Sets a new password with a reset link (public: the token is the credential). Single use; the
+     * policy and history apply; every session of the user ends.
+     */
+    async confirmReset(ctx: RequestContext, input: { token: string; new_password: string }): Promise<void> {
+      const parsed = parseResetToken(input.token);
+      if (!parsed) throw invalidReset();
+      const { tenantId, hash } = parsed;
+      const found = await inScope(tenantId, async (tx) => {
+        const reset = await findLiveReset(tx, hash);
+        const subject = reset ? await passwordSubject(tx, reset.user_id, tenantId) : undefined;
+        return reset && subject && subject.owner.status === 'active' ? { reset, subject } : undefined;
+      });
+      if (!found) throw invalidReset();
+      // A reset never bypasses MFA: once second factors exist, a user enrolled in one must present
+      // it here, before the password is accepted.
+      await assertAcceptable(input.new_password, found.subject);
+      const passwordHash = await passwords.hash(input.new_password);
+      const userId = found.reset.user_id;
+      const applied = await withRevocation(sessions, { kind: 'user', id: userId }, () =>
+        inScope(tenantId, async (tx) => {
+          if (!(await claimReset(tx, found.reset.id, userId))) return false;
+          await setPassword(tx, found.subject.owner, passwordHash);
+          await revokeUserSessions(tx, userId, 'password_reset');
+          await recordAudit(tx, ctx, {
+            tenantId,
+            action: 'auth.password_reset',
+            actor: { type: tenantId ? 'user' : 'operator', id: userId },
+            resourceType: 'user',
+            resourceId: userId,
+            metadata: { reset_id: found.reset.id },
+          });
+          return true;
+        }),
+      );
+      if (!applied) throw invalidReset();
+    },
+
+    async getPolicy(ctx: RequestContext) {
+      const scope = scopeOf(ctx);
+      const row = await db.withTenant(scope, (tx) => findPasswordPolicy(tx));
+      const policy = toPolicy(row);
+      return { tenant_id: scope.tenantId, min_length: policy.minLength, require_all_classes: policy.requireAllClasses, history: policy.history, version: row?.version ?? 0 };
+    },
+
+    /** Tightens the tenant's password policy; anything weaker than the platform minimum is refused. */
+    async updatePolicy(ctx: RequestContext, input: { min_length: number; require_all_classes: boolean; history: number }) {
+      if (ctx.reach !== 'all') throw new AppError('forbidden', 'The password policy is set for the whole organization, not a unit.');
+      const weaker = policyWeakerThanMinimum({ minLength: input.min_length, requireAllClasses: input.require_all_classes, history: input.history });
+      if (weaker.length > 0) throw new AppError('validation', `The policy is weaker than the platform minimum: ${weaker.join(' ')}`);
+      const scope = scopeOf(ctx);
+      const updatedBy = ctx.actor?.userId;
+      const row = await db.withTenant(scope, async (tx) => {
+        const saved = await upsertPasswordPolicy(tx, scope.tenantId, { ...input, updated_by: isUuid(updatedBy) ? updatedBy : null });
+        await recordAudit(tx, ctx, { tenantId: scope.tenantId, action: 'auth.password_policy_updated', resourceType: 'password_policy', metadata: { ...input } });
+        return saved;
+      });
+      return { tenant_id: scope.tenantId, min_length: row.min_length, require_all_classes: row.require_all_classes, history: row.history, version: row.version };
+    },
+  };
+}
+
+export type PasswordsService = ReturnType<typeof createPasswordsService>;

@@ -1,0 +1,2 @@
+export { createImpersonationService, IMPERSONATION_MINUTES, type ImpersonationService } from './impersonation.service.ts';
+export { impersonationRoutes } from './impersonation.routes.ts';

@@ -1,0 +1,134 @@
+import { sql } from 'kysely';
+import type { Tx } from '../../kernel/db/database.ts';
+
+/** The tenant's own (shorter) session lifetimes, if it set any; read in the tenant's context. */
+export function findTenantSessionPolicy(tx: Tx, tenantId: string) {
+  return tx
+    .selectFrom('tenant_session_policy')
+    .select(['idle_timeout_seconds', 'absolute_ttl_seconds'])
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+}
+
+export function upsertTenantSessionPolicy(tx: Tx, policy: { tenant_id: string; idle_timeout_seconds: number | null; absolute_ttl_seconds: number | null }) {
+  return tx
+    .insertInto('tenant_session_policy')
+    .values(policy)
+    .onConflict((conflict) =>
+      conflict.column('tenant_id').doUpdateSet({
+        idle_timeout_seconds: policy.idle_timeout_seconds,
+        absolute_ttl_seconds: policy.absolute_ttl_seconds,
+        updated_at: new Date(),
+      }),
+    )
+    .execute();
+}
+
+/** A device of the user that was not revoked. */
+export function findUserDevice(tx: Tx, userId: string, deviceId: string) {
+  return tx
+    .selectFrom('devices')
+    .select(['id'])
+    .where('id', '=', deviceId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export function insertDevice(tx: Tx, device: { tenant_id: string; id?: string; user_id: string; os: string | null; app_version: string | null; ip: string | null }) {
+  return tx.insertInto('devices').values(device).returning('id').executeTakeFirstOrThrow();
+}
+
+/** A device id is free when no device (of anyone in the tenant, revoked or not) has it. */
+export async function deviceIdTaken(tx: Tx, deviceId: string): Promise<boolean> {
+  return (await tx.selectFrom('devices').select('id').where('id', '=', deviceId).executeTakeFirst()) !== undefined;
+}
+
+export function touchDevice(tx: Tx, deviceId: string, seen: { ip: string | null; os?: string | null; app_version?: string | null }) {
+  return tx
+    .updateTable('devices')
+    .set({
+      last_seen_at: new Date(),
+      ip: seen.ip,
+      ...(seen.os !== undefined && seen.os !== null ? { os: seen.os } : {}),
+      ...(seen.app_version !== undefined && seen.app_version !== null ? { app_version: seen.app_version } : {}),
+    })
+    .where('id', '=', deviceId)
+    .execute();
+}
+
+/** When a session was last used, its device and the tenant's idle timeout (for the refresh check). */
+export function findSessionActivity(tx: Tx, sessionId: string, tenantScoped: boolean) {
+  const idle = tenantScoped
+    ? sql<number | null>`(select p.idle_timeout_seconds from tenant_session_policy p where p.tenant_id = sessions.tenant_id)`
+    : sql<number | null>`null::integer`;
+  return tx
+    .selectFrom('sessions')
+    .select(['last_seen_at', 'device_id', idle.as('tenant_idle_timeout_seconds')])
+    .where('id', '=', sessionId)
+    .executeTakeFirst();
+}
+
+/** The user's sessions that still stand, newest use first. */
+export function listActiveSessions(tx: Tx, userId: string) {
+  return tx
+    .selectFrom('sessions')
+    .select(['id', 'created_at', 'last_seen_at', 'expires_at', 'ip', 'user_agent', 'device_id', 'new_device', 'amr', 'impersonator_id'])
+    .where('user_id', '=', userId)
+    .where('status', '=', 'active')
+    .where('expires_at', '>', new Date())
+    .orderBy('last_seen_at', 'desc')
+    .orderBy('id')
+    .limit(500)
+    .execute();
+}
+
+export function findActiveSession(tx: Tx, userId: string, sessionId: string) {
+  return tx
+    .selectFrom('sessions')
+    .select(['id', 'device_id'])
+    .where('id', '=', sessionId)
+    .where('user_id', '=', userId)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+}
+
+export function activeSessionIdsOnDevice(tx: Tx, userId: string, deviceId: string) {
+  return tx
+    .selectFrom('sessions')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('device_id', '=', deviceId)
+    .where('status', '=', 'active')
+    .execute();
+}
+
+/** The user's devices that were not revoked, with how many live sessions each has. */
+export function listDevices(tx: Tx, userId: string) {
+  return tx
+    .selectFrom('devices as d')
+    .select([
+      'd.id',
+      'd.os',
+      'd.app_version',
+      'd.ip',
+      'd.first_seen_at',
+      'd.last_seen_at',
+      sql<number>`(select count(*)::int from sessions s
+        where s.tenant_id = d.tenant_id and s.device_id = d.id and s.status = 'active' and s.expires_at > now())`.as('active_sessions'),
+    ])
+    .where('d.user_id', '=', userId)
+    .where('d.revoked_at', 'is', null)
+    .orderBy('d.last_seen_at', 'desc')
+    .orderBy('d.id')
+    .limit(500)
+    .execute();
+}
+
+export function markDeviceRevoked(tx: Tx, deviceId: string) {
+  return tx.updateTable('devices').set({ revoked_at: new Date() }).where('id', '=', deviceId).execute();
+}
+
+export function findUser(tx: Tx, userId: string) {
+  return tx.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
+}

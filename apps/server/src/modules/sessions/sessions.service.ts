@@ -1,0 +1,237 @@
+import { recordAudit } from '../../kernel/audit/audit.ts';
+import { announceRevocation } from '../../kernel/auth/revocation.ts';
+import type { Config } from '../../kernel/config.ts';
+import { scopeOf, type RequestContext } from '../../kernel/context.ts';
+import type { Tx } from '../../kernel/db/database.ts';
+import { AppError } from '../../kernel/errors.ts';
+import type { Platform } from '../../platform.ts';
+import { revokeSession } from '../identity/identity.queries.ts';
+import { revokeUserSessions } from '../identity/identity.service.ts';
+import {
+  activeSessionIdsOnDevice,
+  deviceIdTaken,
+  findActiveSession,
+  findSessionActivity,
+  findTenantSessionPolicy,
+  findUser,
+  findUserDevice,
+  insertDevice,
+  listActiveSessions,
+  listDevices,
+  markDeviceRevoked,
+  touchDevice,
+  upsertTenantSessionPolicy,
+} from './sessions.queries.ts';
+
+export interface DeviceInput {
+  id?: string | undefined;
+  os?: string | undefined;
+  app_version?: string | undefined;
+}
+
+/**
+ * Registers the device a tenant user signs in from, in the login transaction: a device id the
+ * user already has is seen again; any other (unknown, revoked, someone else's, or none) makes a
+ * new device, under the client's id when it is free so the client can keep using it.
+ */
+export async function registerDevice(
+  tx: Tx,
+  input: { tenantId: string; userId: string; ip: string | null; device?: DeviceInput | undefined },
+): Promise<{ id: string; isNew: boolean }> {
+  const requested = input.device?.id;
+  const seen = { ip: input.ip, os: input.device?.os ?? null, app_version: input.device?.app_version ?? null };
+  if (requested && (await findUserDevice(tx, input.userId, requested))) {
+    await touchDevice(tx, requested, seen);
+    return { id: requested, isNew: false };
+  }
+  const reuseId = requested !== undefined && !(await deviceIdTaken(tx, requested));
+  const { id } = await insertDevice(tx, { tenant_id: input.tenantId, ...(reuseId ? { id: requested } : {}), user_id: input.userId, ...seen });
+  return { id, isNew: true };
+}
+
+/** Links a new session to its device, noting whether the device was new (MFA can require it). */
+export async function linkSessionToDevice(tx: Tx, sessionId: string, device: { id: string; isNew: boolean }): Promise<void> {
+  await tx.updateTable('sessions').set({ device_id: device.id, new_device: device.isNew }).where('id', '=', sessionId).execute();
+}
+
+/** The absolute lifetime of a new session: the environment's, shortened by the tenant's policy. */
+export async function sessionLifetimeSeconds(tx: Tx, config: Config, tenantId: string | null, admin: boolean): Promise<number> {
+  const environment = admin ? Math.min(config.sessionAdminTtlSeconds, config.sessionAbsoluteTtlSeconds) : config.sessionAbsoluteTtlSeconds;
+  const tenant = tenantId ? await findTenantSessionPolicy(tx, tenantId) : undefined;
+  return Math.min(environment, tenant?.absolute_ttl_seconds ?? environment);
+}
+
+/** The idle timeout that applies: the environment's, or the tenant's when shorter. */
+export function idleTimeoutSeconds(config: Config, tenantIdleSeconds: number | null | undefined): number {
+  return Math.min(config.sessionIdleTimeoutSeconds, tenantIdleSeconds ?? config.sessionIdleTimeoutSeconds);
+}
+
+/**
+ * At a refresh: whether the session sat unused past its idle timeout (then it is not renewed), and
+ * otherwise records the use on the session and its device.
+ */
+export async function touchSessionAtRefresh(tx: Tx, config: Config, sessionId: string, tenantId: string | null, ip: string | null): Promise<boolean> {
+  const activity = await findSessionActivity(tx, sessionId, tenantId !== null);
+  if (!activity) return false;
+  const idleMs = idleTimeoutSeconds(config, activity.tenant_idle_timeout_seconds) * 1000;
+  if (Date.now() - activity.last_seen_at.getTime() > idleMs) return false;
+  await tx.updateTable('sessions').set({ last_seen_at: new Date() }).where('id', '=', sessionId).execute();
+  if (activity.device_id) await touchDevice(tx, activity.device_id, { ip });
+  return true;
+}
+
+export function createSessionsService(platform: Platform) {
+  const { db, config, sessions: cache } = platform;
+  const inScope = <T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>) => {
+    const tenantId = ctx.actor!.tenantId;
+    return tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn);
+  };
+
+  function present(rows: Awaited<ReturnType<typeof listActiveSessions>>, currentId: string | null) {
+    const items = rows.map((row) => ({
+      id: row.id,
+      created_at: row.created_at.toISOString(),
+      last_seen_at: row.last_seen_at.toISOString(),
+      expires_at: row.expires_at.toISOString(),
+      ip: row.ip,
+      user_agent: row.user_agent,
+      device_id: row.device_id,
+      new_device: row.new_device,
+      amr: row.amr,
+      impersonated: row.impersonator_id !== null,
+      current: row.id === currentId,
+    }));
+    return { items };
+  }
+
+  /** Revokes sessions in the transaction and announces each: every node drops them at commit. */
+  async function revokeAll(tx: Tx, sessionIds: string[], reason: string) {
+    for (const id of sessionIds) {
+      await revokeSession(tx, id, reason);
+      await announceRevocation(tx, { kind: 'session', id });
+    }
+  }
+
+  /** Drops the sessions from this node's cache at once, without waiting for the NOTIFY echo. */
+  function evict(sessionIds: string[]) {
+    for (const id of sessionIds) cache.apply({ kind: 'session', id });
+  }
+
+  async function revokeOne(ctx: RequestContext, tx: Tx, userId: string, sessionId: string, reason: string) {
+    const session = await findActiveSession(tx, userId, sessionId);
+    if (!session) throw new AppError('not-found', 'No such active session.');
+    await revokeAll(tx, [session.id], reason);
+    await recordAudit(tx, ctx, {
+      tenantId: ctx.actor!.tenantId,
+      action: 'session.revoked',
+      resourceType: 'session',
+      resourceId: session.id,
+      metadata: { user_id: userId, reason },
+    });
+  }
+
+  return {
+    async listOwnSessions(ctx: RequestContext) {
+      const actor = ctx.actor!;
+      return present(await inScope(ctx, (tx) => listActiveSessions(tx, actor.userId)), actor.sessionId);
+    },
+
+    async revokeOwnSession(ctx: RequestContext, sessionId: string) {
+      await inScope(ctx, (tx) => revokeOne(ctx, tx, ctx.actor!.userId, sessionId, 'revoked_by_user'));
+      evict([sessionId]);
+    },
+
+    async listOwnDevices(ctx: RequestContext) {
+      const actor = ctx.actor!;
+      if (!actor.tenantId) return { items: [] };
+      const rows = await db.withTenant(actor.tenantId, (tx) => listDevices(tx, actor.userId));
+      const items = rows.map((row) => ({
+        id: row.id,
+        os: row.os,
+        app_version: row.app_version,
+        ip: row.ip,
+        first_seen_at: row.first_seen_at.toISOString(),
+        last_seen_at: row.last_seen_at.toISOString(),
+        active_sessions: row.active_sessions,
+      }));
+      return { items };
+    },
+
+    /** Forgets a device and ends every session opened from it. */
+    async revokeOwnDevice(ctx: RequestContext, deviceId: string) {
+      const actor = ctx.actor!;
+      if (!actor.tenantId) throw new AppError('not-found', 'No such device.');
+      const revoked = await db.withTenant(actor.tenantId, async (tx) => {
+        if (!(await findUserDevice(tx, actor.userId, deviceId))) throw new AppError('not-found', 'No such device.');
+        const ids = (await activeSessionIdsOnDevice(tx, actor.userId, deviceId)).map((row) => row.id);
+        await revokeAll(tx, ids, 'device_revoked');
+        await markDeviceRevoked(tx, deviceId);
+        await recordAudit(tx, ctx, { tenantId: actor.tenantId, action: 'device.revoked', resourceType: 'device', resourceId: deviceId, metadata: { sessions: ids.length } });
+        return ids;
+      });
+      evict(revoked);
+    },
+
+    async listUserSessions(ctx: RequestContext, userId: string) {
+      return db.withTenant(scopeOf(ctx), async (tx) => {
+        if (!(await findUser(tx, userId))) throw new AppError('not-found', 'No such user.');
+        return present(await listActiveSessions(tx, userId), ctx.actor!.sessionId);
+      });
+    },
+
+    async revokeUserSession(ctx: RequestContext, userId: string, sessionId: string) {
+      await db.withTenant(scopeOf(ctx), (tx) => revokeOne(ctx, tx, userId, sessionId, 'revoked_by_admin'));
+      evict([sessionId]);
+    },
+
+    async revokeAllUserSessions(ctx: RequestContext, userId: string) {
+      await db.withTenant(scopeOf(ctx), async (tx) => {
+        if (!(await findUser(tx, userId))) throw new AppError('not-found', 'No such user.');
+        await revokeUserSessions(tx, userId, 'revoked_by_admin');
+        await recordAudit(tx, ctx, { tenantId: ctx.actor!.tenantId, action: 'session.revoked', resourceType: 'user', resourceId: userId, metadata: { all: true } });
+      });
+      cache.apply({ kind: 'user', id: userId });
+    },
+
+    async getPolicy(ctx: RequestContext) {
+      const { tenantId } = scopeOf(ctx);
+      const tenant = await db.withTenant(tenantId, (tx) => findTenantSessionPolicy(tx, tenantId));
+      return describePolicy(config, tenantId, tenant?.idle_timeout_seconds ?? null, tenant?.absolute_ttl_seconds ?? null);
+    },
+
+    /** A tenant may only shorten the environment's lifetimes (null: use the environment's). */
+    async updatePolicy(ctx: RequestContext, input: { idle_timeout_seconds: number | null; absolute_ttl_seconds: number | null }) {
+      const { tenantId } = scopeOf(ctx);
+      if (input.idle_timeout_seconds !== null && input.idle_timeout_seconds > config.sessionIdleTimeoutSeconds) {
+        throw new AppError('validation', `idle_timeout_seconds may be at most ${config.sessionIdleTimeoutSeconds}.`);
+      }
+      if (input.absolute_ttl_seconds !== null && input.absolute_ttl_seconds > config.sessionAbsoluteTtlSeconds) {
+        throw new AppError('validation', `absolute_ttl_seconds may be at most ${config.sessionAbsoluteTtlSeconds}.`);
+      }
+      await db.withTenant(tenantId, async (tx) => {
+        await upsertTenantSessionPolicy(tx, { tenant_id: tenantId, ...input });
+        await recordAudit(tx, ctx, { tenantId, action: 'session_policy.updated', resourceType: 'tenant', resourceId: tenantId, metadata: { ...input } });
+        // Every node checks the tenant's cached sessions again, under the new idle timeout.
+        await announceRevocation(tx, { kind: 'grants', id: tenantId });
+      });
+      cache.apply({ kind: 'grants', id: tenantId });
+      return describePolicy(config, tenantId, input.idle_timeout_seconds, input.absolute_ttl_seconds);
+    },
+  };
+}
+
+function describePolicy(config: Config, tenantId: string, idle: number | null, absolute: number | null) {
+  return {
+    tenant_id: tenantId,
+    idle_timeout_seconds: idle,
+    absolute_ttl_seconds: absolute,
+    effective: {
+      idle_timeout_seconds: idleTimeoutSeconds(config, idle),
+      absolute_ttl_seconds: Math.min(config.sessionAbsoluteTtlSeconds, absolute ?? config.sessionAbsoluteTtlSeconds),
+      admin_absolute_ttl_seconds: Math.min(config.sessionAdminTtlSeconds, config.sessionAbsoluteTtlSeconds, absolute ?? config.sessionAbsoluteTtlSeconds),
+      refresh_token_ttl_seconds: config.refreshTokenTtlSeconds,
+    },
+  };
+}
+
+export type SessionsService = ReturnType<typeof createSessionsService>;

@@ -1,0 +1,299 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { recordAudit } from '../../kernel/audit/audit.ts';
+import { scopeOf, type RequestContext } from '../../kernel/context.ts';
+import { isUuid, type Tx } from '../../kernel/db/database.ts';
+import { AppError } from '../../kernel/errors.ts';
+import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
+import type { JobDefinition, TenantJobData } from '../../kernel/jobs/jobs.ts';
+import { deliverToDevMailbox } from '../../kernel/mail/dev-mailbox.ts';
+import type { Platform } from '../../platform.ts';
+import { assertHoldsAll, effectivePermissions, findRole, findUnit, insertAssignment } from '../access/index.ts';
+import { switchedJob } from '../flags/index.ts';
+import { normalizeEmail, passwordPolicyIn, unmetPasswordRules, type IdentityService } from '../identity/index.ts';
+import {
+  claimInvitation,
+  expireLapsedInvitations,
+  findInvitation,
+  findInvitationSettings,
+  findLiveInvitationByEmail,
+  findLiveInvitationByToken,
+  insertInvitation,
+  listInvitations,
+  reissueInvitation,
+  revokeInvitation,
+  setAcceptedUser,
+  upsertInvitationSettings,
+  type InvitationRow,
+} from './invitations.queries.ts';
+import { findOwnTenant, findUserByEmail } from './users.queries.ts';
+import {
+  INVITATION_EXPIRY_DAYS,
+  type AcceptInvitationInput,
+  type CreateInvitationInput,
+  type InvitationSettingsInput,
+  type InvitationStatusType,
+  type ListInvitationsQueryType,
+} from './users.schemas.ts';
+import { assertTenantWide } from './users.service.ts';
+
+export const INVITATION_MAIL_JOB = 'invitation-mail';
+
+const DAY_MS = 86_400_000;
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/**
+ * An invitation token names its tenant, like a refresh token, so that the public accept route can
+ * look it up inside that tenant's context: `<tenantId>.<secret>`, the secret 32 random bytes in
+ * base64url. Only the SHA-256 of the secret is stored.
+ */
+function newInvitationToken(tenantId: string) {
+  const secret = randomBytes(32).toString('base64url');
+  return { token: `${tenantId}.${secret}`, hash: sha256(secret) };
+}
+
+function parseInvitationToken(token: string): { tenantId: string; hash: string } | null {
+  const [tenantId, secret, extra] = token.split('.');
+  if (!tenantId || !secret || extra !== undefined || !isUuid(tenantId) || !/^[A-Za-z0-9_-]{43}$/.test(secret)) return null;
+  return { tenantId: tenantId.toLowerCase(), hash: sha256(secret) };
+}
+
+/** Pending past its expiry reads as expired, whether or not that was stored. */
+function statusOf(row: InvitationRow, now = Date.now()): InvitationStatusType {
+  return row.status === 'pending' && row.expires_at.getTime() <= now ? 'expired' : row.status;
+}
+
+function invitationView(row: InvitationRow) {
+  return {
+    ...row,
+    status: statusOf(row),
+    expires_at: row.expires_at.toISOString(),
+    last_sent_at: row.last_sent_at.toISOString(),
+    accepted_at: row.accepted_at?.toISOString() ?? null,
+    revoked_at: row.revoked_at?.toISOString() ?? null,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+async function expiryDays(tx: Tx): Promise<number> {
+  return (await findInvitationSettings(tx))?.expiry_days ?? INVITATION_EXPIRY_DAYS.default;
+}
+
+/** The same answer for an unknown, expired, used or revoked token: no hint which. */
+const invalidInvitation = () => new AppError('invitation-invalid', 'This invitation link is not valid. Ask for a new invitation.');
+
+interface InvitationMailData extends TenantJobData {
+  invitation_id: string;
+  /** The raw token: it exists nowhere else. The app role cannot read job payloads. */
+  token: string;
+  public_url: string;
+}
+
+/**
+ * Sends the invitation link; runs in the worker, in the tenant's context, held back while the
+ * messaging kill switch (email) is tripped. A link replaced by a resend, or an invitation revoked
+ * or accepted meanwhile, is not sent.
+ */
+export const invitationMailJob: JobDefinition<InvitationMailData> = switchedJob<InvitationMailData>(
+  {
+    name: INVITATION_MAIL_JOB,
+    async handle(tx, data) {
+      const parsed = parseInvitationToken(data.token);
+      const invitation = await findInvitation(tx, data.invitation_id);
+      if (!parsed || !invitation || invitation.token_hash !== parsed.hash || statusOf(invitation) !== 'pending') return;
+      const tenant = await findOwnTenant(tx, data.tenant_id);
+      if (!tenant) return;
+      const link = `${data.public_url}/#/accept-invitation?token=${encodeURIComponent(data.token)}`;
+      await deliverToDevMailbox(tx, {
+        tenantId: data.tenant_id,
+        recipient: invitation.email,
+        subject: `You are invited to ${tenant.name}`,
+        body: [
+          'Hello,',
+          '',
+          `You are invited to join "${tenant.name}". Open this link to accept and choose your password:`,
+          '',
+          link,
+          '',
+          `The link works once and expires on ${invitation.expires_at.toISOString()}.`,
+        ].join('\n'),
+      });
+    },
+  },
+  { name: 'messaging', channel: () => 'email' },
+);
+
+/** Invitations to join a tenant (FR-TENANT-001, FR-TENANT-007) and their acceptance. */
+export function createInvitationsService(platform: Platform, identity: IdentityService) {
+  const { db, jobs, passwords, config } = platform;
+
+  /** Issues a link for an invitation: the mail job is enqueued in the caller's transaction. */
+  async function sendLink(tx: Tx, ctx: RequestContext, tenantId: string, invitationId: string, token: string) {
+    const data: InvitationMailData = { tenant_id: tenantId, correlation_id: ctx.correlationId, invitation_id: invitationId, token, public_url: config.publicUrl };
+    await jobs.enqueue(tx, INVITATION_MAIL_JOB, data);
+  }
+
+  async function refuseExistingUser(tx: Tx, email: string) {
+    if (await findUserByEmail(tx, email)) throw new AppError('conflict', 'This address belongs to a user of the organization already.');
+  }
+
+  return {
+    async list(ctx: RequestContext, query: ListInvitationsQueryType) {
+      const limit = query.limit ?? 50;
+      const { rows, days } = await db.withTenant(scopeOf(ctx), async (tx) => ({
+        rows: await listInvitations(tx, { limit, after: decodeCursor(query.cursor), status: query.status }),
+        days: await expiryDays(tx),
+      }));
+      return { ...toPage(rows, limit, invitationView), expiry_days: days };
+    },
+
+    /**
+     * Invites an address with a role (and unit): the inviter must hold the role's permissions
+     * tenant-wide, and the address must not belong to a user of the organization.
+     */
+    async invite(ctx: RequestContext, input: CreateInvitationInput) {
+      assertTenantWide(ctx);
+      const scope = scopeOf(ctx);
+      const { tenantId } = scope;
+      const email = normalizeEmail(input.email);
+      const unitId = input.unit_id ?? null;
+      const row = await db.withTenant(scope, async (tx) => {
+        const role = await findRole(tx, input.role_id);
+        if (!role) throw new AppError('validation', 'The role does not exist.');
+        if (unitId && !(await findUnit(tx, unitId))) throw new AppError('validation', 'The unit does not exist.');
+        assertHoldsAll(ctx, effectivePermissions(role));
+        await refuseExistingUser(tx, email);
+        await expireLapsedInvitations(tx, email);
+        if (await findLiveInvitationByEmail(tx, email)) {
+          throw new AppError('conflict', 'An invitation to this address is pending: resend it instead.');
+        }
+        const token = newInvitationToken(tenantId);
+        const expiresAt = new Date(Date.now() + (await expiryDays(tx)) * DAY_MS);
+        const inviter = ctx.actor?.userId;
+        const created = await insertInvitation(tx, tenantId, {
+          email,
+          role_id: role.id,
+          unit_id: unitId,
+          token_hash: token.hash,
+          expires_at: expiresAt,
+          invited_by: isUuid(inviter) ? inviter : null,
+        });
+        await sendLink(tx, ctx, tenantId, created.id, token.token);
+        await recordAudit(tx, ctx, {
+          tenantId,
+          action: 'invitation.created',
+          resourceType: 'invitation',
+          resourceId: created.id,
+          metadata: { email, role_id: role.id, role: role.key ?? role.name, unit_id: unitId, expires_at: expiresAt.toISOString() },
+        });
+        return created;
+      });
+      return invitationView(row);
+    },
+
+    /** A new link with a new expiry (FR-TENANT-007); the previous link stops working at once. */
+    async resend(ctx: RequestContext, id: string) {
+      assertTenantWide(ctx);
+      const scope = scopeOf(ctx);
+      const { tenantId } = scope;
+      const row = await db.withTenant(scope, async (tx) => {
+        const invitation = await findInvitation(tx, id);
+        if (!invitation) throw new AppError('not-found');
+        if (invitation.status === 'accepted' || invitation.status === 'revoked') {
+          throw new AppError('conflict', `The invitation was ${invitation.status}; invite the address again instead.`);
+        }
+        const role = await findRole(tx, invitation.role_id);
+        assertHoldsAll(ctx, role ? effectivePermissions(role) : []);
+        await refuseExistingUser(tx, invitation.email);
+        const token = newInvitationToken(tenantId);
+        const expiresAt = new Date(Date.now() + (await expiryDays(tx)) * DAY_MS);
+        const reissued = await reissueInvitation(tx, id, { token_hash: token.hash, expires_at: expiresAt });
+        if (!reissued) throw new AppError('conflict', 'The invitation changed meanwhile; reload it.');
+        await sendLink(tx, ctx, tenantId, id, token.token);
+        await recordAudit(tx, ctx, {
+          tenantId,
+          action: 'invitation.resent',
+          resourceType: 'invitation',
+          resourceId: id,
+          metadata: { email: invitation.email, sent_count: reissued.sent_count, expires_at: expiresAt.toISOString() },
+        });
+        return reissued;
+      });
+      return invitationView(row);
+    },
+
+    /** Withdraws an invitation; its link stops working. Revoking a revoked invitation changes nothing. */
+    async revoke(ctx: RequestContext, id: string) {
+      assertTenantWide(ctx);
+      const scope = scopeOf(ctx);
+      await db.withTenant(scope, async (tx) => {
+        const invitation = await findInvitation(tx, id);
+        if (!invitation) throw new AppError('not-found');
+        if (invitation.status === 'revoked') return;
+        if (invitation.status === 'accepted') throw new AppError('conflict', 'The invitation was accepted already; manage the user instead.');
+        if (!(await revokeInvitation(tx, id))) throw new AppError('conflict', 'The invitation changed meanwhile; reload it.');
+        await recordAudit(tx, ctx, { tenantId: scope.tenantId, action: 'invitation.revoked', resourceType: 'invitation', resourceId: id, metadata: { email: invitation.email } });
+      });
+    },
+
+    async updateSettings(ctx: RequestContext, input: InvitationSettingsInput) {
+      assertTenantWide(ctx);
+      const scope = scopeOf(ctx);
+      const inviter = ctx.actor?.userId;
+      const row = await db.withTenant(scope, async (tx) => {
+        const updated = await upsertInvitationSettings(tx, scope.tenantId, { expiry_days: input.expiry_days, updated_by: isUuid(inviter) ? inviter : null });
+        await recordAudit(tx, ctx, { tenantId: scope.tenantId, action: 'invitation.settings_updated', resourceType: 'invitation_settings', metadata: { expiry_days: input.expiry_days } });
+        return updated;
+      });
+      return { expiry_days: row.expiry_days, version: row.version, updated_at: row.updated_at.toISOString() };
+    },
+
+    /**
+     * Accepts an invitation (public: the token is the credential): creates the user with the
+     * invited role, marks the invitation used, then signs the new user in. Exactly one of several
+     * concurrent accepts of one token succeeds; the others get the invalid-invitation answer.
+     */
+    async accept(ctx: RequestContext, input: AcceptInvitationInput) {
+      const parsed = parseInvitationToken(input.token);
+      if (!parsed) throw invalidInvitation();
+      const { tenantId, hash } = parsed;
+      const found = await db.withTenant(tenantId, async (tx) => {
+        const invitation = await findLiveInvitationByToken(tx, hash);
+        const tenant = invitation ? await findOwnTenant(tx, tenantId) : undefined;
+        return invitation && tenant ? { ...tenant, email: invitation.email, policy: await passwordPolicyIn(tx, tenantId) } : undefined;
+      });
+      if (!found) throw invalidInvitation();
+      if (found.status !== 'active') throw new AppError('tenant-suspended');
+      // A new user has no password history yet: the tenant's policy and the user's context apply.
+      const unmet = unmetPasswordRules(input.password, found.policy, { email: found.email, tenantSlug: found.slug });
+      if (unmet.length > 0) throw new AppError('weak-password', 'Choose a password that meets every rule listed in unmet_rules.', { unmet_rules: unmet });
+      // Hashed before the transaction opens: no connection waits on Argon2.
+      const passwordHash = await passwords.hash(input.password);
+
+      const accepted = await db.withTenant(tenantId, async (tx) => {
+        const invitation = await claimInvitation(tx, hash);
+        if (!invitation) return null;
+        await refuseExistingUser(tx, invitation.email);
+        const userId = await identity.insertUser(tx, ctx, { tenantId, email: invitation.email, name: input.name ?? '', passwordHash, role: null });
+        await insertAssignment(tx, tenantId, { user_id: userId, role_id: invitation.role_id, unit_id: invitation.unit_id });
+        await setAcceptedUser(tx, invitation.id, userId);
+        await recordAudit(tx, ctx, {
+          tenantId,
+          action: 'invitation.accepted',
+          actor: { type: 'user', id: userId },
+          resourceType: 'invitation',
+          resourceId: invitation.id,
+          metadata: { user_id: userId, role_id: invitation.role_id, unit_id: invitation.unit_id, invited_by: invitation.invited_by },
+        });
+        return { userId, email: invitation.email };
+      });
+      if (!accepted) throw invalidInvitation();
+      // The new user signs in through the one login path (its audit event, session and tokens).
+      const tokens = await identity.login(ctx, { email: accepted.email, password: input.password, tenant: found.slug });
+      return { user_id: accepted.userId, tenant_id: tenantId, tenant_slug: found.slug, ...tokens };
+    },
+  };
+}
+
+export type InvitationsService = ReturnType<typeof createInvitationsService>;
