@@ -31,6 +31,19 @@ export interface TokenPair {
   device_id?: string;
 }
 
+/** A completed sign-in, as openSession takes it. */
+export interface SessionStart {
+  user: { id: string; email: string; tenant_id: string | null; roles: string[] };
+  tenantId: string | null;
+  /** RFC 8176 methods proven in this sign-in: pwd, otp, hwk, mfa, fed… */
+  amr: string[];
+  /** Recorded with auth.login: password, mfa, sso. */
+  method: string;
+  device?: DeviceInput | undefined;
+  /** FR-RBAC-006: what made this an elevated (Super Admin) session, e.g. an identity provider's group. */
+  elevatedBy?: string | null;
+}
+
 const PLATFORM_PREFIX = 'platform';
 /** FR-AUTH-008: sessions of administrators end sooner (SESSION_ADMIN_TTL_SECONDS). */
 const ADMIN_ROLES = new Set(['owner', 'admin', 'operator', 'support', 'auditor']);
@@ -118,6 +131,60 @@ export function createIdentityService(platform: Platform) {
     };
   }
 
+  /**
+   * Opens a session for a user whose sign-in is complete (password, second factor or SSO), in the
+   * transaction's context: lifetime by role and tenant policy, the device, the audit events, and a
+   * refresh token. Returns the token signing, to run after commit.
+   */
+  async function openSession(tx: Tx, ctx: RequestContext, start: SessionStart): Promise<() => Promise<TokenPair>> {
+    const { user, tenantId, amr } = start;
+    const lifetime = await sessionLifetimeSeconds(tx, config, tenantId, user.roles.some((role) => ADMIN_ROLES.has(role)));
+    // FR-AUTH-008: tenant users sign in from a registered device; a new one is recorded.
+    const device = tenantId ? await registerDevice(tx, { tenantId, userId: user.id, ip: ctx.ip, device: start.device }) : null;
+    // FR-RBAC-006: the staging allow-list (empty in any other environment) elevates this operator
+    // session, never the user; the token names the role so every request is audited.
+    const allowListed = tenantId === null && config.superAdminEmails.includes(user.email);
+    const elevated = start.elevatedBy ?? (allowListed ? 'staging_allow_list' : null);
+    const roles = elevated ? [...user.roles, 'super_admin'] : user.roles;
+    const session = await insertSession(tx, {
+      tenant_id: tenantId,
+      user_id: user.id,
+      ip: ctx.ip,
+      user_agent: ctx.userAgent,
+      expires_at: new Date(Date.now() + lifetime * 1000),
+      amr,
+      elevated_role: elevated ? 'super_admin' : null,
+    });
+    if (device) await linkSessionToDevice(tx, session.id, device);
+    const actorCtx: RequestContext = {
+      ...ctx,
+      actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles, sessionId: session.id, amr, grants: NO_GRANTS },
+    };
+    await recordAudit(tx, actorCtx, { tenantId, action: 'auth.login', resourceType: 'session', resourceId: session.id, metadata: { method: start.method, amr } });
+    if (device?.isNew) {
+      await recordAudit(tx, actorCtx, {
+        tenantId,
+        action: 'auth.new_device',
+        resourceType: 'device',
+        resourceId: device.id,
+        metadata: { session_id: session.id, os: start.device?.os ?? null, app_version: start.device?.app_version ?? null },
+      });
+    }
+    if (elevated) {
+      await recordAudit(tx, actorCtx, {
+        tenantId: null,
+        action: 'security.super_admin_granted',
+        category: 'security',
+        severity: 'high',
+        resourceType: 'session',
+        resourceId: session.id,
+        metadata: { source: elevated },
+      });
+    }
+    const signTokens = await grantTokens(tx, { ...user, roles }, session.id, session.expires_at, amr);
+    return async () => ({ ...(await signTokens()), ...(device ? { device_id: device.id } : {}) });
+  }
+
   const invalid = () => new AppError('invalid-credentials', 'The email, password or organization is not correct.');
 
   return {
@@ -182,52 +249,8 @@ export function createIdentityService(platform: Platform) {
       // request refuses sessions of a suspended tenant.
       if (found.tenant && found.tenant.status !== 'active') throw new AppError('tenant-suspended');
       const sign = await inScope(tenantId, async (tx) => {
-        const lifetime = await sessionLifetimeSeconds(tx, config, tenantId, user.roles.some((role) => ADMIN_ROLES.has(role)));
-        // FR-AUTH-008: tenant users sign in from a registered device; a new one is a security event.
-        const device = tenantId ? await registerDevice(tx, { tenantId, userId: user.id, ip: ctx.ip, device: input.device }) : null;
-        const amr = ['pwd'];
         await clearLoginFailures(tx, user.id);
-        // FR-RBAC-006: the staging allow-list (empty in any other environment) elevates this
-        // operator session, never the user; the token names the role so every request is audited.
-        const elevated = tenantId === null && config.superAdminEmails.includes(user.email) ? 'super_admin' : null;
-        const roles = elevated ? [...user.roles, elevated] : user.roles;
-        const session = await insertSession(tx, {
-          tenant_id: tenantId,
-          user_id: user.id,
-          ip: ctx.ip,
-          user_agent: ctx.userAgent,
-          expires_at: new Date(Date.now() + lifetime * 1000),
-          amr,
-          elevated_role: elevated,
-        });
-        if (device) await linkSessionToDevice(tx, session.id, device);
-        const actorCtx: RequestContext = {
-          ...ctx,
-          actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles, sessionId: session.id, amr, grants: NO_GRANTS },
-        };
-        await recordAudit(tx, actorCtx, { tenantId, action: 'auth.login', resourceType: 'session', resourceId: session.id });
-        if (device?.isNew) {
-          await recordAudit(tx, actorCtx, {
-            tenantId,
-            action: 'auth.new_device',
-            resourceType: 'device',
-            resourceId: device.id,
-            metadata: { session_id: session.id, os: input.device?.os ?? null, app_version: input.device?.app_version ?? null },
-          });
-        }
-        if (elevated) {
-          await recordAudit(tx, actorCtx, {
-            tenantId: null,
-            action: 'security.super_admin_granted',
-            category: 'security',
-            severity: 'high',
-            resourceType: 'session',
-            resourceId: session.id,
-            metadata: { source: 'staging_allow_list' },
-          });
-        }
-        const signTokens = await grantTokens(tx, { ...user, roles }, session.id, session.expires_at, amr);
-        return async () => ({ ...(await signTokens()), ...(device ? { device_id: device.id } : {}) });
+        return openSession(tx, ctx, { user, tenantId, amr: ['pwd'], method: 'password', device: input.device });
       });
       return sign();
     },
@@ -286,6 +309,8 @@ export function createIdentityService(platform: Platform) {
     },
 
     /** Ends the caller's session everywhere at once. */
+    openSession,
+
     async logout(ctx: RequestContext): Promise<void> {
       const actor = ctx.actor!;
       await withRevocation(sessions, { kind: 'session', id: actor.sessionId }, () =>

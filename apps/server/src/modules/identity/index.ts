@@ -1,4 +1,4 @@
-export { createIdentityService, normalizeEmail, revokeUserSessions, type IdentityService, type TokenPair } from './identity.service.ts';
+export { createIdentityService, normalizeEmail, revokeUserSessions, type IdentityService, type SessionStart, type TokenPair } from './identity.service.ts';
 export { unmetPasswordRules, type UnmetPasswordRule } from './password-policy.ts';
 export { createPasswordsService, passwordPolicyIn, passwordResetMailJob, type PasswordsService } from './passwords.service.ts';
 export { passwordsRoutes } from './passwords.routes.ts';
