@@ -11,7 +11,7 @@
  * See bench/README.md for what each measurement means.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -350,6 +350,12 @@ interface Result {
 const counters = { cacheHits: 0, cacheMisses: 0, transactions: 0 };
 
 /** Runs op with `concurrency` loops for `seconds`, timing each call; a thrown error counts as failed. */
+/** A stable device id per bench user (a UUID shaped from the address), as a returning client sends. */
+function deviceIdOf(email: string): string {
+  const h = createHash('sha256').update(email).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
 async function drive(concurrency: number, seconds: number, op: (i: number) => Promise<unknown>): Promise<Core> {
   const latencies: number[] = [];
   let failed = 0;
@@ -978,7 +984,8 @@ async function main() {
     method: 'POST',
     path: '/v1/auth/login',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: u.email, password: PASSWORD, tenant: u.slug }),
+    // Real clients send the device id their first login returned: each user signs in from one device.
+    body: JSON.stringify({ email: u.email, password: PASSWORD, tenant: u.slug, device: { id: deviceIdOf(u.email), os: 'bench' } }),
   }));
   const meRequests: AutocannonRequest[] = seeded.sessions.map((s) => ({ method: 'GET', path: '/v1/me', headers: bearer(s.token) }));
   const kernelRequests: AutocannonRequest[] = seeded.sessions.map((s) => ({ method: 'GET', path: '/v1/bench/session', headers: bearer(s.token) }));
@@ -1360,6 +1367,41 @@ async function main() {
     options,
   );
 
+  // (j) Refresh token rotation ---------------------------------------------------------------------
+  // Each refresh spends its token and returns the next one, so every connection carries its own chain.
+  const refreshChains: string[] = [];
+  for (const u of seeded.logins.slice(0, options.connections)) {
+    const response = await fetch(`${appUrl}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: u.email, password: PASSWORD, tenant: u.slug, device: { id: deviceIdOf(u.email), os: 'bench' } }),
+    });
+    if (response.status !== 200) throw new Error(`refresh setup login: ${response.status} ${await response.text()}`);
+    refreshChains.push(((await response.json()) as { refresh_token: string }).refresh_token);
+  }
+  const refresh = await suite(
+    '(j) refresh',
+    [
+      {
+        key: 'refresh',
+        label: 'POST /v1/auth/refresh (full stack; rotation, reuse check, audit event, new access token), driven by fetch in this process',
+        http: false,
+        run: (s) =>
+          drive(refreshChains.length, s, async () => {
+            const token = refreshChains.shift()!;
+            const response = await fetch(`${appUrl}/v1/auth/refresh`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ refresh_token: token }),
+            });
+            if (response.status !== 200) throw new Error(`refresh: ${response.status}`);
+            refreshChains.push(((await response.json()) as { refresh_token: string }).refresh_token);
+          }),
+      },
+    ],
+    options,
+  );
+
   // Figures, results file and report ---------------------------------------------------------
   if (options.only.length) {
     progress(`--only ${options.only.join(',')}: no report written`);
@@ -1428,6 +1470,7 @@ async function main() {
     audit,
     billing,
     delivery,
+    refresh,
     history,
     source: (() => {
       const atEnd = sourceVersion();
@@ -1441,7 +1484,7 @@ async function main() {
     figures: f,
     options: { ...options, serverUrl: undefined },
     command,
-    results: { login: plain(login), token: plain(token), read: plain(read), rls: plain(rls), limits: plain(limits), audit: plain(audit), billing: plain(billing), delivery: plain(delivery) },
+    results: { login: plain(login), token: plain(token), read: plain(read), rls: plain(rls), limits: plain(limits), audit: plain(audit), billing: plain(billing), delivery: plain(delivery), refresh: plain(refresh) },
   };
   await fsp.writeFile(path.join(resultsDir, `${baseName}.json`), JSON.stringify(json, null, 2));
   await fsp.writeFile(path.join(resultsDir, `${baseName}.md`), report);
@@ -1467,12 +1510,13 @@ function renderReport(input: {
   audit: Result[];
   billing: Result[];
   delivery: Result[];
+  refresh: Result[];
   history: Figures[];
   source: string;
   authenticatedRoutes: string[];
   tokenProbe: { freshUs: number; repeatUs: number };
 }): string {
-  const { options, config, f, command, pgVersion, seeded, seedSeconds, startSeconds, login, token, read, rls, limits, audit, billing, delivery, history, source, authenticatedRoutes, tokenProbe } =
+  const { options, config, f, command, pgVersion, seeded, seedSeconds, startSeconds, login, token, read, rls, limits, audit, billing, delivery, refresh, history, source, authenticatedRoutes, tokenProbe } =
     input;
   const auditSpread = byKey(audit, 'audit');
   const auditBatch = byKey(audit, 'audit-batch');
@@ -1603,6 +1647,7 @@ ${seedRows}
 | (g) audit append, ${seeded.tenants.length} tenants in parallel (events/s) | ${fmt(auditSpread.rps)} | ${fmt(auditSpread.p50, 2)} | ${fmt(auditSpread.p99, 2)} | ${AUDIT_BATCH} events per transaction | ${fmt(auditBatch.rps)} | - | - | - |
 | (h) billing ingest, batches of ${BILLING_BATCH} (events/s; ms per batch) | ${fmt(billingOne.rps)} | ${fmt(billingOne.p50, 2)} | ${fmt(billingOne.p99, 2)} | the same spread over tenants | ${fmt(billingSpread.rps)} | - | - | - |
 | (e) read p99 at ${f.scale} | ${fmt(f.readRps)} | ${fmt(readSample.p50, 2)} | ${fmt(f.readP99, 2)} | raw p99 | ${fmt(f.rawReadP99, 2)} ms | - | flat within 1.5x to 1,000 x 10,000 | see (e) |
+| (j) refresh token rotation | ${fmt(byKey(refresh, 'refresh').rps)} | ${fmt(byKey(refresh, 'refresh').p50, 2)} | ${fmt(byKey(refresh, 'refresh').p99, 2)} | - | - | - | - | - |
 
 ## (a) Password login vs raw Argon2id verify
 
@@ -1713,6 +1758,15 @@ from the node's cache, and its strong ETag. A client without a copy gets the who
 polls only while it has none.
 
 ${resultTable('(i) flags', delivery)}
+
+## (j) Refresh token rotation
+
+POST /v1/auth/refresh through the full stack, ${options.connections} chains at once (each request spends its refresh token and carries the next one to the
+chain's following request): the token looked up in its tenant, the reuse check, the session's idle and absolute limits, the rotation, an audit
+event, and a new access token signed. **${fmt(byKey(refresh, 'refresh').rps)} req/s**, p50 ${fmt(byKey(refresh, 'refresh').p50, 2)} ms,
+p99 ${fmt(byKey(refresh, 'refresh').p99, 2)} ms. The requests are sent by fetch from the benchmark process, which shares its CPU with the server.
+
+${resultTable('(j) refresh', refresh)}
 
 ## Reading
 
