@@ -29,7 +29,18 @@ export interface Me {
   /** Set while platform support staff act as this user (FR-RBAC-005). */
   impersonator: { id: string; email?: string } | null;
   impersonation_expires_at: string | null;
+  /** The user has an active second factor, and of which kinds (NFR-SEC-003). */
+  mfa_enrolled: boolean;
+  mfa_factors: ('totp' | 'webauthn')[];
+  /** FR-VER-001, FR-VER-002: what is verified, and what must be before any screen answers. */
+  email_verified: boolean;
+  phone: string | null;
+  phone_verified: boolean;
+  phone_required: boolean;
+  verification_required: 'email' | 'phone' | null;
 }
+
+export type CodeChannel = 'sms' | 'whatsapp' | 'email';
 
 export interface CatalogPermission {
   key: string;
@@ -223,7 +234,43 @@ export interface Problem {
   errors?: { path: string; message: string }[];
   /** Password-policy rules a refused password breaks (weak-password). */
   unmet_rules?: PasswordRule[];
+  /** The sign-in challenge of an mfa-required answer (ERR-AUTH-461). */
+  challenge_token?: string;
+  methods?: MfaMethod[];
+  enrollment_required?: boolean;
+  expires_in?: number;
+  /** Codes left on the challenge after a wrong one (mfa-code-invalid). */
+  attempts_left?: number;
 }
+
+export type MfaMethod = 'totp' | 'webauthn' | 'recovery_code';
+
+/** What a sign-in waits for after the password: a second factor, or enrolling one first. */
+export interface MfaChallenge {
+  challenge_token: string;
+  methods: MfaMethod[];
+  enrollment_required: boolean;
+  expires_in: number;
+}
+
+/** One second factor of the signed-in user. */
+export interface MfaFactor {
+  id: string;
+  kind: 'totp' | 'webauthn';
+  name: string;
+  status: 'pending' | 'active';
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface TotpEnrolment {
+  factor_id: string;
+  secret: string;
+  otpauth_uri: string;
+}
+
+/** Exactly one second factor; the WebAuthn response as @simplewebauthn/browser returns it. */
+export type SecondFactor = { totp_code: string } | { recovery_code: string } | { webauthn: unknown };
 
 export interface PasswordRule {
   rule: string;
@@ -263,6 +310,7 @@ export class ApiError extends Error {
   readonly correlationId: string | undefined;
   readonly errors: { path: string; message: string }[];
   readonly unmetRules: PasswordRule[];
+  readonly problem: Problem;
 
   constructor(status: number, problem: Problem) {
     const title = problem.title?.trim() || (status ? `Request failed (${status})` : 'Network error');
@@ -275,7 +323,15 @@ export class ApiError extends Error {
     this.correlationId = problem.correlation_id;
     this.errors = Array.isArray(problem.errors) ? problem.errors : [];
     this.unmetRules = Array.isArray(problem.unmet_rules) ? problem.unmet_rules : [];
+    this.problem = problem;
   }
+}
+
+/** The challenge of a sign-in that needs a second factor (401 mfa-required), or null for any other error. */
+export function mfaChallengeOf(err: unknown): MfaChallenge | null {
+  if (!(err instanceof ApiError) || err.type !== '/problems/mfa-required' || !err.problem.challenge_token) return null;
+  const { challenge_token, methods = [], enrollment_required = false, expires_in = 300 } = err.problem;
+  return { challenge_token, methods, enrollment_required, expires_in };
 }
 
 const STORAGE_KEY = 'tsv.console.tokens';
@@ -389,7 +445,30 @@ async function authorized(method: string, path: string, body: unknown, accept?: 
       throw err;
     }
   }
+  // FR-AUTH-014: a sensitive action asks for a recent second factor; once proven, it is sent again.
+  if (res.status === 403 && stepUpHandler && (await isStepUpRequired(res)) && (await stepUpHandler())) {
+    res = await send(method, path, body, true, accept);
+  }
   return res;
+}
+
+let stepUpHandler: (() => Promise<boolean>) | null = null;
+
+/** Registers what asks the user for a second factor (the step-up dialog); it answers whether they gave one. */
+export function onStepUpRequired(handler: () => Promise<boolean>): () => void {
+  stepUpHandler = handler;
+  return () => {
+    if (stepUpHandler === handler) stepUpHandler = null;
+  };
+}
+
+async function isStepUpRequired(res: Response): Promise<boolean> {
+  try {
+    const problem = (await res.clone().json()) as Problem;
+    return problem.type === '/problems/step-up-required';
+  } catch {
+    return false;
+  }
 }
 
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -412,6 +491,81 @@ export async function login(email: string, password: string, tenant?: string): P
   setTokens(await parse<Tokens>(res));
 }
 
+/** An organization's OIDC identity provider (FR-AUTH-003); the client secret is write-only. */
+export interface SsoConfig {
+  tenant_id: string;
+  configured: boolean;
+  issuer: string | null;
+  client_id: string | null;
+  client_secret_set: boolean;
+  allowed_domains: string[];
+  enabled: boolean;
+  default_role: string | null;
+  redirect_uri: string;
+  version: number | null;
+  updated_at: string | null;
+}
+
+export interface SsoConfigInput {
+  issuer: string;
+  client_id: string;
+  client_secret?: string;
+  allowed_domains: string[];
+  enabled: boolean;
+  default_role: string;
+  version?: number;
+}
+
+/** Public: whether an organization (by its short name) signs in with single sign-on. */
+export async function ssoAvailable(slug: string): Promise<boolean> {
+  const res = await send('GET', `/v1/auth/sso/${encodeURIComponent(slug)}`, undefined, false);
+  return res.ok && ((await res.json()) as { enabled: boolean }).enabled;
+}
+
+/** Public: whether platform staff sign in with the company identity provider. */
+export async function platformSsoAvailable(): Promise<boolean> {
+  const res = await send('GET', '/v1/auth/platform-sso', undefined, false);
+  return res.ok && ((await res.json()) as { enabled: boolean }).enabled;
+}
+
+/** Where the browser goes to sign in with an identity provider (a full-page navigation). */
+export const ssoStartUrl = (slug: string | null) => (slug ? `/v1/auth/sso/${encodeURIComponent(slug)}/start` : '/v1/auth/platform-sso/start');
+
+/** Public: trades the one-time code of a completed SSO sign-in for the token pair. */
+export async function exchangeSsoCode(code: string): Promise<void> {
+  setTokens(await parse<Tokens>(await send('POST', '/v1/auth/sso/exchange', { code }, false)));
+}
+
+export const ssoApi = {
+  get: (tenantId: string) => request<SsoConfig>('GET', `/v1/tenants/${encodeURIComponent(tenantId)}/sso`),
+  save: (tenantId: string, input: SsoConfigInput) => request<SsoConfig>('PUT', `/v1/tenants/${encodeURIComponent(tenantId)}/sso`, input),
+  remove: (tenantId: string) => request<void>('DELETE', `/v1/tenants/${encodeURIComponent(tenantId)}/sso`),
+};
+
+/** Public: finishes a sign-in held by an mfa-required challenge; answers recovery codes after an enrolment. */
+export async function verifyMfa(challengeToken: string, factor: SecondFactor): Promise<{ recovery_codes?: string[] }> {
+  const res = await send('POST', '/v1/auth/mfa/verify', { challenge_token: challengeToken, ...factor }, false);
+  const { recovery_codes, ...pair } = await parse<Tokens & { recovery_codes?: string[] }>(res);
+  setTokens(pair);
+  return recovery_codes ? { recovery_codes } : {};
+}
+
+/** Public: WebAuthn options for the passkey of a sign-in challenge. */
+export async function mfaWebauthnOptions(challengeToken: string): Promise<unknown> {
+  return parse<unknown>(await send('POST', '/v1/auth/mfa/webauthn/options', { challenge_token: challengeToken }, false));
+}
+
+/** Public: enrols an authenticator app during a sign-in whose organization requires MFA. */
+export async function enrolTotpAtSignIn(challengeToken: string): Promise<TotpEnrolment> {
+  return parse<TotpEnrolment>(await send('POST', '/v1/auth/mfa/enroll/totp', { challenge_token: challengeToken }, false));
+}
+
+/** Proves a second factor in this session (step-up); the new token pair replaces the old one. */
+export async function stepUp(factor: SecondFactor): Promise<void> {
+  const res = await send('POST', '/v1/auth/step-up', factor, true);
+  setTokens(await parse<Tokens>(res));
+}
+
 /** Public: turns an invitation into an account and signs it in. */
 export async function acceptInvitation(input: { token: string; password: string; name?: string }): Promise<void> {
   const res = await send('POST', '/v1/invitations/accept', input, false);
@@ -421,6 +575,11 @@ export async function acceptInvitation(input: { token: string; password: string;
 /** Public: asks for a reset link by mail. The answer is the same whether or not the account exists. */
 export async function requestPasswordReset(input: { email: string; tenant?: string }): Promise<void> {
   await parse<unknown>(await send('POST', '/v1/auth/password-reset', input, false));
+}
+
+/** Public: verifies an email address with the token from a verification link (FR-VER-001). */
+export async function confirmEmailLink(token: string): Promise<void> {
+  await parse<unknown>(await send('POST', '/v1/auth/email-verification/confirm', { token }, false));
 }
 
 /** Public: sets a new password with the token from a reset link. */
@@ -558,6 +717,29 @@ export const api = {
   createTenant: (input: NewTenant) => request<Tenant>('POST', '/v1/platform/tenants', input),
   suspendTenant: (tenantId: string) => request<Tenant>('POST', `/v1/platform/tenants/${id(tenantId)}/suspend`),
   reactivateTenant: (tenantId: string) => request<Tenant>('POST', `/v1/platform/tenants/${id(tenantId)}/reactivate`),
+};
+
+/** The signed-in user's second factors (NFR-SEC-003). */
+export const mfaApi = {
+  status: () => request<{ enrolled: boolean; factors: MfaFactor[]; recovery_codes_remaining: number }>('GET', '/v1/me/mfa'),
+  startTotp: () => request<TotpEnrolment>('POST', '/v1/me/mfa/totp'),
+  confirmTotp: (factorId: string, code: string) =>
+    request<{ factor: MfaFactor; recovery_codes?: string[] }>('POST', `/v1/me/mfa/totp/${id(factorId)}/confirm`, { code }),
+  removeFactor: (factorId: string) => request<void>('DELETE', `/v1/me/mfa/factors/${id(factorId)}`),
+  regenerateRecoveryCodes: () => request<{ recovery_codes: string[] }>('POST', '/v1/me/mfa/recovery-codes'),
+  passkeyOptions: () => request<unknown>('POST', '/v1/me/mfa/webauthn/options'),
+  registerPasskey: (name: string, response: unknown) =>
+    request<{ factor: MfaFactor; recovery_codes?: string[] }>('POST', '/v1/me/mfa/webauthn', { name, response }),
+  stepUpPasskeyOptions: () => request<unknown>('POST', '/v1/auth/step-up/webauthn/options'),
+};
+
+/** The signed-in user's email and phone verification (FR-VER-001, FR-VER-002). */
+export const verificationApi = {
+  sendEmail: () => request<{ sent: boolean; expires_in: number }>('POST', '/v1/me/email-verification'),
+  confirmEmailCode: (code: string) => request<{ verified: boolean }>('POST', '/v1/me/email-verification/confirm', { code }),
+  setPhone: (phone: string, channel: CodeChannel) =>
+    request<{ phone: string; phone_verified: boolean; channel: CodeChannel; expires_in: number }>('PUT', '/v1/me/phone', { phone, channel }),
+  verifyPhone: (code: string) => request<{ verified: boolean }>('POST', '/v1/me/phone/verify', { code }),
 };
 
 function auditBase(tenantId: string | null): string {

@@ -4,8 +4,11 @@ import { api, endImpersonation, hasSession, logout, onSessionEnded, type Me } fr
 import { AcceptInvitation } from './pages/AcceptInvitation';
 import { ForgotPassword } from './pages/ForgotPassword';
 import { ResetPassword } from './pages/ResetPassword';
+import { SsoComplete } from './pages/SsoComplete';
+import { VerifyEmail } from './pages/VerifyEmail';
 import { Login } from './pages/Login';
 import { Home } from './pages/Home';
+import { StepUpDialog } from './pages/MfaStepUp';
 import { homeRoute, isAllowed, isPublic, labelOf, navigate, readRoute, type Route } from './screens';
 import './styles.css';
 
@@ -26,6 +29,8 @@ const PUBLIC_TITLES = {
   'accept-invitation': 'Accept invitation',
   'forgot-password': 'Reset your password',
   'reset-password': 'Choose a new password',
+  'sso-complete': 'Single sign-on',
+  'verify-email': 'Verify your email address',
 } as const;
 
 /* ---------- app shell ---------- */
@@ -126,6 +131,8 @@ function App() {
         {route === 'accept-invitation' && <AcceptInvitation onAccepted={onSessionChanged} />}
         {route === 'forgot-password' && <ForgotPassword />}
         {route === 'reset-password' && <ResetPassword />}
+        {route === 'sso-complete' && <SsoComplete onSignedIn={onSessionChanged} />}
+        {route === 'verify-email' && <VerifyEmail onVerified={onSessionChanged} />}
       </>
     );
   } else if (booting) {
@@ -135,7 +142,12 @@ function App() {
       </main>
     );
   } else if (me) {
-    content = <Home me={me} route={route} onSignOut={onSignOut} onSessionChanged={onSessionChanged} onEndImpersonation={onEndImpersonation} />;
+    content = (
+      <>
+        <Home me={me} route={route} onSignOut={onSignOut} onSessionChanged={onSessionChanged} onEndImpersonation={onEndImpersonation} />
+        <StepUpDialog />
+      </>
+    );
   } else {
     content = (
       <>

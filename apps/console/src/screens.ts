@@ -9,6 +9,8 @@ export type Route =
   | 'accept-invitation'
   | 'forgot-password'
   | 'reset-password'
+  | 'sso-complete'
+  | 'verify-email'
   | 'account'
   | 'customers'
   | 'users'
@@ -17,14 +19,15 @@ export type Route =
   | 'units'
   | 'assignments'
   | 'audit'
-  | 'tenants';
+  | 'tenants'
+  | 'sso';
 
 export type ScreenRoute = Exclude<Route, PublicRoute | 'login' | 'account'>;
 
 /** Pages anyone holding the link may open, signed in or not. */
-export type PublicRoute = 'accept-invitation' | 'forgot-password' | 'reset-password';
+export type PublicRoute = 'accept-invitation' | 'forgot-password' | 'reset-password' | 'sso-complete' | 'verify-email';
 
-const PUBLIC_ROUTES = new Set<Route>(['accept-invitation', 'forgot-password', 'reset-password']);
+const PUBLIC_ROUTES = new Set<Route>(['accept-invitation', 'forgot-password', 'reset-password', 'sso-complete', 'verify-email']);
 
 export function isPublic(route: Route): route is PublicRoute {
   return PUBLIC_ROUTES.has(route);
@@ -59,6 +62,7 @@ const SCREENS: readonly Screen[] = [
   { route: 'roles', label: 'Roles', allowed: (me) => inTenant(me) && can(me, 'roles.read') },
   { route: 'units', label: 'Units', allowed: (me) => inTenant(me) && can(me, 'units.read') && can(me, 'roles.read') },
   { route: 'assignments', label: 'Assignments', allowed: (me) => inTenant(me) && can(me, 'roles.read') },
+  { route: 'sso', label: 'Single sign-on', allowed: (me) => inTenant(me) && can(me, 'sso.manage') },
   { route: 'tenants', label: 'Tenants', allowed: (me) => onPlatform(me) && can(me, 'platform.tenants.read') },
   {
     route: 'audit',

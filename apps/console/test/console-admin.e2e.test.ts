@@ -54,7 +54,7 @@ before(async () => {
   // Platform Support staff (FR-RBAC-005); the demo seeds an operator only.
   const passwordHash = await running.platform.passwords.hash(server.password);
   await db.withPlatform((tx) =>
-    tx.insertInto('users').values({ tenant_id: null, email: SUPPORT.email, name: 'Sam Support', platform_role: 'support', password_hash: passwordHash }).execute(),
+    tx.insertInto('users').values({ tenant_id: null, email: SUPPORT.email, name: 'Sam Support', platform_role: 'support', password_hash: passwordHash, email_verified_at: new Date() }).execute(),
   );
   browser = await launchBrowser();
 });
@@ -98,7 +98,8 @@ test('owner composes a custom role from the catalog and assigns it in a unit', o
   try {
     await signInOk(page, OWNER.email, password(), OWNER.org);
     await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
-    assert.deepEqual(await navLinks(page), ['Customers', ...ADMIN_SCREENS]);
+    // Owners alone hold sso.manage: the single sign-on screen is theirs.
+    assert.deepEqual(await navLinks(page), ['Customers', ...ADMIN_SCREENS.slice(0, -1), 'Single sign-on', 'Audit log']);
 
     // Roles: the default roles are listed and fixed; a new role is composed from the catalog.
     await openScreen(page, 'Roles');

@@ -6,6 +6,7 @@ import type { Config } from './kernel/config.ts';
 import { createPasswordHasher } from './kernel/auth/passwords.ts';
 import { decodeRevocation, SESSION_CHANNEL, SessionCache } from './kernel/auth/session-cache.ts';
 import { createTokenService, loadSigningJwk } from './kernel/auth/tokens.ts';
+import { loadSecretBox, type SecretBox } from './kernel/crypto/secret-box.ts';
 import { createDatabase, type Database } from './kernel/db/database.ts';
 import { migrate } from './kernel/db/migrate.ts';
 import { createHttpServer, type App } from './kernel/http/server.ts';
@@ -13,24 +14,32 @@ import { closeRedis, connectRedis } from './kernel/http/rate-limit.ts';
 import type { RouteDeclaration } from './kernel/http/guard.ts';
 import { createJobQueue, prepareJobQueue, type AnyJobDefinition } from './kernel/jobs/jobs.ts';
 import type { Logger } from './kernel/log.ts';
+import { NOTIFICATION_JOB, notificationJob, type Transport } from './kernel/notify/notify.ts';
+import { createSmtpTransport, devMailboxTransport } from './kernel/notify/transports.ts';
 import { accessRoutes, createAccessService, syncPermissionCatalog } from './modules/access/index.ts';
 import { API_KEYS_CHANNEL, ApiKeyVerifier, apiKeysRoutes, createApiKeysService } from './modules/api-keys/index.ts';
 import { APP_KEYS_CHANNEL, AppKeyVerifier, appsRoutes, createAppsService, decodeAppKeyChange } from './modules/apps/index.ts';
 import { auditRoutes, chainVerificationJob, createAuditService } from './modules/audit/index.ts';
 import { billingRetentionJob, billingRoutes, createBillingService } from './modules/billing/index.ts';
 import { createCustomersService, customersRoutes } from './modules/customers/index.ts';
-import { applyJobSwitches, createFlagsService, FlagCache, flagsRoutes, KillSwitches } from './modules/flags/index.ts';
-import { createIdentityService, createPasswordsService, identityRoutes, passwordResetMailJob, passwordsRoutes } from './modules/identity/index.ts';
+import { applyJobSwitches, createFlagsService, FlagCache, flagsRoutes, KillSwitches, switchedJob } from './modules/flags/index.ts';
+import { createIdentityService, createPasswordsService, identityRoutes, passwordsRoutes } from './modules/identity/index.ts';
 import { createImpersonationService, impersonationRoutes } from './modules/impersonation/index.ts';
 import { createHealthService, opsRoutes } from './modules/ops/index.ts';
 import { createOrdersService, orderSummaryJob, ordersRoutes } from './modules/orders/index.ts';
 import { createSessionsService, sessionsRoutes } from './modules/sessions/index.ts';
-import { createTenancyService, tenancyRoutes, welcomeMailJob } from './modules/tenancy/index.ts';
-import { createInvitationsService, createUsersService, invitationMailJob, usersRoutes } from './modules/users/index.ts';
+import { createSsoService, ssoRoutes } from './modules/sso/index.ts';
+import { createMfaService, mfaRoutes } from './modules/mfa/index.ts';
+import { createTenancyService, tenancyRoutes } from './modules/tenancy/index.ts';
+import { createInvitationsService, createUsersService, usersRoutes } from './modules/users/index.ts';
+import { createVerificationService, verificationRoutes } from './modules/verification/index.ts';
 import type { Platform } from './platform.ts';
 
-/** Every job the worker handles. */
-export const JOBS: AnyJobDefinition[] = [welcomeMailJob, orderSummaryJob, chainVerificationJob, billingRetentionJob, invitationMailJob, passwordResetMailJob];
+/** Message delivery through a transport; the messaging kill switch of the message's channel holds it back. */
+const deliveryJob = (transport: Transport) => switchedJob(notificationJob(transport), { name: 'messaging', channel: (data) => data.channel });
+
+/** Every job the worker handles; the worker binds message delivery to its own transport (SMTP or the dev mailbox). */
+export const JOBS: AnyJobDefinition[] = [orderSummaryJob, chainVerificationJob, billingRetentionJob, deliveryJob(devMailboxTransport)];
 
 const CONSOLE_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
 
@@ -49,11 +58,11 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-function buildServices(platform: Platform) {
+function buildServices(platform: Platform, secrets: SecretBox) {
   const identity = createIdentityService(platform);
   return {
     identity,
-    passwords: createPasswordsService(platform),
+    passwords: createPasswordsService(platform, secrets),
     tenancy: createTenancyService(platform, identity),
     users: createUsersService(platform),
     invitations: createInvitationsService(platform, identity),
@@ -67,6 +76,9 @@ function buildServices(platform: Platform) {
     impersonation: createImpersonationService(platform),
     apiKeys: createApiKeysService(platform),
     sessions: createSessionsService(platform),
+    sso: createSsoService(platform, identity, secrets),
+    mfa: createMfaService(platform, identity, secrets),
+    verification: createVerificationService(platform),
   };
 }
 
@@ -137,18 +149,24 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
   const jobs = await createJobQueue(db, log, { worker: options.worker });
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : null;
   const platform: Platform = { config, log, db, tokens, sessions, passwords, jobs, appKeys, redis, flags, switches };
-  const services = buildServices(platform);
+  // SSO client secrets and other stored secrets are sealed with SECRETS_KEY (required in production).
+  const services = buildServices(platform, await loadSecretBox({ keys: config.secretsKeys, environment: config.environment, dataDir: config.dataDir }));
   if (config.superAdminEmailsIgnored) log.warn({ environment: config.environment }, 'SUPER_ADMIN_EMAILS is ignored: it is honoured only when ENVIRONMENT=staging');
 
+  // Email goes out through SMTP when SMTP_URL is set, else to the dev mailbox (docs/verification-and-mail.md).
+  const smtp = config.smtpUrl ? createSmtpTransport({ url: config.smtpUrl, from: config.smtpFrom, log }) : null;
+  const transport = smtp ?? devMailboxTransport;
+  if (!smtp && config.environment === 'production') log.warn('SMTP_URL is not set: email is kept in the development mailbox and never leaves');
+  const workerJobs = JOBS.map((job) => (job.name === NOTIFICATION_JOB ? deliveryJob(transport) : job));
   // Jobs a kill switch holds back are deferred, not run, while it is tripped.
-  if (options.worker) await jobs.work(applyJobSwitches(JOBS, { switches, jobs }));
+  if (options.worker) await jobs.work(applyJobSwitches(workerJobs, { switches, jobs }));
 
   let app: App | null = null;
   let routes: RouteDeclaration[] = [];
   if (options.api) {
     const server = await createHttpServer(config, log, { db, tokens, sessions, apps: appKeys, apiKeys, redis });
     ({ app, routes } = server);
-    opsRoutes(app, platform, createHealthService(platform, { metrics: server.metrics, queues: JOBS.map((job) => job.name) }));
+    opsRoutes(app, platform, createHealthService(platform, { metrics: server.metrics, queues: JOBS.map((job) => job.name), mail: smtp }));
     identityRoutes(app, services.identity, () => tokens.jwks());
     passwordsRoutes(app, services.passwords);
     tenancyRoutes(app, services.tenancy);
@@ -163,6 +181,9 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
     impersonationRoutes(app, services.impersonation);
     apiKeysRoutes(app, services.apiKeys);
     sessionsRoutes(app, services.sessions);
+    ssoRoutes(app, services.sso, { secureCookies: config.publicUrl.startsWith('https:') });
+    mfaRoutes(app, services.mfa);
+    verificationRoutes(app, services.verification);
     if (fs.existsSync(path.join(CONSOLE_DIST, 'index.html'))) {
       await app.register(fastifyStatic, { root: CONSOLE_DIST });
     }
@@ -178,6 +199,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
       // Stop taking requests, finish the ones in flight, then let running jobs finish.
       if (app) await app.close();
       await jobs.stop(config.shutdownGraceMs);
+      smtp?.close();
       await stopListening();
       await stopListeningForKeys();
       await stopListeningForApiKeys();

@@ -34,7 +34,7 @@ describe('authorization matrix: every route x every role (FR-RBAC-002, FR-RBAC-0
     const hash = await t.running.platform.passwords.hash(TEST_PASSWORD);
     for (const role of STORED_PLATFORM_ROLES) {
       await t.db.withPlatform((tx) =>
-        tx.insertInto('users').values({ tenant_id: null, email: `matrix-${role}@demo.test`, platform_role: role, password_hash: hash }).execute(),
+        tx.insertInto('users').values({ tenant_id: null, email: `matrix-${role}@demo.test`, platform_role: role, password_hash: hash, email_verified_at: new Date() }).execute(),
       );
       platformSessions.set(role, await t.login(`matrix-${role}@demo.test`));
     }

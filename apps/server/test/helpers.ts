@@ -54,8 +54,11 @@ export interface TestPlatform {
   tenants: Record<string, { id: string; slug: string }>;
   /** Logs in over HTTP and returns the bearer header and tokens. */
   login(email: string, tenant?: string, password?: string): Promise<Session>;
-  /** Adds a user to a demo tenant with a default role held tenant-wide; returns its id. */
-  addUser(tenant: string, email: string, role: DefaultTenantRole, options?: { password?: string; status?: 'active' | 'disabled' }): Promise<string>;
+  /**
+   * Adds a user to a demo tenant with a default role held tenant-wide; returns its id. The address
+   * is verified unless `verified: false` (FR-VER-001).
+   */
+  addUser(tenant: string, email: string, role: DefaultTenantRole, options?: { password?: string; status?: 'active' | 'disabled'; verified?: boolean }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -77,6 +80,8 @@ export async function buildTestPlatform(env: Record<string, string> = {}, option
     DEMO_PASSWORD: TEST_PASSWORD,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PUBLIC_URL: 'http://localhost:3000',
+    // Tests sign in with passwords only, whatever ENVIRONMENT they set; the step-up tests turn it on.
+    STEP_UP_ENFORCED: 'false',
     ...env,
   });
   const database = await createTestDatabase(config.queryTimeoutMs);
@@ -106,7 +111,7 @@ export async function buildTestPlatform(env: Record<string, string> = {}, option
       return database.db.withTenant(tenantId, async (tx) => {
         const { id } = await tx
           .insertInto('users')
-          .values({ tenant_id: tenantId, email, password_hash: hash, status: options.status ?? 'active' })
+          .values({ tenant_id: tenantId, email, password_hash: hash, status: options.status ?? 'active', email_verified_at: options.verified === false ? null : new Date() })
           .returning('id')
           .executeTakeFirstOrThrow();
         await assignDefaultRole(tx, tenantId, id, role);

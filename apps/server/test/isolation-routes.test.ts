@@ -33,6 +33,9 @@ const RESOURCES: Record<string, string> = {
   plan: 'tenants',
   'api-keys': 'api_keys',
   'session-policy': 'tenant_session_policy',
+  sso: 'tenant_sso_configs',
+  'mfa-policy': 'tenant_mfa_policy',
+  'verification-policy': 'tenant_verification_policy',
 };
 
 /** Resources nested under another (path after the tenant → table); their rows are not the parent's. */
@@ -41,7 +44,7 @@ const NESTED_RESOURCES: Record<string, string> = {
 };
 
 /** Segments whose GET answers one document of the caller's tenant (with its tenant_id), not a list. */
-const DOCUMENTS = new Set(['config', 'password-policy', 'session-policy']);
+const DOCUMENTS = new Set(['config', 'password-policy', 'session-policy', 'sso', 'mfa-policy', 'verification-policy']);
 
 interface SampleContext {
   /** The row the route addresses (routes with :id), as the owner reads it. */
@@ -71,6 +74,9 @@ const SAMPLES: Record<string, (ctx: SampleContext) => unknown> = {
   'PUT password-policy': () => ({ min_length: 14, require_all_classes: false, history: 5 }),
   'PUT plan': () => ({ plan: 'enterprise' }),
   'PUT session-policy': () => ({ idle_timeout_seconds: 600, absolute_ttl_seconds: null }),
+  'PUT sso': () => ({ issuer: 'https://idp.example.com', client_id: 'probe', client_secret: 'probe-secret', allowed_domains: ['example.com'], enabled: true, default_role: 'member' }),
+  'PUT mfa-policy': () => ({ required: 'admins', new_device: true }),
+  'PUT verification-policy': () => ({ require_phone: false, default_channel: 'whatsapp' }),
   'POST api-keys': () => ({ name: 'Isolation probe', scopes: ['customers.read'] }),
   'POST api-keys/:id/rotate': () => ({}),
   'POST audit-events': () => ({
@@ -204,7 +210,7 @@ describe('tenant isolation over HTTP, for every route in the route table', () =>
     operator = await t.login('operator@demo.test');
     const supportHash = await t.running.platform.passwords.hash(TEST_PASSWORD);
     await t.db.withPlatform((tx) =>
-      tx.insertInto('users').values({ tenant_id: null, email: 'support@demo.test', platform_role: 'support', password_hash: supportHash }).execute(),
+      tx.insertInto('users').values({ tenant_id: null, email: 'support@demo.test', platform_role: 'support', password_hash: supportHash, email_verified_at: new Date() }).execute(),
     );
     support = await t.login('support@demo.test');
     const registered = await t.app.inject({

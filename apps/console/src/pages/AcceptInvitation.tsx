@@ -1,7 +1,8 @@
 import { useId, useRef, useState, type FormEvent } from 'react';
-import { acceptInvitation, InputError } from '../api';
-import { hashParams } from '../screens';
+import { acceptInvitation, InputError, mfaChallengeOf, type MfaChallenge } from '../api';
+import { hashParams, navigate } from '../screens';
 import { ErrorAlert, PageHeading, TextField } from '../ui';
+import { MfaSignIn } from './MfaSignIn';
 
 /**
  * The page the invitation email links to (#/accept-invitation?token=…): the invited person
@@ -11,6 +12,8 @@ export function AcceptInvitation({ onAccepted }: { onAccepted: () => Promise<voi
   const [token] = useState(() => hashParams().get('token') ?? '');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  /** The organization requires two-step verification: the new account sets it up before signing in. */
+  const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
   const ids = { password: useId(), confirm: useId(), policy: useId() };
 
@@ -32,10 +35,27 @@ export function AcceptInvitation({ onAccepted }: { onAccepted: () => Promise<voi
       await acceptInvitation({ token, password, ...(name ? { name } : {}) });
       await onAccepted();
     } catch (err) {
-      setError(err);
       setBusy(false);
+      const due = mfaChallengeOf(err);
+      if (due) {
+        setChallenge(due);
+        return;
+      }
+      setError(err);
       passwordRef.current?.focus();
     }
+  }
+
+  if (challenge) {
+    // The account exists now; if this step is abandoned, signing in leads back to it.
+    const toSignIn = () => navigate('login');
+    return (
+      <main id="main" className="main main--narrow">
+        <div className="panel">
+          <MfaSignIn challenge={challenge} onSignedIn={onAccepted} onCancel={toSignIn} onSpent={toSignIn} />
+        </div>
+      </main>
+    );
   }
 
   return (

@@ -2,6 +2,8 @@ import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 
 import { api, ApiError, InputError, type Device, type Me, type SessionSummary } from '../api';
 import { Badge, DataList, DateTime, ErrorAlert, formatDateTime, None, PageHeading, Status, type Column } from '../ui';
 import { PasswordAlert } from './PasswordAlert';
+import { MfaSettings } from './MfaSettings';
+import { PhoneVerification } from './PhoneVerification';
 
 /**
  * The signed-in user's own account: the sessions and devices signed in to it, each of which they
@@ -149,6 +151,10 @@ export function Account({ me }: { me: Me }) {
           <DataList label="Your devices" rows={devices} columns={deviceColumns} busy={loading} />
         )}
       </section>
+
+      <MfaSettings disabled={me.impersonator !== null} />
+
+      {me.impersonator === null && <PhoneVerification me={me} onVerified={load} />}
 
       <ChangePassword disabled={me.impersonator !== null} onChanged={load} />
     </>

@@ -9,9 +9,11 @@ import { Customers } from './Customers';
 import { ImpersonationBanner } from './ImpersonationBanner';
 import { Invitations } from './Invitations';
 import { Roles } from './Roles';
+import { SsoSettings } from './SsoSettings';
 import { Tenants } from './Tenants';
 import { Units } from './Units';
 import { Users } from './Users';
+import { VerificationBanner } from './VerificationBanner';
 
 /** Signed-in shell: banner with the current user, the navigation their permissions allow, the page. */
 export function Home({
@@ -63,10 +65,13 @@ export function Home({
           </div>
         </div>
       </header>
-      {screens.length > 1 && <Navigation screens={screens} route={route} />}
+      {screens.length > 1 && !me.verification_required && <Navigation screens={screens} route={route} />}
       <main id="main" className="main">
-        {/* A route the user may not open is about to be replaced by their first screen. */}
-        {route === 'account' ? (
+        {/* FR-VER-001: until the address (or a required phone) is verified, every screen would be refused. */}
+        {me.verification_required ? (
+          <VerificationBanner me={me} onVerified={onSessionChanged} />
+        ) : /* A route the user may not open is about to be replaced by their first screen. */
+        route === 'account' ? (
           <Account me={me} />
         ) : current ? (
           <ScreenPage me={me} route={current.route} onSessionChanged={onSessionChanged} />
@@ -96,6 +101,8 @@ function ScreenPage({ me, route, onSessionChanged }: { me: Me; route: Route; onS
       return <Units me={me} tenantId={tenantId} />;
     case 'assignments':
       return <Assignments me={me} tenantId={tenantId} />;
+    case 'sso':
+      return <SsoSettings tenantId={tenantId} />;
     default:
       return <NoScreens />;
   }

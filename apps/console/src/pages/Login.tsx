@@ -1,6 +1,8 @@
 import { useId, useRef, useState, type FormEvent } from 'react';
-import { api, login, type Me } from '../api';
+import { api, login, mfaChallengeOf, type Me, type MfaChallenge } from '../api';
 import { ErrorAlert, PageHeading, Status } from '../ui';
+import { MfaSignIn } from './MfaSignIn';
+import { SsoSignIn } from './SsoSignIn';
 
 export function Login({
   onSignedIn,
@@ -13,8 +15,12 @@ export function Login({
 }) {
   const [error, setError] = useState<unknown>(initialError ?? null);
   const [busy, setBusy] = useState(false);
+  /** Set when the password was right and a second factor is due (ERR-AUTH-461). */
+  const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
   const ids = { email: useId(), password: useId(), org: useId(), orgHint: useId() };
+  /** The organization typed so far: the page offers its single sign-on when it has one. */
+  const [organization, setOrganization] = useState('');
 
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -29,12 +35,35 @@ export function Login({
       await login(email, password, tenant || undefined);
       onSignedIn(await api.me());
     } catch (err) {
-      setError(err);
       setBusy(false);
+      const due = mfaChallengeOf(err);
+      if (due) {
+        setChallenge(due);
+        return;
+      }
+      setError(err);
       // Let the user retype the password straight away; the alert announces what went wrong.
       passwordRef.current?.focus();
       passwordRef.current?.select();
     }
+  }
+
+  if (challenge) {
+    return (
+      <main id="main" className="main main--narrow">
+        <div className="panel">
+          <MfaSignIn
+            challenge={challenge}
+            onSignedIn={async () => onSignedIn(await api.me())}
+            onCancel={() => setChallenge(null)}
+            onSpent={(err) => {
+              setChallenge(null);
+              setError(err);
+            }}
+          />
+        </div>
+      </main>
+    );
   }
 
   return (
@@ -82,6 +111,7 @@ export function Login({
               autoCapitalize="none"
               spellCheck={false}
               aria-describedby={ids.orgHint}
+              onChange={(e) => setOrganization(e.currentTarget.value.trim().toLowerCase())}
             />
             <p id={ids.orgHint} className="hint">
               Your organization’s short name, for example “acme”. Leave blank if you are a platform operator.
@@ -91,6 +121,7 @@ export function Login({
             {busy ? 'Signing in…' : 'Sign in'}
           </button>
         </form>
+        <SsoSignIn organization={organization} />
         <p className="form-footer">
           <a href="#/forgot-password">Forgot password?</a>
         </p>

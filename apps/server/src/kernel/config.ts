@@ -68,12 +68,46 @@ export interface Config {
   demoPassword: string | undefined;
   shutdownGraceMs: number;
   /**
+   * AES-256-GCM keys for secrets stored in the database (SECRETS_KEY, base64 of 32 bytes), newest
+   * first: the first seals, every one opens (SECRETS_KEY_PREVIOUS, for rotation). Unset outside
+   * production: generated once and kept in dataDir.
+   */
+  secretsKeys: string[];
+  /** Hosts outbound calls (identity providers) may reach over plain HTTP or at private addresses (OUTBOUND_ALLOW_HOSTS). */
+  outboundAllowHosts: string[];
+  /** Operator single sign-on (FR-AUTH-011); null when PLATFORM_OIDC_ISSUER is unset. */
+  platformOidc: PlatformOidcConfig | null;
+  /**
    * Operator emails elevated to Super Admin at login (FR-RBAC-006, SUPER_ADMIN_EMAILS). Honoured
    * only when ENVIRONMENT=staging: empty in every other environment.
    */
   superAdminEmails: string[];
   /** SUPER_ADMIN_EMAILS was set outside staging and is ignored; the process warns at start. */
   superAdminEmailsIgnored: boolean;
+  /** SMTP server for email (SMTP_URL, smtp: or smtps:, credentials in the URL); unset: the dev mailbox. */
+  smtpUrl: string | undefined;
+  /** The From of every email (SMTP_FROM). */
+  smtpFrom: string;
+  /** FR-AUTH-014: sensitive routes need a second factor proven within stepUpMaxAgeSeconds (STEP_UP_ENFORCED). */
+  stepUpEnforced: boolean;
+  stepUpMaxAgeSeconds: number;
+  /** Platform staff must sign in with a second factor (PLATFORM_MFA_REQUIRED). */
+  platformMfaRequired: boolean;
+  /** WebAuthn relying party: its id (a domain), its name, and the origins browsers sign for. */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
+}
+
+export interface PlatformOidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Email domains whose staff may sign in (and be provisioned on first sign-in). */
+  allowedDomains: string[];
+  /** The platform role given to staff provisioned on first sign-in. */
+  defaultRole: 'operator' | 'support' | 'auditor';
+  /** Members of this identity provider group get Super Admin sessions (FR-RBAC-006); null: nobody. */
+  superAdminGroup: string | null;
+  groupsClaim: string;
 }
 
 export class ConfigError extends Error {
@@ -157,6 +191,61 @@ function emailList(env: Env, name: string): string[] {
   return entries;
 }
 
+/** WEBAUTHN_RP_ID (a domain) and WEBAUTHN_ORIGINS (comma-separated origins) default to PUBLIC_URL's. */
+function webauthnConfig(env: Env, publicUrl: string): Config['webauthn'] {
+  const origins = (env.WEBAUTHN_ORIGINS ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new ConfigError('WEBAUTHN_ORIGINS', `must list origins such as https://app.example.com, got "${origin}"`);
+  }
+  const rpId = env.WEBAUTHN_RP_ID || new URL(publicUrl).hostname;
+  if (!/^[a-z0-9.-]{1,253}$/i.test(rpId)) throw new ConfigError('WEBAUTHN_RP_ID', `must be a domain name, got "${rpId}"`);
+  return { rpId, rpName: env.WEBAUTHN_RP_NAME || 'TSV Baseline', origins: origins.length > 0 ? origins : [new URL(publicUrl).origin] };
+}
+
+/** SECRETS_KEY then SECRETS_KEY_PREVIOUS (comma-separated), each the base64 of 32 bytes. */
+function secretsKeys(env: Env): string[] {
+  const keys: string[] = [];
+  for (const name of ['SECRETS_KEY', 'SECRETS_KEY_PREVIOUS']) {
+    for (const entry of (env[name] ?? '').split(',').map((value) => value.trim()).filter(Boolean)) {
+      if (Buffer.from(entry, 'base64').length !== 32) throw new ConfigError(name, 'must be the base64 of 32 random bytes');
+      keys.push(entry);
+    }
+  }
+  if (keys.length > 0 && !env.SECRETS_KEY) throw new ConfigError('SECRETS_KEY', 'is required when SECRETS_KEY_PREVIOUS is set');
+  return keys;
+}
+
+function platformOidc(env: Env): PlatformOidcConfig | null {
+  const issuer = url(env, 'PLATFORM_OIDC_ISSUER', ['https:', 'http:']);
+  if (!issuer) return null;
+  const clientId = env.PLATFORM_OIDC_CLIENT_ID;
+  const clientSecret = env.PLATFORM_OIDC_CLIENT_SECRET;
+  if (!clientId) throw new ConfigError('PLATFORM_OIDC_CLIENT_ID', 'is required when PLATFORM_OIDC_ISSUER is set');
+  if (!clientSecret) throw new ConfigError('PLATFORM_OIDC_CLIENT_SECRET', 'is required when PLATFORM_OIDC_ISSUER is set');
+  const allowedDomains = (env.PLATFORM_OIDC_ALLOWED_DOMAINS ?? '').split(',').map((entry) => entry.trim().toLowerCase()).filter(Boolean);
+  if (allowedDomains.length === 0 || !allowedDomains.every((domain) => /^[a-z0-9.-]{1,253}$/.test(domain))) {
+    throw new ConfigError('PLATFORM_OIDC_ALLOWED_DOMAINS', 'must list the email domains of staff, separated by commas');
+  }
+  return {
+    issuer,
+    clientId,
+    clientSecret,
+    allowedDomains,
+    defaultRole: oneOf(env, 'PLATFORM_OIDC_DEFAULT_ROLE', ['operator', 'support', 'auditor'], 'support'),
+    superAdminGroup: env.PLATFORM_OIDC_SUPER_ADMIN_GROUP || null,
+    groupsClaim: env.PLATFORM_OIDC_GROUPS_CLAIM || 'groups',
+  };
+}
+
+/** A bare address or `Name <address>`; no line breaks (header injection). */
+function smtpFrom(env: Env): string {
+  const raw = (env.SMTP_FROM || 'TSV Baseline <no-reply@localhost>').trim();
+  if (!/^(?:[^<>\r\n]{0,100}<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/.test(raw)) {
+    throw new ConfigError('SMTP_FROM', 'must be an address or "Name <address>"');
+  }
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const environment = oneOf(env, 'ENVIRONMENT', ['development', 'test', 'staging', 'production'], 'development');
   const port = int(env, 'PORT', 3000, 0, 65535);
@@ -175,11 +264,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (demoPassword !== undefined && demoPassword.length < 12) {
     throw new ConfigError('DEMO_PASSWORD', 'must be at least 12 characters');
   }
+  const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/$/, '');
   return {
     environment,
     host: env.HOST || '0.0.0.0',
     port,
-    publicUrl: (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/$/, ''),
+    publicUrl,
     dataDir: path.resolve(env.DATA_DIR || './data'),
     databaseUrl,
     migrationDatabaseUrl: url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
@@ -228,7 +318,17 @@ export function loadConfig(env: Env = process.env): Config {
     auditOnRead: bool(env, 'AUDIT_ON_READ', true),
     demoPassword,
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
+    secretsKeys: secretsKeys(env),
+    outboundAllowHosts: (env.OUTBOUND_ALLOW_HOSTS ?? '').split(',').map((entry) => entry.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter(Boolean),
+    platformOidc: platformOidc(env),
     superAdminEmails: environment === 'staging' ? superAdminEmails : [],
     superAdminEmailsIgnored: environment !== 'staging' && superAdminEmails.length > 0,
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    smtpFrom: smtpFrom(env),
+    // Automated tests sign in with passwords only; the step-up tests turn it on.
+    stepUpEnforced: bool(env, 'STEP_UP_ENFORCED', environment !== 'test'),
+    stepUpMaxAgeSeconds: int(env, 'STEP_UP_MAX_AGE_SECONDS', 900, 30, 86_400),
+    platformMfaRequired: bool(env, 'PLATFORM_MFA_REQUIRED', environment === 'production'),
+    webauthn: webauthnConfig(env, publicUrl),
   };
 }

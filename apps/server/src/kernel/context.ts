@@ -10,6 +10,8 @@ export interface Actor {
   roles: string[];
   sessionId: string;
   amr: string[];
+  /** When the session last proved a second factor (epoch seconds), from the access token (FR-AUTH-014). */
+  mfaAt?: number | null;
   /** Effective permissions, resolved from the database once per session and cached. */
   grants: Grants;
   /** The platform staff member acting as this user, during impersonation (FR-RBAC-005). */

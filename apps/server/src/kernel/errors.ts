@@ -17,6 +17,16 @@ export type ProblemCode =
   | 'weak-password'
   | 'invitation-invalid'
   | 'password-reset-invalid'
+  | 'email-unverified'
+  | 'phone-unverified'
+  | 'verification-link-invalid'
+  | 'verification-code-invalid'
+  | 'mfa-required'
+  | 'mfa-code-invalid'
+  | 'mfa-challenge-invalid'
+  | 'step-up-required'
+  | 'sso-provider-invalid'
+  | 'sso-code-invalid'
   | 'cannot-impersonate-staff'
   | 'impersonation-active'
   | 'payload-too-large'
@@ -47,6 +57,16 @@ const TITLES: Record<ProblemCode, [status: number, title: string]> = {
   'weak-password': [400, 'The password does not meet the password policy'],
   'invitation-invalid': [410, 'The invitation is not valid'],
   'password-reset-invalid': [410, 'The password reset link is not valid'],
+  'email-unverified': [403, 'The email address is not verified'],
+  'phone-unverified': [403, 'The phone number is not verified'],
+  'verification-link-invalid': [410, 'The verification link is not valid'],
+  'verification-code-invalid': [400, 'The verification code is not valid'],
+  'mfa-required': [401, 'MFA required'],
+  'mfa-code-invalid': [403, 'The code is not valid'],
+  'mfa-challenge-invalid': [401, 'The sign-in challenge is not valid'],
+  'step-up-required': [403, 'Step-up required'],
+  'sso-provider-invalid': [422, 'The identity provider cannot be used'],
+  'sso-code-invalid': [401, 'The sign-in code is not valid'],
   'cannot-impersonate-staff': [403, 'Platform staff cannot be impersonated'],
   'impersonation-active': [409, 'An impersonation of this user is already active'],
   'payload-too-large': [413, 'Payload too large'],

@@ -81,8 +81,30 @@ export type AuditAction =
   | 'session.revoked'
   | 'device.revoked'
   | 'session_policy.updated'
+  | 'sso.configured'
+  | 'sso.removed'
+  | 'user.provisioned'
+  | 'user.identity_linked'
+  | 'security.sso_state_invalid'
   | 'security.cross_tenant_attempt'
-  | 'security.permission_denied';
+  | 'auth.mfa_challenge'
+  | 'auth.mfa_verify'
+  | 'auth.step_up'
+  | 'mfa.factor_enrolled'
+  | 'mfa.factor_activated'
+  | 'mfa.factor_removed'
+  | 'mfa.recovery_codes_generated'
+  | 'mfa_policy.updated'
+  | 'security.recovery_code_used'
+  | 'security.mfa_brute_force'
+  | 'security.mfa_challenge_reuse'
+  | 'security.permission_denied'
+  | 'verification.sent'
+  | 'verification.verified'
+  | 'verification.failed'
+  | 'verification.policy_updated'
+  | 'user.phone_changed'
+  | 'security.verification_locked';
 
 export interface AuditInput {
   /** The chain the event belongs to: the tenant's, or null for the platform chain. */

@@ -4,7 +4,7 @@
  * tenants can read it; nobody can change it through the API. Adding a permission is a code change
  * that raises CATALOG_VERSION.
  */
-export const CATALOG_VERSION = 2;
+export const CATALOG_VERSION = 3;
 
 export type Plane = 'tenant' | 'platform';
 
@@ -35,6 +35,7 @@ export const PERMISSION_CATALOG = {
   'exports.create': { plane: 'tenant', description: 'Run exports of non-sensitive data' },
   'exports.sensitive.create': { plane: 'tenant', description: 'Run exports that contain sensitive data', sensitive: true },
   'api_keys.manage': { plane: 'tenant', description: 'Create, rotate and revoke API keys', sensitive: true },
+  'sso.manage': { plane: 'tenant', description: "Configure the organization's single sign-on identity provider", sensitive: true },
   'platform.tenants.read': { plane: 'platform', description: 'Read tenants' },
   'platform.tenants.write': { plane: 'platform', description: 'Create, change, suspend and reactivate tenants' },
   'platform.impersonate': { plane: 'platform', description: 'Act as a tenant user for support, with a reason', sensitive: true },
@@ -87,7 +88,8 @@ const PLATFORM_PLANE = ALL.filter((p) => planeOf(p) === 'platform');
  */
 export const DEFAULT_TENANT_ROLES = {
   owner: { name: 'Owner', permissions: TENANT_PLANE },
-  admin: { name: 'Administrator', permissions: TENANT_PLANE.filter((p) => p !== 'plan.manage') },
+  // Who controls sign-in controls every account: the identity provider is the Owner's alone.
+  admin: { name: 'Administrator', permissions: TENANT_PLANE.filter((p) => p !== 'plan.manage' && p !== 'sso.manage') },
   member: {
     name: 'Member',
     permissions: ['customers.read', 'customers.write', 'orders.read', 'orders.write', 'users.read', 'units.read', 'config.read', 'exports.create'],

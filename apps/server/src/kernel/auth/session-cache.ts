@@ -17,6 +17,8 @@ export interface ActiveSession {
   impersonatorId: string | null;
   /** The region platform staff are bound to, if any (CON-ARCH-007). */
   platformRegion?: 'US' | 'EU' | 'UK' | 'JP' | null;
+  /** What the user must verify before anything else (FR-VER-001, FR-VER-002); null when nothing. */
+  unverified?: 'email' | 'phone' | null;
 }
 
 interface Entry extends ActiveSession {

@@ -19,6 +19,8 @@ export interface AccessClaims {
   roles: string[];
   sid: string;
   amr: string[];
+  /** When the session last proved a second factor, epoch seconds (FR-AUTH-014 step-up). */
+  mfa_at?: number;
   /** RFC 8693 actor: the platform staff member acting as `sub`, in an impersonation token (FR-RBAC-005). */
   act?: { sub: string };
 }
@@ -93,6 +95,7 @@ export async function createTokenService(options: {
         roles: claims.roles,
         sid: claims.sid,
         amr: claims.amr,
+        ...(claims.mfa_at !== undefined ? { mfa_at: claims.mfa_at } : {}),
         ...(claims.act ? { act: { sub: claims.act.sub } } : {}),
       })
         .setProtectedHeader({ alg: ALG, kid, typ: 'at+jwt' })
@@ -119,6 +122,7 @@ export async function createTokenService(options: {
         !(payload.tenant_id === null || typeof payload.tenant_id === 'string') ||
         !Array.isArray(payload.roles) ||
         !Array.isArray(payload.amr) ||
+        !(payload.mfa_at === undefined || typeof payload.mfa_at === 'number') ||
         !(payload.act === undefined || isActorClaim(payload.act))
       ) {
         throw new Error('malformed claims');

@@ -40,6 +40,11 @@ export interface UsersTable {
   last_failed_login_at: Date | null;
   locked_until: Date | null;
   password_changed_at: Date | null;
+  /** FR-VER-001: null until the address is verified (link, code, or an emailed invitation). */
+  email_verified_at: Date | null;
+  /** FR-VER-002: E.164; a new number is unverified. */
+  phone: string | null;
+  phone_verified_at: Date | null;
 }
 
 export interface PasswordHistoryTable {
@@ -92,6 +97,8 @@ export interface SessionsTable {
   device_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** The login came from a device not seen before for this user (MFA can require a second factor). */
   new_device: Generated<boolean>;
+  /** When the session last proved a second factor (login or step-up, FR-AUTH-014). */
+  mfa_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 /** A device a tenant user signs in from (FR-AUTH-008). */
@@ -230,6 +237,8 @@ export interface OrdersTable {
 export interface DevMailboxTable {
   id: Generated<string>;
   tenant_id: string | null;
+  /** Where the message would have gone: SMS and WhatsApp land here too until their adapters exist. */
+  channel: Generated<'email' | 'sms' | 'whatsapp'>;
   recipient: string;
   subject: string;
   body: string;
@@ -411,6 +420,146 @@ export interface ApiKeysTable {
   replaced_by: string | null;
 }
 
+/** A user's second factor (NFR-SEC-003): TOTP secret or WebAuthn credential. */
+export interface MfaFactorsTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  user_id: string;
+  kind: 'totp' | 'webauthn';
+  name: string;
+  status: Generated<'pending' | 'active'>;
+  secret: string | null;
+  last_used_step: ColumnType<number | null, number | null | undefined, number | null>;
+  credential_id: string | null;
+  public_key: string | null;
+  /** bigint: a string from PostgreSQL, a number from PGlite. */
+  sign_count: ColumnType<string | number, number | undefined, number>;
+  transports: Generated<string[]>;
+  created_at: CreatedAt;
+  last_used_at: Date | null;
+}
+
+/** Single-use recovery codes, as SHA-256. */
+export interface MfaRecoveryCodesTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  user_id: string;
+  code_hash: string;
+  used_at: Date | null;
+  created_at: CreatedAt;
+}
+
+/** Login challenges (ERR-AUTH-461) and WebAuthn ceremonies of signed-in users. */
+export interface MfaChallengesTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  user_id: string;
+  purpose: 'login' | 'registration' | 'step_up';
+  token_hash: string | null;
+  webauthn_challenge: string | null;
+  enrollment_required: Generated<boolean>;
+  reasons: Generated<string[]>;
+  device: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  attempts: Generated<number>;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: CreatedAt;
+}
+
+/** A tenant's MFA policy (no row: the defaults). */
+export interface TenantMfaPolicyTable {
+  tenant_id: string;
+  required: 'off' | 'admins' | 'all';
+  new_device: boolean;
+  version: Generated<number>;
+  updated_by: string | null;
+  updated_at: Timestamp;
+}
+
+/** A tenant's own OIDC identity provider (FR-AUTH-003); the client secret is sealed. */
+export interface TenantSsoConfigsTable {
+  tenant_id: string;
+  issuer: string;
+  client_id: string;
+  client_secret_sealed: string;
+  allowed_domains: string[];
+  enabled: Generated<boolean>;
+  default_role: 'admin' | 'member' | 'readonly' | 'auditor';
+  version: Generated<number>;
+  updated_by: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** A user's subject at an identity provider (issuer); no tenant for operators. */
+export interface UserIdentitiesTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  user_id: string;
+  provider: string;
+  subject: string;
+  email: string | null;
+  created_at: CreatedAt;
+  last_login_at: Date | null;
+}
+
+/** An SSO sign-in in progress: state, browser binding and one-time code, as hashes. */
+export interface SsoLoginsTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  state_hash: string;
+  browser_hash: string;
+  /** The PKCE verifier and the nonce, sealed together. */
+  secrets_sealed: string;
+  expires_at: Date;
+  state_used_at: Date | null;
+  code_hash: string | null;
+  code_expires_at: Date | null;
+  user_id: string | null;
+  amr: string[] | null;
+  elevated_by: string | null;
+  exchanged_at: Date | null;
+  created_at: CreatedAt;
+}
+
+/** Verification codes and email links (FR-VER-001, FR-VER-002), stored as SHA-256 only. */
+export interface VerificationCodesTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  user_id: string;
+  purpose: 'email' | 'phone';
+  channel: 'email' | 'sms' | 'whatsapp';
+  /** The address or number the code was sent for. */
+  target: string;
+  code_hash: string;
+  token_hash: string | null;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: CreatedAt;
+}
+
+/** Hourly send and verify counters and the lockout, per user and purpose. */
+export interface VerificationLimitsTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  user_id: string;
+  purpose: 'email' | 'phone';
+  send_window_start: Generated<Date>;
+  send_count: Generated<number>;
+  verify_window_start: Generated<Date>;
+  verify_count: Generated<number>;
+  locked_until: Date | null;
+}
+
+export interface TenantVerificationPolicyTable {
+  tenant_id: string;
+  require_phone: Generated<boolean>;
+  default_channel: Generated<'sms' | 'whatsapp' | 'email'>;
+  version: Generated<number>;
+  updated_by: string | null;
+  updated_at: Generated<Date>;
+}
+
 export interface DB {
   tenants: TenantsTable;
   users: UsersTable;
@@ -442,4 +591,14 @@ export interface DB {
   password_history: PasswordHistoryTable;
   password_resets: PasswordResetsTable;
   password_policies: PasswordPoliciesTable;
+  mfa_factors: MfaFactorsTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
+  tenant_mfa_policy: TenantMfaPolicyTable;
+  tenant_sso_configs: TenantSsoConfigsTable;
+  user_identities: UserIdentitiesTable;
+  sso_logins: SsoLoginsTable;
+  verification_codes: VerificationCodesTable;
+  verification_limits: VerificationLimitsTable;
+  tenant_verification_policy: TenantVerificationPolicyTable;
 }

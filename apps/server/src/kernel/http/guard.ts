@@ -1,7 +1,7 @@
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import { sql } from 'kysely';
 import { recordSecurityEvent } from '../audit/audit.ts';
-import { isAppAccess, isPermission, platformGrants, reachOf, tenantGrants, type RouteAccess } from '../auth/permissions.ts';
+import { isAppAccess, isPermission, isSensitive, platformGrants, reachOf, tenantGrants, type RouteAccess } from '../auth/permissions.ts';
 import type { ActiveSession, SessionCache } from '../auth/session-cache.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Actor, RequestContext } from '../context.ts';
@@ -14,6 +14,8 @@ declare module 'fastify' {
     access?: RouteAccess;
     /** The requirement IDs the route serves (FR-RTM-001). */
     requirements?: string[];
+    /** The route answers users whose email or phone is not verified yet (FR-VER-001): /v1/me, logout, verification. */
+    allowUnverified?: boolean;
   }
   interface FastifyRequest {
     ctx: RequestContext;
@@ -73,6 +75,16 @@ export interface GuardDependencies {
   apiKeys?: { authenticate(key: string): Promise<Actor | null> };
   /** A session unused this long is refused (FR-AUTH-008); a tenant's policy may shorten it. */
   idleTimeoutSeconds?: number;
+  /** FR-AUTH-014: sensitive routes need a second factor proven this recently; absent, not enforced. */
+  stepUp?: { enforced: boolean; maxAgeSeconds: number };
+}
+
+/**
+ * Whether the caller proved a second factor within the last maxAgeSeconds (FR-AUTH-014): the
+ * access token says `mfa` in amr and when, in mfa_at.
+ */
+export function recentSecondFactor(actor: Actor, maxAgeSeconds: number, now = Date.now()): boolean {
+  return actor.amr.includes('mfa') && typeof actor.mfaAt === 'number' && now / 1000 - actor.mfaAt <= maxAgeSeconds;
 }
 
 /** Last use is written to the session at most this often per session and node. */
@@ -97,6 +109,8 @@ interface SessionRow {
   platform_region: ActiveSession['platformRegion'];
   last_seen_at: Date;
   tenant_idle_timeout_seconds: number | null;
+  email_verified: boolean;
+  phone_unverified: boolean;
   assignments: { k: string | null; p: string[]; u: string | null }[] | null;
 }
 
@@ -111,10 +125,15 @@ function selectSession(tx: Tx, sessionId: string, tenantScoped: boolean) {
            where a.tenant_id = s.tenant_id and a.user_id = s.user_id)`
     : sql`null`;
   const tenantIdle = tenantScoped ? sql`(select p.idle_timeout_seconds from tenant_session_policy p where p.tenant_id = s.tenant_id)` : sql`null`;
+  // FR-VER-002: a tenant that requires a verified phone number gates its members until they have one.
+  const phoneUnverified = tenantScoped
+    ? sql`(u.phone_verified_at is null and coalesce((select v.require_phone from tenant_verification_policy v where v.tenant_id = s.tenant_id), false))`
+    : sql`false`;
   return sql<SessionRow>`
     select s.status, s.expires_at, s.user_id, s.impersonator_id, s.elevated_role, u.status as user_status,
            u.platform_role, u.platform_region, t.status as tenant_status, ${assignments} as assignments,
-           s.last_seen_at, ${tenantIdle} as tenant_idle_timeout_seconds
+           s.last_seen_at, ${tenantIdle} as tenant_idle_timeout_seconds,
+           u.email_verified_at is not null as email_verified, ${phoneUnverified} as phone_unverified
     from sessions s join users u on u.id = s.user_id left join tenants t on t.id = s.tenant_id
     where s.id = ${sessionId}`.execute(tx);
 }
@@ -156,6 +175,7 @@ async function activeSession(deps: GuardDependencies, claims: { sid: string; sub
     expiresAt: new Date(row.expires_at),
     impersonatorId: row.impersonator_id,
     platformRegion: row.platform_region,
+    unverified: !row.email_verified ? 'email' : row.phone_unverified ? 'phone' : null,
     grants: tenantId
       ? tenantGrants((row.assignments ?? []).map((a) => ({ roleKey: a.k, permissions: a.p, unitId: a.u })))
       : platformGrants([row.platform_role, row.elevated_role].filter((role) => role !== null)),
@@ -225,6 +245,13 @@ export function guard(deps: GuardDependencies) {
       if (!session) throw new AppError('unauthorized', 'The session has ended.');
       // FR-RBAC-005: an impersonation session is used only with the token naming its impersonator.
       if ((claims.act?.sub ?? null) !== session.impersonatorId) throw new AppError('unauthorized', 'The access token is not valid.');
+      // FR-VER-001, FR-VER-002: an unverified user signs in, but only routes declared allowUnverified
+      // answer. An impersonating staff member is not gated by the user's verification.
+      if (session.unverified && !session.impersonatorId && !request.routeOptions.config?.allowUnverified) {
+        throw session.unverified === 'email'
+          ? new AppError('email-unverified', 'Verify your email address first: open the link in the mail we sent, or enter its code.')
+          : new AppError('phone-unverified', 'Your organization requires a verified phone number: add it and enter the code we send.');
+      }
       return {
         type: claims.tenant_id === null ? 'operator' : 'user',
         userId: claims.sub,
@@ -232,6 +259,7 @@ export function guard(deps: GuardDependencies) {
         roles: claims.roles,
         sessionId: claims.sid,
         amr: claims.amr,
+        mfaAt: claims.mfa_at ?? null,
         grants: session.grants,
         impersonatorId: session.impersonatorId,
         platformRegion: session.platformRegion ?? null,
@@ -262,5 +290,12 @@ export function guard(deps: GuardDependencies) {
       throw new AppError('forbidden', `This action needs the permission ${access}.`);
     }
     request.ctx.reach = reach;
+    // FR-AUTH-014: people (not API keys) need a recent second factor for sensitive actions.
+    const person = actor.type === 'user' || actor.type === 'operator';
+    if (deps.stepUp?.enforced && person && isSensitive(access) && !recentSecondFactor(actor, deps.stepUp.maxAgeSeconds)) {
+      throw new AppError('step-up-required', `This action needs a second factor proven in the last ${Math.round(deps.stepUp.maxAgeSeconds / 60)} minutes: POST /v1/auth/step-up.`, {
+        max_age_seconds: deps.stepUp.maxAgeSeconds,
+      });
+    }
   };
 }

@@ -99,7 +99,7 @@ export async function createHttpServer(
   // Rate limits (FR-RATE-001): an address that keeps failing authentication is refused before its
   // tokens are verified; the caller's own limits apply once the guard knows who it is.
   app.addHook('onRequest', limits.beforeAuthentication);
-  app.addHook('onRequest', guard({ ...deps, idleTimeoutSeconds: config.sessionIdleTimeoutSeconds }));
+  app.addHook('onRequest', guard({ ...deps, idleTimeoutSeconds: config.sessionIdleTimeoutSeconds, stepUp: { enforced: config.stepUpEnforced, maxAgeSeconds: config.stepUpMaxAgeSeconds } }));
   app.addHook('onRequest', limits.afterAuthentication);
   app.addHook('onError', limits.onError);
 
@@ -159,12 +159,14 @@ export async function createHttpServer(
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     transform: ({ schema, url, route }) => {
-      const declared = route.config as { access?: string; requirements?: string[] } | undefined;
+      const declared = route.config as { access?: string; requirements?: string[]; allowUnverified?: boolean } | undefined;
       const transformed: Record<string, unknown> = { ...(schema as object) };
       if (declared?.access) {
         transformed['x-permission'] = declared.access;
         transformed['x-requirements'] = declared.requirements;
         if (declared.access !== 'public') transformed.security = [{ bearer: [] }];
+        // FR-VER-001: the few routes that answer before the user's address (or phone) is verified.
+        if (declared.allowUnverified) transformed['x-allow-unverified'] = true;
       }
       return { schema: transformed as never, url };
     },

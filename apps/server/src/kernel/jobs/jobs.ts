@@ -7,10 +7,13 @@ import type { Logger } from '../log.ts';
 
 /** Every job payload names its tenant: handlers run inside that tenant's context (FR-TEN-007). */
 export interface TenantJobData {
+  /** A tenant id, or PLATFORM_JOB_SCOPE for work of the platform plane (staff mail). */
   tenant_id: string;
   correlation_id: string;
   [key: string]: unknown;
 }
+
+export const PLATFORM_JOB_SCOPE = 'platform';
 
 export interface JobDefinition<D extends TenantJobData = TenantJobData> {
   name: string;
@@ -66,17 +69,18 @@ export async function prepareJobQueue(db: Database, definitions: AnyJobDefinitio
   }
   await boss.stop({ graceful: false });
   // Insert only: the job tables carry every tenant's payloads and have no RLS, so the app role may
-  // add jobs and read back the ids it is given, and read the queue definitions (no payloads).
-  await db.ownerExecute(`grant usage on schema ${SCHEMA} to tsv_app;
-    revoke select on all tables in schema ${SCHEMA} from tsv_app;
-    grant insert on all tables in schema ${SCHEMA} to tsv_app;
-    grant select on ${SCHEMA}.queue to tsv_app;
+  // add jobs and read back the ids it is given, and read the queue definitions (no payloads). The
+  // platform role likewise, for the mail of platform staff.
+  await db.ownerExecute(`grant usage on schema ${SCHEMA} to tsv_app, tsv_platform;
+    revoke select on all tables in schema ${SCHEMA} from tsv_app, tsv_platform;
+    grant insert on all tables in schema ${SCHEMA} to tsv_app, tsv_platform;
+    grant select on ${SCHEMA}.queue to tsv_app, tsv_platform;
     do $$
     declare t record;
     begin
       for t in select table_name from information_schema.columns
                where table_schema = '${SCHEMA}' and column_name = 'start_after' loop
-        execute format('grant select (id, start_after) on ${SCHEMA}.%I to tsv_app', t.table_name);
+        execute format('grant select (id, start_after) on ${SCHEMA}.%I to tsv_app, tsv_platform', t.table_name);
       end loop;
     end
     $$`);
@@ -118,6 +122,8 @@ export async function createJobQueue(db: Database, log: Logger, options: { worke
           });
           continue;
         }
+        // Jobs of the platform plane (staff mail) name no tenant and run as the platform role.
+        const inScope = (tenantId: string, fn: (tx: Tx) => Promise<void>) => (tenantId === PLATFORM_JOB_SCOPE ? db.withPlatform(fn) : db.withTenant(tenantId, fn));
         await boss.work<TenantJobData>(definition.name, { pollingIntervalSeconds: 0.5 }, async (jobs) => {
           for (const job of jobs) {
             const ctx: RequestContext = {
@@ -128,7 +134,7 @@ export async function createJobQueue(db: Database, log: Logger, options: { worke
               reach: 'all',
               log: log.child({ job: definition.name, jobId: job.id, correlationId: job.data.correlation_id }),
             };
-            await db.withTenant(job.data.tenant_id, (tx) => definition.handle(tx, job.data, ctx));
+            await inScope(job.data.tenant_id, (tx) => definition.handle(tx, job.data, ctx));
           }
         });
       }

@@ -123,7 +123,7 @@ describe('audit search, export and audit-on-read', () => {
     await t.addUser('acme', 'auditor@acme.demo.test', 'auditor');
     await t.db.withPlatform(async (tx) => {
       const hash = await t.running.platform.passwords.hash(TEST_PASSWORD);
-      await tx.insertInto('users').values({ tenant_id: null, email: 'auditor@demo.test', password_hash: hash, platform_role: 'auditor' }).execute();
+      await tx.insertInto('users').values({ tenant_id: null, email: 'auditor@demo.test', password_hash: hash, platform_role: 'auditor', email_verified_at: new Date() }).execute();
     });
     owner = await t.login('owner@acme.demo.test', 'acme');
     auditor = await t.login('auditor@acme.demo.test', 'acme');
@@ -324,7 +324,7 @@ describe('audit search, export and audit-on-read', () => {
     test('an auditor bound to a region sees only that region\'s tenants and cannot ask for another (CON-ARCH-007)', async () => {
       const hash = await t.running.platform.passwords.hash(TEST_PASSWORD);
       await t.db.withPlatform((tx) =>
-        tx.insertInto('users').values({ tenant_id: null, email: 'eu-auditor@demo.test', platform_role: 'auditor', platform_region: 'EU', password_hash: hash }).execute(),
+        tx.insertInto('users').values({ tenant_id: null, email: 'eu-auditor@demo.test', platform_role: 'auditor', platform_region: 'EU', password_hash: hash, email_verified_at: new Date() }).execute(),
       );
       const euAuditor = await t.login('eu-auditor@demo.test');
       const expected = await stored((q) => q.where('tenant_id', '=', globex));

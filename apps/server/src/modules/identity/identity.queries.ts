@@ -40,6 +40,7 @@ export function insertSession(
     expires_at: Date;
     amr: string[];
     elevated_role?: 'super_admin' | null;
+    mfa_at?: Date | null;
   },
 ) {
   return tx.insertInto('sessions').values(session).returning(['id', 'expires_at']).executeTakeFirstOrThrow();
@@ -62,6 +63,7 @@ export function findRefreshToken(tx: Tx, tokenHash: string) {
       's.status as session_status',
       's.expires_at as session_expires_at',
       's.amr',
+      's.mfa_at',
       's.impersonator_id',
       's.elevated_role',
       'u.id as user_id',

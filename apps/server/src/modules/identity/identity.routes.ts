@@ -7,7 +7,7 @@ export function identityRoutes(app: App, identity: IdentityService, jwks: () => 
   app.post(
     '/v1/auth/login',
     {
-      config: { access: 'public', requirements: ['FR-AUTH-001', 'FR-AUTH-005', 'FR-AUTH-007', 'FR-AUTH-013', 'FR-RATE-001'], rateLimit: { perIp: 'login' } },
+      config: { access: 'public', requirements: ['FR-AUTH-001', 'FR-AUTH-005', 'FR-AUTH-007', 'FR-AUTH-013', 'FR-RATE-001', 'ERR-AUTH-461', 'FR-AUTH-010'], rateLimit: { perIp: 'login' } },
       schema: { tags: ['auth'], summary: 'Sign in with email and password', body: LoginBody, response: { 200: TokenResponse, 401: Problem, 403: Problem } },
     },
     async (request) => identity.login(request.ctx, request.body),
@@ -25,7 +25,7 @@ export function identityRoutes(app: App, identity: IdentityService, jwks: () => 
   app.post(
     '/v1/auth/logout',
     {
-      config: { access: 'authenticated', requirements: ['FR-AUTH-005'] },
+      config: { access: 'authenticated', allowUnverified: true, requirements: ['FR-AUTH-005'] },
       schema: { tags: ['auth'], summary: 'End the current session', response: { 204: { type: 'null' }, 401: Problem } },
     },
     async (request, reply) => {
@@ -37,7 +37,7 @@ export function identityRoutes(app: App, identity: IdentityService, jwks: () => 
   app.get(
     '/v1/me',
     {
-      config: { access: 'authenticated', requirements: ['FR-AUTH-001', 'FR-AUTH-013'] },
+      config: { access: 'authenticated', allowUnverified: true, requirements: ['FR-AUTH-001', 'FR-AUTH-013', 'NFR-SEC-003', 'FR-VER-001'] },
       schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: MeResponse, 401: Problem } },
     },
     async (request) => identity.me(request.ctx),

@@ -39,10 +39,19 @@ export const MeResponse = Type.Object({
   permissions: Type.Array(Type.String(), { description: 'Effective permissions of the session' }),
   session_id: Type.String(),
   amr: Type.Array(Type.String()),
+  mfa_enrolled: Type.Boolean({ description: 'The user has an active second factor (NFR-SEC-003)' }),
+  mfa_factors: Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('webauthn')]), { description: 'The kinds of the active second factors' }),
   impersonator: Type.Union([Type.Object({ id: Type.String(), email: Type.Optional(Type.String()) }), Type.Null()], {
     description: 'The platform staff member acting as this user (FR-RBAC-005); the console shows a banner while it is set',
   }),
   impersonation_expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the impersonation session ends; it cannot be renewed' }),
+  email_verified: Type.Boolean({ description: 'FR-VER-001: the address is verified' }),
+  phone: Type.Union([Type.String(), Type.Null()], { description: 'E.164' }),
+  phone_verified: Type.Boolean(),
+  phone_required: Type.Boolean({ description: 'FR-VER-002: the organization requires a verified phone number' }),
+  verification_required: Type.Union([Type.Literal('email'), Type.Literal('phone'), Type.Null()], {
+    description: 'What the user must verify before any other route answers (403 email-unverified or phone-unverified)',
+  }),
 });
 
 export const Jwks = Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) });

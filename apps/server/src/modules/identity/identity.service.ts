@@ -9,6 +9,7 @@ import type { PlatformRoleColumn } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
 import { assignDefaultRole } from '../access/index.ts';
+import { findVerificationState } from '../verification/index.ts';
 import type { Platform } from '../../platform.ts';
 import { linkSessionToDevice, registerDevice, sessionLifetimeSeconds, touchSessionAtRefresh, type DeviceInput } from '../sessions/sessions.service.ts';
 import {
@@ -22,6 +23,7 @@ import {
   revokeSession,
 } from './identity.queries.ts';
 import { clearLoginFailures, countLoginFailure, failureDelayMs, isLocked, LOCKOUT_THRESHOLD } from './lockout.ts';
+import { activeFactorKinds, openLoginChallenge } from '../mfa/index.ts';
 
 export interface TokenPair {
   access_token: string;
@@ -42,6 +44,8 @@ export interface SessionStart {
   device?: DeviceInput | undefined;
   /** FR-RBAC-006: what made this an elevated (Super Admin) session, e.g. an identity provider's group. */
   elevatedBy?: string | null;
+  /** When a second factor was proven in this sign-in (FR-AUTH-014: the session's mfa_at). */
+  mfaAt?: Date | null;
 }
 
 const PLATFORM_PREFIX = 'platform';
@@ -121,12 +125,20 @@ export function createIdentityService(platform: Platform) {
     sessionId: string,
     sessionExpiresAt: Date,
     amr: string[],
+    mfaAt: Date | null = null,
   ): Promise<() => Promise<TokenPair>> {
     const refresh = newRefreshToken(user.tenant_id);
     const refreshExpiry = new Date(Math.min(Date.now() + config.refreshTokenTtlSeconds * 1000, sessionExpiresAt.getTime()));
     await insertRefreshToken(tx, { tenant_id: user.tenant_id, session_id: sessionId, token_hash: refresh.hash, expires_at: refreshExpiry });
     return async () => {
-      const access = await tokens.issue({ sub: user.id, tenant_id: user.tenant_id, roles: user.roles, sid: sessionId, amr });
+      const access = await tokens.issue({
+        sub: user.id,
+        tenant_id: user.tenant_id,
+        roles: user.roles,
+        sid: sessionId,
+        amr,
+        ...(mfaAt ? { mfa_at: Math.floor(mfaAt.getTime() / 1000) } : {}),
+      });
       return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.expiresIn };
     };
   }
@@ -154,6 +166,7 @@ export function createIdentityService(platform: Platform) {
       expires_at: new Date(Date.now() + lifetime * 1000),
       amr,
       elevated_role: elevated ? 'super_admin' : null,
+      mfa_at: start.mfaAt ?? null,
     });
     if (device) await linkSessionToDevice(tx, session.id, device);
     const actorCtx: RequestContext = {
@@ -181,7 +194,7 @@ export function createIdentityService(platform: Platform) {
         metadata: { source: elevated },
       });
     }
-    const signTokens = await grantTokens(tx, { ...user, roles }, session.id, session.expires_at, amr);
+    const signTokens = await grantTokens(tx, { ...user, roles }, session.id, session.expires_at, amr, start.mfaAt ?? null);
     return async () => ({ ...(await signTokens()), ...(device ? { device_id: device.id } : {}) });
   }
 
@@ -248,11 +261,15 @@ export function createIdentityService(platform: Platform) {
       // A suspension that commits after this check is still caught: the session check on every
       // request refuses sessions of a suspended tenant.
       if (found.tenant && found.tenant.status !== 'active') throw new AppError('tenant-suspended');
-      const sign = await inScope(tenantId, async (tx) => {
+      const outcome = await inScope(tenantId, async (tx) => {
+        // ERR-AUTH-461: with a second factor due, the failures stay counted until it is proven.
+        const challenge = await openLoginChallenge(tx, ctx, config, { user, tenantId, device: input.device });
+        if (challenge) return { challenge };
         await clearLoginFailures(tx, user.id);
-        return openSession(tx, ctx, { user, tenantId, amr: ['pwd'], method: 'password', device: input.device });
+        return { sign: await openSession(tx, ctx, { user, tenantId, amr: ['pwd'], method: 'password', device: input.device }) };
       });
-      return sign();
+      if (outcome.challenge) throw new AppError('mfa-required', 'Prove a second factor to finish signing in: POST /v1/auth/mfa/verify.', { ...outcome.challenge });
+      return outcome.sign();
     },
 
     /**
@@ -301,16 +318,35 @@ export function createIdentityService(platform: Platform) {
           actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles: user.roles, sessionId: found.session_id, amr: found.amr, grants: NO_GRANTS },
         };
         await recordAudit(tx, actorCtx, { tenantId, action: 'auth.refresh', resourceType: 'session', resourceId: found.session_id });
-        return { error: null, sign: await grantTokens(tx, user, found.session_id, found.session_expires_at, found.amr) };
+        return { error: null, sign: await grantTokens(tx, user, found.session_id, found.session_expires_at, found.amr, found.mfa_at) };
       });
       if (outcome.sign) return outcome.sign();
       if (outcome.error === 'reuse') sessions.apply({ kind: 'session', id: outcome.sessionId });
       throw new AppError('unauthorized', 'The refresh token is not valid.');
     },
 
-    /** Ends the caller's session everywhere at once. */
     openSession,
 
+    /**
+     * Records a second factor proven in the caller's session (FR-AUTH-014 step-up), in the
+     * transaction's context: the session's amr and mfa_at, and a new token pair in place of the
+     * session's refresh tokens. Returns the token signing, to run after commit.
+     */
+    async stepUpSession(tx: Tx, ctx: RequestContext, amr: string[], mfaAt: Date): Promise<() => Promise<TokenPair>> {
+      const actor = ctx.actor!;
+      const session = await tx
+        .updateTable('sessions')
+        .set({ amr, mfa_at: mfaAt })
+        .where('id', '=', actor.sessionId)
+        .where('status', '=', 'active')
+        .returning('expires_at')
+        .executeTakeFirst();
+      if (!session) throw new AppError('unauthorized', 'The session has ended.');
+      await tx.updateTable('refresh_tokens').set({ status: 'revoked' }).where('session_id', '=', actor.sessionId).where('status', '=', 'active').execute();
+      return grantTokens(tx, { id: actor.userId, tenant_id: actor.tenantId, roles: actor.roles }, actor.sessionId, session.expires_at, amr, mfaAt);
+    },
+
+    /** Ends the caller's session everywhere at once. */
     async logout(ctx: RequestContext): Promise<void> {
       const actor = ctx.actor!;
       await withRevocation(sessions, { kind: 'session', id: actor.sessionId }, () =>
@@ -355,9 +391,12 @@ export function createIdentityService(platform: Platform) {
     async me(ctx: RequestContext) {
       const actor = ctx.actor!;
       const impersonatorId = actor.impersonatorId ?? null;
-      const { user, session } = await inScope(actor.tenantId, async (tx) => ({
+      const { user, session, factors, verification } = await inScope(actor.tenantId, async (tx) => ({
         user: await findUserWithTenant(tx, actor.userId),
         session: impersonatorId ? await findSessionExpiry(tx, actor.sessionId) : undefined,
+        factors: await activeFactorKinds(tx, actor.userId),
+        // FR-VER-001, FR-VER-002: the console shows the verification banner from these.
+        verification: await findVerificationState(tx, actor.userId, actor.tenantId !== null),
       }));
       if (!user) throw new AppError('unauthorized');
       // FR-RBAC-005: the console shows a banner naming the staff member; staff live in the platform plane.
@@ -372,8 +411,11 @@ export function createIdentityService(platform: Platform) {
         permissions: [...actor.grants.keys()].sort(),
         session_id: actor.sessionId,
         amr: actor.amr,
+        mfa_enrolled: factors.length > 0,
+        mfa_factors: factors,
         impersonator: impersonatorId ? { id: impersonatorId, ...(staff ? { email: staff.email } : {}) } : null,
         impersonation_expires_at: session ? session.expires_at.toISOString() : null,
+        ...verification,
       };
     },
   };

@@ -1,6 +1,6 @@
 export { createIdentityService, normalizeEmail, revokeUserSessions, type IdentityService, type SessionStart, type TokenPair } from './identity.service.ts';
 export { unmetPasswordRules, type UnmetPasswordRule } from './password-policy.ts';
-export { createPasswordsService, passwordPolicyIn, passwordResetMailJob, type PasswordsService } from './passwords.service.ts';
+export { createPasswordsService, passwordPolicyIn, type PasswordsService } from './passwords.service.ts';
 export { passwordsRoutes } from './passwords.routes.ts';
 export { identityRoutes } from './identity.routes.ts';
-export { revokeAllSessions } from './identity.queries.ts';
+export { findUserWithTenant, revokeAllSessions } from './identity.queries.ts';

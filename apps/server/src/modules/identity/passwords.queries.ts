@@ -98,10 +98,6 @@ export function findLiveReset(tx: Tx, tokenHash: string) {
     .executeTakeFirst();
 }
 
-export function findReset(tx: Tx, id: string) {
-  return tx.selectFrom('password_resets').select(['id', 'user_id', 'token_hash', 'expires_at', 'used_at']).where('id', '=', id).executeTakeFirst();
-}
-
 /**
  * Uses a link: marks it and every other live link of the user used. False when another request
  * used it first or it expired meanwhile.

@@ -40,8 +40,13 @@ export function passwordsRoutes(app: App, passwords: PasswordsService) {
   app.post(
     '/v1/auth/password-reset/confirm',
     {
-      config: { access: 'public', requirements: ['FR-AUTH-002', 'FR-AUTH-004'], rateLimit: { perIp: 'login' } },
-      schema: { tags: ['auth'], summary: 'Set a new password with a reset link', body: PasswordResetConfirmBody, response: { 204: { type: 'null' }, 400: Problem, 410: Problem } },
+      config: { access: 'public', requirements: ['FR-AUTH-002', 'FR-AUTH-004', 'NFR-SEC-003'], rateLimit: { perIp: 'login' } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Set a new password with a reset link (and a second factor when the user has one)',
+        body: PasswordResetConfirmBody,
+        response: { 204: { type: 'null' }, 400: Problem, 401: Problem, 403: Problem, 410: Problem },
+      },
     },
     async (request, reply) => {
       await passwords.confirmReset(request.ctx, request.body);

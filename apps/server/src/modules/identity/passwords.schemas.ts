@@ -21,7 +21,13 @@ export const PasswordResetBody = Type.Object(
 export const PasswordResetAccepted = Type.Object({ status: Type.Literal('accepted'), message: Type.String() });
 
 export const PasswordResetConfirmBody = Type.Object(
-  { token: Type.String({ minLength: 10, maxLength: 200 }), new_password: NewPassword },
+  {
+    token: Type.String({ minLength: 10, maxLength: 200 }),
+    new_password: NewPassword,
+    // FR-AUTH-004: a reset never bypasses MFA; users with a second factor send one of these.
+    totp_code: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' })),
+    recovery_code: Type.Optional(Type.String({ minLength: 8, maxLength: 20 })),
+  },
   { additionalProperties: false },
 );
 

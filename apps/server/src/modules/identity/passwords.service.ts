@@ -4,11 +4,12 @@ import { withRevocation } from '../../kernel/auth/revocation.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import type { JobDefinition, TenantJobData } from '../../kernel/jobs/jobs.ts';
-import { deliverToDevMailbox } from '../../kernel/mail/dev-mailbox.ts';
+import { createNotifier } from '../../kernel/notify/notify.ts';
+import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import type { Platform } from '../../platform.ts';
 import { findUserByEmail } from './identity.queries.ts';
 import { normalizeEmail, revokeUserSessions } from './identity.service.ts';
+import { proveResetSecondFactor, resetSecondFactorMethods } from '../mfa/index.ts';
 import {
   HISTORY_RULE,
   PLATFORM_PASSWORD_POLICY,
@@ -24,14 +25,12 @@ import {
   findLiveReset,
   findPasswordOwner,
   findPasswordPolicy,
-  findReset,
   insertPasswordReset,
   recentPasswordHashes,
   setPassword,
   upsertPasswordPolicy,
 } from './passwords.queries.ts';
 
-export const PASSWORD_RESET_MAIL_JOB = 'password-reset-mail';
 /** How long a reset link works. */
 export const RESET_TTL_SECONDS = 30 * 60;
 /** Reset mails per user per hour; further requests get the same answer and send nothing. */
@@ -64,18 +63,18 @@ export async function passwordPolicyIn(tx: Tx, tenantId: string | null): Promise
   return tenantId === null ? PLATFORM_PASSWORD_POLICY : toPolicy(await findPasswordPolicy(tx));
 }
 
-interface ResetMailData extends TenantJobData {
-  reset_id: string;
-  /** The raw token: it exists nowhere else. The app role cannot read job payloads. */
-  token: string;
-  public_url: string;
-}
-
-function resetMail(recipient: string, link: string) {
+/**
+ * The reset mail, to the address stored on the account, never the address typed in the request.
+ * The raw token exists only in this message (the app role cannot read job payloads).
+ */
+function resetMail(tenantId: string | null, recipient: string, link: string) {
   return {
-    recipient,
+    channel: 'email' as const,
+    tenantId,
+    kind: 'password_reset',
+    to: recipient,
     subject: 'Reset your password',
-    body: [
+    text: [
       'Hello,',
       '',
       'Someone asked to reset the password of your account. Open this link to choose a new password:',
@@ -89,26 +88,11 @@ function resetMail(recipient: string, link: string) {
 
 const resetLink = (publicUrl: string, token: string) => `${publicUrl}/#/reset-password?token=${encodeURIComponent(token)}`;
 
-/**
- * Sends a tenant user's reset link; runs in the worker in the tenant's context. The mail goes to the
- * address stored on the account, never to the address typed in the request. A link used or
- * expired meanwhile is not sent.
- */
-export const passwordResetMailJob: JobDefinition<ResetMailData> = {
-  name: PASSWORD_RESET_MAIL_JOB,
-  async handle(tx, data) {
-    const parsed = parseResetToken(data.token);
-    const reset = await findReset(tx, data.reset_id);
-    if (!parsed || !reset || reset.token_hash !== parsed.hash || reset.used_at !== null || reset.expires_at.getTime() <= Date.now()) return;
-    const owner = await findPasswordOwner(tx, reset.user_id);
-    if (!owner || owner.status !== 'active') return;
-    await deliverToDevMailbox(tx, { tenantId: data.tenant_id, ...resetMail(owner.email, resetLink(data.public_url, data.token)) });
-  },
-};
-
 /** Password change, reset by emailed link, and the tenant's password policy (FR-AUTH-002, FR-AUTH-003). */
-export function createPasswordsService(platform: Platform) {
+/** `secrets` opens the TOTP secrets a reset is checked against (a reset never bypasses MFA). */
+export function createPasswordsService(platform: Platform, secrets: SecretBox) {
   const { db, jobs, passwords, sessions, config } = platform;
+  const notifier = createNotifier(jobs);
   const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
 
   /**
@@ -189,12 +173,7 @@ export function createPasswordsService(platform: Platform) {
         }
         const { token, hash } = newResetToken(tenantId);
         const reset = await insertPasswordReset(tx, { tenant_id: tenantId, user_id: user.id, token_hash: hash, expires_at: new Date(Date.now() + RESET_TTL_SECONDS * 1000) });
-        if (tenantId) {
-          await jobs.enqueue(tx, PASSWORD_RESET_MAIL_JOB, { tenant_id: tenantId, correlation_id: ctx.correlationId, reset_id: reset.id, token, public_url: config.publicUrl });
-        } else {
-          // Tenant jobs run in a tenant's context; staff links go to the dev mailbox in this transaction.
-          await deliverToDevMailbox(tx, { tenantId: null, ...resetMail(user.email, resetLink(config.publicUrl, token)) });
-        }
+        await notifier.notify(tx, resetMail(tenantId, user.email, resetLink(config.publicUrl, token)), ctx.correlationId);
         await recordAudit(tx, ctx, { tenantId, action: 'auth.password_reset_requested', resourceType: 'user', resourceId: user.id, metadata: { reset_id: reset.id } });
       });
     },
@@ -203,23 +182,31 @@ export function createPasswordsService(platform: Platform) {
      * Sets a new password with a reset link (public: the token is the credential). Single use; the
      * policy and history apply; every session of the user ends.
      */
-    async confirmReset(ctx: RequestContext, input: { token: string; new_password: string }): Promise<void> {
+    async confirmReset(ctx: RequestContext, input: { token: string; new_password: string; totp_code?: string | undefined; recovery_code?: string | undefined }): Promise<void> {
       const parsed = parseResetToken(input.token);
       if (!parsed) throw invalidReset();
       const { tenantId, hash } = parsed;
       const found = await inScope(tenantId, async (tx) => {
         const reset = await findLiveReset(tx, hash);
         const subject = reset ? await passwordSubject(tx, reset.user_id, tenantId) : undefined;
-        return reset && subject && subject.owner.status === 'active' ? { reset, subject } : undefined;
+        const mfaMethods = reset ? await resetSecondFactorMethods(tx, reset.user_id) : [];
+        return reset && subject && subject.owner.status === 'active' ? { reset, subject, mfaMethods } : undefined;
       });
       if (!found) throw invalidReset();
-      // A reset never bypasses MFA: once second factors exist, a user enrolled in one must present
-      // it here, before the password is accepted.
+      // A reset never bypasses MFA: a user enrolled in a second factor presents a TOTP or recovery
+      // code too (checked and spent with the reset below); the link stays unused until then.
+      if (found.mfaMethods.length > 0 && input.totp_code === undefined && input.recovery_code === undefined) {
+        throw new AppError('mfa-required', 'Enter a code from your authenticator app or a recovery code to reset the password.', {
+          error_code: 'ERR-AUTH-461',
+          methods: found.mfaMethods,
+        });
+      }
       await assertAcceptable(input.new_password, found.subject);
       const passwordHash = await passwords.hash(input.new_password);
       const userId = found.reset.user_id;
       const applied = await withRevocation(sessions, { kind: 'user', id: userId }, () =>
         inScope(tenantId, async (tx) => {
+          if (found.mfaMethods.length > 0 && (await proveResetSecondFactor(tx, ctx, { config, secrets }, { tenantId, userId }, input)) === 'invalid') return 'mfa';
           if (!(await claimReset(tx, found.reset.id, userId))) return false;
           await setPassword(tx, found.subject.owner, passwordHash);
           await revokeUserSessions(tx, userId, 'password_reset');
@@ -234,6 +221,7 @@ export function createPasswordsService(platform: Platform) {
           return true;
         }),
       );
+      if (applied === 'mfa') throw new AppError('mfa-code-invalid', 'The code is not valid. The reset link still works.');
       if (!applied) throw invalidReset();
     },
 

@@ -25,7 +25,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 async function addStaff(t: TestPlatform, email: string, role: 'support' | 'auditor' | 'operator'): Promise<string> {
   const hash = await t.running.platform.passwords.hash(TEST_PASSWORD);
   return t.db.withPlatform(async (tx) => {
-    const { id } = await tx.insertInto('users').values({ tenant_id: null, email, platform_role: role, password_hash: hash }).returning('id').executeTakeFirstOrThrow();
+    const { id } = await tx.insertInto('users').values({ tenant_id: null, email, platform_role: role, password_hash: hash, email_verified_at: new Date() }).returning('id').executeTakeFirstOrThrow();
     return id;
   });
 }

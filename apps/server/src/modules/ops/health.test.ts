@@ -37,7 +37,7 @@ describe('platform health for operators (FR-SYS-005)', () => {
     assert.ok(typeof database!.latency_ms === 'number' && database!.latency_ms >= 0);
     assert.equal(queue!.status, 'ok');
     const queues = queue!.queues!.map((q) => q.name);
-    for (const name of ['billing-retention', 'tenant-welcome-mail']) assert.ok(queues.includes(name), `queue ${name} in ${queues.join(', ')}`);
+    for (const name of ['billing-retention', 'notification']) assert.ok(queues.includes(name), `queue ${name} in ${queues.join(', ')}`);
     assert.ok(queue!.queues!.every((q) => Number.isInteger(q.depth) && q.depth >= 0));
     assert.deepEqual(redis, { status: 'not-configured', latency_ms: null });
     assert.deepEqual(mail, { status: 'ok', mode: 'dev-mailbox' });

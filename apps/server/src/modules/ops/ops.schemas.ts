@@ -19,7 +19,12 @@ export const HealthReport = Type.Object({
       queues: Type.Array(Type.Object({ name: Type.String(), depth: Type.Integer({ description: 'Jobs queued or running, as of the last monitor pass' }) })),
     }),
     redis: Type.Object({ status: Status, latency_ms: Latency, error: Failure }),
-    mail: Type.Object({ status: Status, mode: Type.String({ description: 'dev-mailbox: mail is kept in the development mailbox (no SMTP configured)' }) }),
+    mail: Type.Object({
+      status: Status,
+      mode: Type.String({ description: 'smtp: SMTP_URL is set and the status is its connection check; dev-mailbox: mail is kept in the development mailbox' }),
+      latency_ms: Type.Optional(Latency),
+      error: Failure,
+    }),
     identity: Type.Object({ status: Status, mode: Type.String({ description: 'built-in: the platform is the identity provider' }) }),
   }),
   routes: Type.Object({

@@ -38,7 +38,7 @@ async function timed<T>(check: () => Promise<T>): Promise<Checked<T>> {
  * The operators' health report (FR-SYS-005): every dependency checked in parallel with its timing,
  * queue depths, and error rate and p99 latency per route family over the last 5 minutes.
  */
-export function createHealthService(platform: Platform, options: { metrics: RouteMetrics; queues: string[] }) {
+export function createHealthService(platform: Platform, options: { metrics: RouteMetrics; queues: string[]; mail?: { verify(): Promise<void> } | null }) {
   const { db, jobs, config, tokens, log } = platform;
   let redis: Redis | null = null;
 
@@ -55,10 +55,11 @@ export function createHealthService(platform: Platform, options: { metrics: Rout
 
   return {
     async report(_ctx: RequestContext): Promise<HealthReportType> {
-      const [database, queue, redisCheck] = await Promise.all([
+      const [database, queue, redisCheck, smtp] = await Promise.all([
         timed(() => db.withPlatform((tx) => sql`select 1`.execute(tx))),
         timed(() => Promise.all(options.queues.map(async (name) => ({ name, depth: await jobs.depth(name) })))),
         config.redisUrl ? timed(() => pingRedis(config.redisUrl!)) : null,
+        options.mail ? timed(() => options.mail!.verify()) : null,
       ]);
       const identityReady = tokens.jwks().keys.length > 0;
       const dependencies: HealthReportType['dependencies'] = {
@@ -67,8 +68,11 @@ export function createHealthService(platform: Platform, options: { metrics: Rout
         redis: redisCheck
           ? { status: redisCheck.status, latency_ms: redisCheck.latency_ms, ...(redisCheck.error ? { error: redisCheck.error } : {}) }
           : { status: 'not-configured', latency_ms: null },
-        // Until SMTP delivery exists, mail goes to the development mailbox, which is the database.
-        mail: { status: database.status, mode: 'dev-mailbox' },
+        // With SMTP_URL the server is connected to and authenticated with; else mail goes to the
+        // development mailbox, which is the database.
+        mail: smtp
+          ? { status: smtp.status, mode: 'smtp', latency_ms: smtp.latency_ms, ...(smtp.error ? { error: smtp.error } : {}) }
+          : { status: database.status, mode: 'dev-mailbox' },
         identity: { status: identityReady ? 'ok' : 'down', mode: 'built-in' },
       };
       const others = [dependencies.queue, dependencies.redis, dependencies.mail, dependencies.identity];

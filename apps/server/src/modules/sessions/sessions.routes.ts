@@ -13,7 +13,7 @@ export function sessionsRoutes(app: App, sessions: SessionsService) {
   app.get(
     '/v1/me/sessions',
     {
-      config: { access: 'authenticated', requirements: REQUIREMENTS },
+      config: { access: 'authenticated', allowUnverified: true, requirements: REQUIREMENTS },
       schema: { tags: TAGS, summary: 'List my active sessions', response: { 200: SessionList, ...problemResponses } },
     },
     async (request) => sessions.listOwnSessions(request.ctx),
@@ -32,7 +32,7 @@ export function sessionsRoutes(app: App, sessions: SessionsService) {
   app.get(
     '/v1/me/devices',
     {
-      config: { access: 'authenticated', requirements: REQUIREMENTS },
+      config: { access: 'authenticated', allowUnverified: true, requirements: REQUIREMENTS },
       schema: { tags: TAGS, summary: 'List my devices', response: { 200: DeviceList, ...problemResponses } },
     },
     async (request) => sessions.listOwnDevices(request.ctx),

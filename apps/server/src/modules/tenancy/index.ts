@@ -1,2 +1,2 @@
-export { createTenancyService, welcomeMailJob, type TenancyService } from './tenancy.service.ts';
+export { createTenancyService, type TenancyService } from './tenancy.service.ts';
 export { tenancyRoutes } from './tenancy.routes.ts';

@@ -4,12 +4,12 @@ import type { RequestContext } from '../../kernel/context.ts';
 import { enterTenantContext, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage, type PageQueryType } from '../../kernel/http/schemas.ts';
-import type { JobDefinition, TenantJobData } from '../../kernel/jobs/jobs.ts';
-import { deliverToDevMailbox } from '../../kernel/mail/dev-mailbox.ts';
+import { createNotifier } from '../../kernel/notify/notify.ts';
 import type { Platform } from '../../platform.ts';
 import { insertDefaultRoles } from '../access/index.ts';
 import { announceFlagChange } from '../flags/index.ts';
-import { revokeAllSessions, type IdentityService } from '../identity/index.ts';
+import { normalizeEmail, revokeAllSessions, type IdentityService } from '../identity/index.ts';
+import { issueEmailVerification } from '../verification/index.ts';
 import { findTenantById, insertTenant, listTenants, updateTenant } from './tenancy.queries.ts';
 import type { CreateTenantInput, UpdateTenantInput } from './tenancy.schemas.ts';
 
@@ -17,30 +17,12 @@ type TenantRow = NonNullable<Awaited<ReturnType<typeof findTenantById>>>;
 
 const view = (row: TenantRow) => ({ ...row, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() });
 
-export const WELCOME_MAIL_JOB = 'tenant-welcome-mail';
-
-interface WelcomeMailData extends TenantJobData {
-  user_id: string;
-}
-
-/** Sends the new Owner a welcome message; runs in the worker, in the tenant's context. */
-export const welcomeMailJob: JobDefinition<WelcomeMailData> = {
-  name: WELCOME_MAIL_JOB,
-  async handle(tx, data) {
-    const owner = await tx.selectFrom('users').select(['email', 'name']).where('id', '=', data.user_id).executeTakeFirst();
-    const tenant = await tx.selectFrom('tenants').select(['name', 'slug']).where('id', '=', data.tenant_id).executeTakeFirst();
-    if (!owner || !tenant) return;
-    await deliverToDevMailbox(tx, {
-      tenantId: data.tenant_id,
-      recipient: owner.email,
-      subject: `Welcome to ${tenant.name}`,
-      body: `Hello ${owner.name || owner.email},\n\nYour organization "${tenant.name}" is ready. Sign in with the organization "${tenant.slug}".`,
-    });
-  },
-};
+/** Slugs that name fixed paths beside /v1/auth/sso/{tenantSlug}, so no organization can take them. */
+const RESERVED_SLUGS = new Set(['callback', 'exchange']);
 
 export function createTenancyService(platform: Platform, identity: IdentityService) {
-  const { db, passwords, sessions, jobs } = platform;
+  const { db, passwords, sessions, jobs, config } = platform;
+  const notifier = createNotifier(jobs);
 
   async function change(ctx: RequestContext, id: string, version: number | null, changes: Parameters<typeof updateTenant>[3], tx: Tx) {
     const updated = await updateTenant(tx, id, version, changes);
@@ -72,6 +54,7 @@ export function createTenancyService(platform: Platform, identity: IdentityServi
   return {
     /** UC-PROV-001: the tenant, its audit chain and its first Owner, in one transaction. */
     async create(ctx: RequestContext, input: CreateTenantInput) {
+      if (RESERVED_SLUGS.has(input.slug)) throw new AppError('validation', `The slug "${input.slug}" is reserved.`);
       const passwordHash = input.owner.password ? await passwords.hash(input.owner.password) : null;
       const tenant = await db.withPlatform(async (tx) => {
         const existing = await tx.selectFrom('tenants').select('id').where('slug', '=', input.slug).executeTakeFirst();
@@ -95,7 +78,21 @@ export function createTenancyService(platform: Platform, identity: IdentityServi
           role: 'owner',
           passwordHash,
         });
-        await jobs.enqueue(tx, WELCOME_MAIL_JOB, { tenant_id: row.id, correlation_id: ctx.correlationId, user_id: ownerId });
+        const ownerEmail = normalizeEmail(input.owner.email);
+        await notifier.notify(
+          tx,
+          {
+            channel: 'email',
+            tenantId: row.id,
+            kind: 'welcome',
+            to: ownerEmail,
+            subject: `Welcome to ${row.name}`,
+            text: `Hello ${input.owner.name || ownerEmail},\n\nYour organization "${row.name}" is ready. Sign in with the organization "${row.slug}".`,
+          },
+          ctx.correlationId,
+        );
+        // FR-VER-001: the Owner's address came from the operator, not from a mailed token.
+        await issueEmailVerification(tx, ctx, { notifier, publicUrl: config.publicUrl }, { id: ownerId, tenant_id: row.id, email: ownerEmail });
         return row;
       });
       return view(tenant);

@@ -56,7 +56,7 @@ describe('tenancy: provisioning, listing, changes, suspension (FR-TEN-001, FR-TE
 
     // The worker sends the welcome mail, in the new tenant's context.
     const mail = await eventually(() =>
-      t.db.owner.selectFrom('dev_mailbox').selectAll().where('recipient', '=', 'bill.lumbergh@initech.example').executeTakeFirst(),
+      t.db.owner.selectFrom('dev_mailbox').selectAll().where('recipient', '=', 'bill.lumbergh@initech.example').where('subject', '=', 'Welcome to Initech').executeTakeFirst(),
     );
     assert.equal(mail.tenant_id, tenant.id);
     assert.equal(mail.subject, 'Welcome to Initech');
@@ -73,6 +73,13 @@ describe('tenancy: provisioning, listing, changes, suspension (FR-TEN-001, FR-TE
     assert.ok(created.some((event) => event.tenant_id === null), 'on the platform chain');
     assert.ok(created.some((event) => event.tenant_id === tenant.id), "on the tenant's chain");
     assert.ok(created.every((event) => event.actor_type === 'operator'));
+  });
+
+  test('a slug that names a fixed sign-in path (callback) is refused and creates nothing', async () => {
+    const response = await create({ name: 'Callback Ltd', slug: 'callback', region: 'US', owner: { email: 'owner@callback.example' } });
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().type, '/problems/validation');
+    assert.equal(await t.db.owner.selectFrom('tenants').select('id').where('slug', '=', 'callback').executeTakeFirst(), undefined);
   });
 
   test('a duplicate slug is a 409 problem and creates nothing', async () => {

@@ -4,12 +4,11 @@ import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
-import type { JobDefinition, TenantJobData } from '../../kernel/jobs/jobs.ts';
-import { deliverToDevMailbox } from '../../kernel/mail/dev-mailbox.ts';
+import { createNotifier } from '../../kernel/notify/notify.ts';
 import type { Platform } from '../../platform.ts';
 import { assertHoldsAll, effectivePermissions, findRole, findUnit, insertAssignment } from '../access/index.ts';
-import { switchedJob } from '../flags/index.ts';
 import { normalizeEmail, passwordPolicyIn, unmetPasswordRules, type IdentityService } from '../identity/index.ts';
+import { markEmailVerified } from '../verification/index.ts';
 import {
   claimInvitation,
   expireLapsedInvitations,
@@ -35,8 +34,6 @@ import {
   type ListInvitationsQueryType,
 } from './users.schemas.ts';
 import { assertTenantWide } from './users.service.ts';
-
-export const INVITATION_MAIL_JOB = 'invitation-mail';
 
 const DAY_MS = 86_400_000;
 
@@ -83,55 +80,38 @@ async function expiryDays(tx: Tx): Promise<number> {
 /** The same answer for an unknown, expired, used or revoked token: no hint which. */
 const invalidInvitation = () => new AppError('invitation-invalid', 'This invitation link is not valid. Ask for a new invitation.');
 
-interface InvitationMailData extends TenantJobData {
-  invitation_id: string;
-  /** The raw token: it exists nowhere else. The app role cannot read job payloads. */
-  token: string;
-  public_url: string;
-}
-
-/**
- * Sends the invitation link; runs in the worker, in the tenant's context, held back while the
- * messaging kill switch (email) is tripped. A link replaced by a resend, or an invitation revoked
- * or accepted meanwhile, is not sent.
- */
-export const invitationMailJob: JobDefinition<InvitationMailData> = switchedJob<InvitationMailData>(
-  {
-    name: INVITATION_MAIL_JOB,
-    async handle(tx, data) {
-      const parsed = parseInvitationToken(data.token);
-      const invitation = await findInvitation(tx, data.invitation_id);
-      if (!parsed || !invitation || invitation.token_hash !== parsed.hash || statusOf(invitation) !== 'pending') return;
-      const tenant = await findOwnTenant(tx, data.tenant_id);
-      if (!tenant) return;
-      const link = `${data.public_url}/#/accept-invitation?token=${encodeURIComponent(data.token)}`;
-      await deliverToDevMailbox(tx, {
-        tenantId: data.tenant_id,
-        recipient: invitation.email,
-        subject: `You are invited to ${tenant.name}`,
-        body: [
-          'Hello,',
-          '',
-          `You are invited to join "${tenant.name}". Open this link to accept and choose your password:`,
-          '',
-          link,
-          '',
-          `The link works once and expires on ${invitation.expires_at.toISOString()}.`,
-        ].join('\n'),
-      });
-    },
-  },
-  { name: 'messaging', channel: () => 'email' },
-);
-
 /** Invitations to join a tenant (FR-TENANT-001, FR-TENANT-007) and their acceptance. */
 export function createInvitationsService(platform: Platform, identity: IdentityService) {
   const { db, jobs, passwords, config } = platform;
+  const notifier = createNotifier(jobs);
 
-  /** Issues a link for an invitation: the mail job is enqueued in the caller's transaction. */
-  async function sendLink(tx: Tx, ctx: RequestContext, tenantId: string, invitationId: string, token: string) {
-    const data: InvitationMailData = { tenant_id: tenantId, correlation_id: ctx.correlationId, invitation_id: invitationId, token, public_url: config.publicUrl };
-    await jobs.enqueue(tx, INVITATION_MAIL_JOB, data);
+  /**
+   * Mails the link of an invitation, in the caller's transaction (held back, never dropped, while
+   * the messaging kill switch is tripped). The raw token exists only in this message.
+   */
+  async function sendLink(tx: Tx, ctx: RequestContext, tenantId: string, invitation: { email: string; expiresAt: Date }, token: string) {
+    const tenant = await findOwnTenant(tx, tenantId);
+    const link = `${config.publicUrl}/#/accept-invitation?token=${encodeURIComponent(token)}`;
+    await notifier.notify(
+      tx,
+      {
+        channel: 'email',
+        tenantId,
+        kind: 'invitation',
+        to: invitation.email,
+        subject: `You are invited to ${tenant?.name ?? 'an organization'}`,
+        text: [
+          'Hello,',
+          '',
+          `You are invited to join "${tenant?.name ?? ''}". Open this link to accept and choose your password:`,
+          '',
+          link,
+          '',
+          `The link works once and expires on ${invitation.expiresAt.toISOString()}.`,
+        ].join('\n'),
+      },
+      ctx.correlationId,
+    );
   }
 
   async function refuseExistingUser(tx: Tx, email: string) {
@@ -179,7 +159,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
           expires_at: expiresAt,
           invited_by: isUuid(inviter) ? inviter : null,
         });
-        await sendLink(tx, ctx, tenantId, created.id, token.token);
+        await sendLink(tx, ctx, tenantId, { email, expiresAt }, token.token);
         await recordAudit(tx, ctx, {
           tenantId,
           action: 'invitation.created',
@@ -210,7 +190,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
         const expiresAt = new Date(Date.now() + (await expiryDays(tx)) * DAY_MS);
         const reissued = await reissueInvitation(tx, id, { token_hash: token.hash, expires_at: expiresAt });
         if (!reissued) throw new AppError('conflict', 'The invitation changed meanwhile; reload it.');
-        await sendLink(tx, ctx, tenantId, id, token.token);
+        await sendLink(tx, ctx, tenantId, { email: invitation.email, expiresAt }, token.token);
         await recordAudit(tx, ctx, {
           tenantId,
           action: 'invitation.resent',
@@ -276,6 +256,8 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
         if (!invitation) return null;
         await refuseExistingUser(tx, invitation.email);
         const userId = await identity.insertUser(tx, ctx, { tenantId, email: invitation.email, name: input.name ?? '', passwordHash, role: null });
+        // FR-VER-001: the token came by mail to this address, which proves it.
+        await markEmailVerified(tx, userId);
         await insertAssignment(tx, tenantId, { user_id: userId, role_id: invitation.role_id, unit_id: invitation.unit_id });
         await setAcceptedUser(tx, invitation.id, userId);
         await recordAudit(tx, ctx, {

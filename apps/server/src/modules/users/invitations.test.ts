@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildTestPlatform, eventually, type Session, type TestPlatform } from '../../../test/helpers.ts';
-import { invitationMailJob } from './invitations.service.ts';
 
 const NEW_PASSWORD = 'Invited-Passw0rd!';
 
@@ -175,19 +174,20 @@ describe('invitations: invite, mail, accept, resend, revoke, expiry (FR-TENANT-0
     assert.deepEqual(events.map((e) => e.action), ['invitation.created', 'invitation.resent', 'invitation.accepted']);
   });
 
-  test('a mail job whose link was replaced or revoked meanwhile sends nothing', async () => {
+  test('a link replaced by a resend, or of a revoked invitation, is refused (FR-VER-001: accepting verifies the address)', async () => {
     const created = (await invite('raced@example.com')).json() as InvitationBody;
     const oldToken = await mailedToken('raced@example.com', 1);
     await call(owner, 'POST', `/invitations/${created.id}/resend`);
     const newToken = await mailedToken('raced@example.com', 2);
-    // The first job running late, after the resend: it finds its token replaced.
-    const job = (token: string) => ({ tenant_id: acme, correlation_id: 'late-job', invitation_id: created.id, token, public_url: 'http://localhost:3000' });
-    const ctx = { correlationId: 'late-job', ip: null, userAgent: null, actor: null, reach: 'all' as const, log: t.running.platform.log };
-    await t.db.withTenant(acme, (tx) => invitationMailJob.handle(tx, job(oldToken), ctx));
-    assert.equal((await t.db.owner.selectFrom('dev_mailbox').select('id').where('recipient', '=', 'raced@example.com').execute()).length, 2);
+    assert.equal((await accept(oldToken)).json().type, '/problems/invitation-invalid');
     await call(owner, 'DELETE', `/invitations/${created.id}`);
-    await t.db.withTenant(acme, (tx) => invitationMailJob.handle(tx, job(newToken), ctx));
-    assert.equal((await t.db.owner.selectFrom('dev_mailbox').select('id').where('recipient', '=', 'raced@example.com').execute()).length, 2);
+    assert.equal((await accept(newToken)).json().type, '/problems/invitation-invalid');
+
+    const verified = (await invite('verified.by.mail@example.com')).json() as InvitationBody;
+    const accepted = await accept(await mailedToken('verified.by.mail@example.com'));
+    assert.equal(accepted.statusCode, 201, accepted.body);
+    const user = await t.db.owner.selectFrom('users').select('email_verified_at').where('email', '=', verified.email).executeTakeFirstOrThrow();
+    assert.ok(user.email_verified_at, 'the invitation came by mail to this address');
   });
 
   test('a weak password is refused with the unmet rules listed, and nothing is created', async () => {

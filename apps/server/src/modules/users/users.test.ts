@@ -49,6 +49,8 @@ describe('users of a tenant: list, role change, disable, enable, delete, last Ow
     });
     assert.equal(created.statusCode, 201, created.body);
     const id = created.json().id as string;
+    // A new Owner must verify the address first (FR-VER-001); here it counts as done.
+    await t.db.owner.updateTable('users').set({ email_verified_at: new Date() }).where('email', '=', `owner@${slug}.example`).execute();
     const owner = await t.login(`owner@${slug}.example`, slug);
     const base = `/v1/tenants/${id}`;
     const roles = Object.fromEntries(((await call(owner, 'GET', `${base}/roles`)).json().items as { id: string; key: string | null; name: string }[]).map((r) => [r.key ?? r.name, r.id]));
@@ -58,7 +60,7 @@ describe('users of a tenant: list, role change, disable, enable, delete, last Ow
 
   async function addUser(org: Org, email: string, role: DefaultTenantRole): Promise<{ id: string; session: Session }> {
     const id = await t.db.withTenant(org.id, async (tx) => {
-      const row = await tx.insertInto('users').values({ tenant_id: org.id, email, password_hash: passwordHash }).returning('id').executeTakeFirstOrThrow();
+      const row = await tx.insertInto('users').values({ tenant_id: org.id, email, password_hash: passwordHash, email_verified_at: new Date() }).returning('id').executeTakeFirstOrThrow();
       await assignDefaultRole(tx, org.id, row.id, role);
       return row.id;
     });

@@ -1,0 +1,67 @@
+import { useEffect, useState } from 'react';
+import { exchangeSsoCode, InputError } from '../api';
+import { hashParams, navigate, readRoute } from '../screens';
+import { ErrorAlert, PageHeading, Status } from '../ui';
+
+/** What each error code of the SSO callback means to the person signing in. */
+const EXPLANATIONS: Record<string, string> = {
+  state_invalid: 'This sign-in link has expired or was already used, or it was started in another browser. Start again from the sign-in page.',
+  sso_unavailable: 'Single sign-on is not turned on for this organization. Sign in with your email and password, or ask your administrator.',
+  provider_error: 'Your identity provider could not complete the sign-in. Try again; if it keeps failing, tell your administrator.',
+  idp_denied: 'Your identity provider did not sign you in (it was cancelled or refused). Try again.',
+  not_allowed: 'Your company account cannot sign in here. Ask your administrator to check that your account and its email domain are allowed.',
+};
+
+/** A code is traded once; React may run the effect twice in development. */
+const exchanged = new Set<string>();
+
+/**
+ * Where the identity provider's sign-in ends (#/sso-complete?code=… or ?error=…): the one-time
+ * code is traded for a session, then the console continues as after any sign-in.
+ */
+export function SsoComplete({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
+  const [params] = useState(() => hashParams());
+  const [error, setError] = useState<unknown>(() => {
+    const code = params.get('error');
+    if (code) return new InputError(EXPLANATIONS[code] ?? EXPLANATIONS.provider_error!);
+    return params.get('code') ? null : new InputError('This page needs a sign-in code. Start again from the sign-in page.');
+  });
+
+  useEffect(() => {
+    const code = params.get('code');
+    // The code leaves the address bar (and the history) at once.
+    history.replaceState(null, '', '#/sso-complete');
+    if (!code || exchanged.has(code)) return;
+    exchanged.add(code);
+    exchangeSsoCode(code)
+      .then(onSignedIn)
+      .then(
+        // A user whose roles open no screen still has an account page.
+        () => readRoute() === 'sso-complete' && navigate('account', true),
+        (err: unknown) => setError(err),
+      );
+  }, [params, onSignedIn]);
+
+  return (
+    <main id="main" className="main main--narrow">
+      <div className="panel">
+        <PageHeading>Single sign-on</PageHeading>
+        {error ? (
+          <>
+            <ErrorAlert error={error} />
+            <p>
+              <a className="button button--primary button--block" href="#/login">
+                Back to sign in
+              </a>
+            </p>
+          </>
+        ) : (
+          <>
+            <ErrorAlert error={null} />
+            <Status>Signing you in…</Status>
+          </>
+        )}
+      </div>
+    </main>
+  );
+}
