@@ -24,6 +24,7 @@ import { verify as argon2Verify } from '@node-rs/argon2';
 import Fastify from 'fastify';
 import type { Redis } from 'ioredis';
 import { importJWK, jwtVerify } from 'jose';
+import { generate as totpCode } from 'otplib';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } from 'kysely';
 import pg from 'pg';
 import { SessionCache } from '../apps/server/src/kernel/auth/session-cache.ts';
@@ -350,6 +351,82 @@ interface Result {
 const counters = { cacheHits: 0, cacheMisses: 0, transactions: 0 };
 
 /** Runs op with `concurrency` loops for `seconds`, timing each call; a thrown error counts as failed. */
+const postJson = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+interface Authenticator {
+  email: string;
+  slug: string;
+  /** The code of the next unused time step in the server's window, or undefined when none is left. */
+  code(): Promise<string>;
+  available(): boolean;
+  /** Signing in now: a second sign-in of the same user at once could send its steps out of order. */
+  busy: boolean;
+}
+
+const TOTP_PERIOD = 30;
+const nowStep = () => Math.floor(Date.now() / 1000 / TOTP_PERIOD);
+
+/** An authenticator app: the server accepts one step either side of now, and each step once. */
+function authenticatorFor(account: { email: string; slug: string }, secret: string): Authenticator {
+  let last = -Infinity;
+  // The previous step is in the server's window too, but a step boundary in flight would push it out.
+  const nextStep = () => Math.max(last + 1, nowStep());
+  return {
+    ...account,
+    busy: false,
+    available: () => nextStep() <= nowStep() + 1,
+    async code() {
+      last = nextStep();
+      return totpCode({ secret, epoch: last * TOTP_PERIOD });
+    },
+  };
+}
+
+/** The next user with a time step left, rotating from i. */
+function nextAuthenticator(accounts: Authenticator[], i: number): Authenticator {
+  for (let k = 0; k < accounts.length; k++) {
+    const account = accounts[(i + k) % accounts.length]!;
+    if (!account.busy && account.available()) return account;
+  }
+  throw new Error('every authenticator used its time steps: more users needed');
+}
+
+/** Password, then the challenge answered with the authenticator's next code. */
+async function signInWithSecondFactor(appUrl: string, account: Authenticator): Promise<void> {
+  const challenged = await postJson(`${appUrl}/v1/auth/login`, { email: account.email, password: PASSWORD, tenant: account.slug, device: { id: deviceIdOf(account.email), os: 'bench' } });
+  if (challenged.status !== 401) throw new Error(`login with MFA: ${challenged.status}`);
+  const { challenge_token } = (await challenged.json()) as { challenge_token: string };
+  const verified = await postJson(`${appUrl}/v1/auth/mfa/verify`, { challenge_token, totp_code: await account.code() });
+  if (verified.status !== 200) throw new Error(`MFA verify: ${verified.status} ${await verified.text()}`);
+  await verified.arrayBuffer();
+}
+
+/** Enrols an authenticator app for each account through the API (sign in, start, confirm). */
+async function enrolAuthenticators(appUrl: string, accounts: { email: string; slug: string }[], concurrency: number): Promise<Authenticator[]> {
+  const t0 = performance.now();
+  const enrolled: Authenticator[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let k = next++; k < accounts.length; k = next++) {
+      const account = accounts[k]!;
+      const login = await postJson(`${appUrl}/v1/auth/login`, { email: account.email, password: PASSWORD, tenant: account.slug, device: { id: deviceIdOf(account.email), os: 'bench' } });
+      if (login.status !== 200) throw new Error(`enrolment login: ${login.status} ${await login.text()}`);
+      const authorization = `Bearer ${((await login.json()) as { access_token: string }).access_token}`;
+      const headers = { 'content-type': 'application/json', authorization };
+      const started = await fetch(`${appUrl}/v1/me/mfa/totp`, { method: 'POST', headers: { authorization } });
+      if (started.status !== 200) throw new Error(`enrolment start: ${started.status} ${await started.text()}`);
+      const { factor_id, secret } = (await started.json()) as { factor_id: string; secret: string };
+      const authenticator = authenticatorFor(account, secret);
+      const confirmed = await fetch(`${appUrl}/v1/me/mfa/totp/${factor_id}/confirm`, { method: 'POST', headers, body: JSON.stringify({ code: await authenticator.code() }) });
+      if (confirmed.status !== 200) throw new Error(`enrolment confirm: ${confirmed.status} ${await confirmed.text()}`);
+      enrolled.push(authenticator);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  progress(`(k) login with MFA: ${enrolled.length} authenticators enrolled in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+  return enrolled;
+}
+
 /** A stable device id per bench user (a UUID shaped from the address), as a returning client sends. */
 function deviceIdOf(email: string): string {
   const h = createHash('sha256').update(email).digest('hex');
@@ -369,8 +446,9 @@ async function drive(concurrency: number, seconds: number, op: (i: number) => Pr
       try {
         await op(next++);
         latencies.push(performance.now() - t0);
-      } catch {
-        failed++;
+      } catch (error) {
+        // The first failure of a measurement names its cause; the count goes in the report.
+        if (failed++ === 0) progress(`first failure: ${(error as Error).message}`);
       }
     }
   };
@@ -658,8 +736,8 @@ async function seed(running: Running, options: Options): Promise<Seeded> {
     for (let start = 0; start < tenants.length; start += batch) {
       const slice = tenants.slice(start, start + batch);
       await sql`
-        insert into users (tenant_id, email, name, password_hash)
-        select t.id, 'user' || u || '@bench-' || t.i || '.test', 'Bench User ' || u, ${hash}
+        insert into users (tenant_id, email, name, password_hash, email_verified_at)
+        select t.id, 'user' || u || '@bench-' || t.i || '.test', 'Bench User ' || u, ${hash}, now()
           from unnest(${slice.map((t) => t.id)}::uuid[], ${slice.map((t) => t.index)}::int[]) as t(id, i),
                generate_series(1, ${options.users}::int) as u`.execute(owner);
       // The first user of each tenant is its Owner, the others Members, as tenant-wide assignments.
@@ -1402,6 +1480,35 @@ async function main() {
     options,
   );
 
+  // (k) Login with a second factor ------------------------------------------------------------------
+  // Runs last: enrolling an authenticator makes every later password login of these users a challenge.
+  const mfaWanted = options.only.length === 0 || options.only.includes('login-mfa');
+  const mfaLogins = mfaWanted ? await enrolAuthenticators(appUrl, seeded.logins, options.loginConnections) : [];
+  const mfaOptions = { ...options, seconds: Math.min(options.seconds, 5), warmup: 0 };
+  const mfa = await suite(
+    '(k) login with MFA',
+    [
+      {
+        key: 'login-mfa',
+        label: 'POST /v1/auth/login (401 mfa-required) + POST /v1/auth/mfa/verify with a TOTP code, driven by fetch in this process',
+        http: false,
+        run: (s) =>
+          drive(options.loginConnections, s, async (i) => {
+            const account = nextAuthenticator(mfaLogins, i);
+            account.busy = true;
+            try {
+              await signInWithSecondFactor(appUrl, account);
+            } finally {
+              account.busy = false;
+            }
+          }),
+      },
+    ],
+    // Each user has two time steps at first, then one per 30 s: short runs stay within them.
+    mfaOptions,
+    mfaOptions.seconds,
+  );
+
   // Figures, results file and report ---------------------------------------------------------
   if (options.only.length) {
     progress(`--only ${options.only.join(',')}: no report written`);
@@ -1471,6 +1578,7 @@ async function main() {
     billing,
     delivery,
     refresh,
+    mfa,
     history,
     source: (() => {
       const atEnd = sourceVersion();
@@ -1484,7 +1592,7 @@ async function main() {
     figures: f,
     options: { ...options, serverUrl: undefined },
     command,
-    results: { login: plain(login), token: plain(token), read: plain(read), rls: plain(rls), limits: plain(limits), audit: plain(audit), billing: plain(billing), delivery: plain(delivery), refresh: plain(refresh) },
+    results: { login: plain(login), token: plain(token), read: plain(read), rls: plain(rls), limits: plain(limits), audit: plain(audit), billing: plain(billing), delivery: plain(delivery), refresh: plain(refresh), mfa: plain(mfa) },
   };
   await fsp.writeFile(path.join(resultsDir, `${baseName}.json`), JSON.stringify(json, null, 2));
   await fsp.writeFile(path.join(resultsDir, `${baseName}.md`), report);
@@ -1511,12 +1619,13 @@ function renderReport(input: {
   billing: Result[];
   delivery: Result[];
   refresh: Result[];
+  mfa: Result[];
   history: Figures[];
   source: string;
   authenticatedRoutes: string[];
   tokenProbe: { freshUs: number; repeatUs: number };
 }): string {
-  const { options, config, f, command, pgVersion, seeded, seedSeconds, startSeconds, login, token, read, rls, limits, audit, billing, delivery, refresh, history, source, authenticatedRoutes, tokenProbe } =
+  const { options, config, f, command, pgVersion, seeded, seedSeconds, startSeconds, login, token, read, rls, limits, audit, billing, delivery, refresh, mfa, history, source, authenticatedRoutes, tokenProbe } =
     input;
   const auditSpread = byKey(audit, 'audit');
   const auditBatch = byKey(audit, 'audit-batch');
@@ -1647,6 +1756,7 @@ ${seedRows}
 | (g) audit append, ${seeded.tenants.length} tenants in parallel (events/s) | ${fmt(auditSpread.rps)} | ${fmt(auditSpread.p50, 2)} | ${fmt(auditSpread.p99, 2)} | ${AUDIT_BATCH} events per transaction | ${fmt(auditBatch.rps)} | - | - | - |
 | (h) billing ingest, batches of ${BILLING_BATCH} (events/s; ms per batch) | ${fmt(billingOne.rps)} | ${fmt(billingOne.p50, 2)} | ${fmt(billingOne.p99, 2)} | the same spread over tenants | ${fmt(billingSpread.rps)} | - | - | - |
 | (e) read p99 at ${f.scale} | ${fmt(f.readRps)} | ${fmt(readSample.p50, 2)} | ${fmt(f.readP99, 2)} | raw p99 | ${fmt(f.rawReadP99, 2)} ms | - | flat within 1.5x to 1,000 x 10,000 | see (e) |
+| (k) login with MFA (both steps) | ${fmt(byKey(mfa, 'login-mfa').rps, 1)} | ${fmt(byKey(mfa, 'login-mfa').p50, 1)} | ${fmt(byKey(mfa, 'login-mfa').p99, 1)} | - | - | - | - | - |
 | (j) refresh token rotation | ${fmt(byKey(refresh, 'refresh').rps)} | ${fmt(byKey(refresh, 'refresh').p50, 2)} | ${fmt(byKey(refresh, 'refresh').p99, 2)} | - | - | - | - | - |
 
 ## (a) Password login vs raw Argon2id verify
@@ -1767,6 +1877,16 @@ event, and a new access token signed. **${fmt(byKey(refresh, 'refresh').rps)} re
 p99 ${fmt(byKey(refresh, 'refresh').p99, 2)} ms. The requests are sent by fetch from the benchmark process, which shares its CPU with the server.
 
 ${resultTable('(j) refresh', refresh)}
+
+## (k) Login with a second factor
+
+The same users as (a), each with an authenticator app enrolled through the API before this measurement: POST /v1/auth/login answers
+401 mfa-required with a challenge token (the password verified, the challenge stored), then POST /v1/auth/mfa/verify with the TOTP code
+opens the session. A code is accepted once per user and time step, so each user signs in at most once per 30-second step after the
+first two, so this measurement runs ${options.runs} runs of ${Math.min(options.seconds, 5)} s without warm-up. **${fmt(byKey(mfa, 'login-mfa').rps, 1)} sign-ins/s**, p50 ${fmt(byKey(mfa, 'login-mfa').p50, 1)} ms, p99 ${fmt(byKey(mfa, 'login-mfa').p99, 1)} ms
+(both requests), against ${fmt(f.loginRps, 1)}/s for the password alone in (a). Sent by fetch from the benchmark process.
+
+${resultTable('(k) login with MFA', mfa)}
 
 ## Reading
 
