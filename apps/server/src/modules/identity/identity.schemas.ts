@@ -1,20 +1,12 @@
 import { Type } from 'typebox';
+import { DeviceBody } from '../sessions/sessions.schemas.ts';
 
 export const LoginBody = Type.Object(
   {
     email: Type.String({ minLength: 3, maxLength: 320 }),
     password: Type.String({ minLength: 1, maxLength: 1024 }),
     tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Tenant slug; omit for platform operators' })),
-    device: Type.Optional(
-      Type.Object(
-        {
-          id: Type.Optional(Type.String({ format: 'uuid', description: 'The device_id of an earlier login; omit on a first login' })),
-          os: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-          app_version: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
-        },
-        { additionalProperties: false, description: 'The device signing in (FR-AUTH-008); tenant users only' },
-      ),
-    ),
+    device: Type.Optional(DeviceBody),
   },
   { additionalProperties: false },
 );

@@ -22,7 +22,7 @@ import {
   insertSession,
   revokeSession,
 } from './identity.queries.ts';
-import { clearLoginFailures, countLoginFailure, failureDelayMs, isLocked, LOCKOUT_THRESHOLD } from './lockout.ts';
+import { clearLoginFailures, countLoginFailure, failureDelayMs, isLocked, recordAccountLocked } from './lockout.ts';
 import { activeFactorKinds, openLoginChallenge } from '../mfa/index.ts';
 
 export interface TokenPair {
@@ -240,18 +240,7 @@ export function createIdentityService(platform: Platform) {
             resourceId: user?.id,
             metadata: { reason: !user ? 'unknown_user' : locked ? 'locked' : !matched ? 'bad_password' : 'disabled' },
           });
-          if (counted.lockedNow) {
-            await recordAudit(tx, ctx, {
-              tenantId,
-              action: 'security.account_locked',
-              category: 'security',
-              severity: 'high',
-              outcome: 'denied',
-              resourceType: 'user',
-              resourceId: user!.id,
-              metadata: { failures: counted.failures, threshold: LOCKOUT_THRESHOLD },
-            });
-          }
+          if (counted.lockedNow) await recordAccountLocked(tx, ctx, { tenantId, userId: user!.id, failures: counted.failures });
           return counted.failures;
         });
         // Capped below the request timeout: a timeout would answer differently from a wrong password.

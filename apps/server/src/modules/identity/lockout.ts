@@ -1,4 +1,6 @@
 import { sql } from 'kysely';
+import { recordAudit } from '../../kernel/audit/audit.ts';
+import type { RequestContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 
 /**
@@ -42,6 +44,24 @@ export async function countLoginFailure(tx: Tx, userId: string): Promise<{ failu
       (u.failed_login_count >= ${LOCKOUT_THRESHOLD} and (prior.locked_until is null or prior.locked_until <= now())) as locked_now`.execute(tx);
   const row = result.rows[0];
   return { failures: row?.failures ?? 0, lockedNow: row?.locked_now ?? false };
+}
+
+/** The failure that locks an account is a security event (high), whichever factor failed. */
+export async function recordAccountLocked(
+  tx: Tx,
+  ctx: RequestContext,
+  locked: { tenantId: string | null; userId: string; failures: number; factor?: boolean },
+): Promise<void> {
+  await recordAudit(tx, ctx, {
+    tenantId: locked.tenantId,
+    action: 'security.account_locked',
+    category: 'security',
+    severity: 'high',
+    outcome: 'denied',
+    resourceType: 'user',
+    resourceId: locked.userId,
+    metadata: { failures: locked.failures, threshold: LOCKOUT_THRESHOLD, ...(locked.factor ? { factor: true } : {}) },
+  });
 }
 
 /** A successful login forgets the failures. */

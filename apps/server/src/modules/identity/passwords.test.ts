@@ -88,6 +88,30 @@ describe('password change, reset by mail and tenant policy (FR-AUTH-002, FR-AUTH
     assert.equal((await change(session, current, TEST_PASSWORD)).statusCode, 204);
   });
 
+  test('platform staff get the same history rule on change and reset (FR-AUTH-002)', async () => {
+    const staff = await t.login('operator@demo.test');
+    const sequence = [1, 2, 3, 4, 5].map((n) => `Staff-Rotating-Secret-${n}!`);
+    let current = TEST_PASSWORD;
+    for (const next of sequence) {
+      assert.equal((await change(staff, current, next)).statusCode, 204);
+      current = next;
+    }
+    const reused = await change(staff, current, sequence[0]!);
+    assert.equal(reused.statusCode, 400, 'a password from the history is refused');
+    assert.deepEqual(unmetRules(reused), ['history']);
+    // No organization named: the staff member's own reset link.
+    await t.app.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { email: 'operator@demo.test' } });
+    const token = await eventually(async () => {
+      const rows = await mails('operator@demo.test');
+      return /token=(\S+)/.exec(rows.at(-1)?.body ?? '')?.[1];
+    });
+    const reusedAtReset = await confirm(decodeURIComponent(token), sequence[1]!);
+    assert.equal(reusedAtReset.statusCode, 400, 'the history applies to a reset too');
+    assert.deepEqual(unmetRules(reusedAtReset), ['history']);
+    // The original password is the 6th back now: it may be used again.
+    assert.equal((await confirm(decodeURIComponent(token), TEST_PASSWORD)).statusCode, 204);
+  });
+
   test('128 characters are accepted whole and a 129th character matters', async () => {
     await t.addUser('acme', 'long@acme.example', 'member');
     const session = await t.login('long@acme.example', 'acme');

@@ -9,7 +9,7 @@ import { recentSecondFactor } from '../../kernel/http/guard.ts';
 import type { Platform } from '../../platform.ts';
 import { findUserWithTenant } from '../identity/identity.queries.ts';
 import type { IdentityService, TokenPair } from '../identity/identity.service.ts';
-import { clearLoginFailures, countLoginFailure, isLocked, LOCKOUT_THRESHOLD } from '../identity/lockout.ts';
+import { clearLoginFailures, countLoginFailure, isLocked, recordAccountLocked } from '../identity/lockout.ts';
 import type { DeviceInput } from '../sessions/sessions.service.ts';
 import { CHALLENGE_MAX_ATTEMPTS, methodsOf, parseChallengeToken, type MfaMethod } from './challenges.ts';
 import {
@@ -50,18 +50,7 @@ const notFound = () => new AppError('not-found', 'No such factor.');
 async function countFailure(tx: Tx, ctx: RequestContext, tenantId: string | null, userId: string, action: 'auth.mfa_verify' | 'auth.step_up' | 'auth.password_reset', metadata: Record<string, unknown>) {
   const counted = await countLoginFailure(tx, userId);
   await recordAudit(tx, ctx, { tenantId, action, outcome: 'failure', resourceType: 'user', resourceId: userId, metadata });
-  if (counted.lockedNow) {
-    await recordAudit(tx, ctx, {
-      tenantId,
-      action: 'security.account_locked',
-      category: 'security',
-      severity: 'high',
-      outcome: 'denied',
-      resourceType: 'user',
-      resourceId: userId,
-      metadata: { failures: counted.failures, threshold: LOCKOUT_THRESHOLD, factor: true },
-    });
-  }
+  if (counted.lockedNow) await recordAccountLocked(tx, ctx, { tenantId, userId, failures: counted.failures, factor: true });
 }
 
 /** A recovery code in use means a lost device: always a security event (medium). */

@@ -1,6 +1,16 @@
 import { Type } from 'typebox';
 import { Timestamp, Uuid } from '../../kernel/http/schemas.ts';
 
+/** The device a client signs in from (FR-AUTH-008), sent with any sign-in that opens a session. */
+export const DeviceBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ format: 'uuid', description: 'The device_id of an earlier login; omit on a first login' })),
+    os: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    app_version: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
+  },
+  { additionalProperties: false, description: 'The device signing in (FR-AUTH-008); tenant users only' },
+);
+
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const IdParams = Type.Object({ id: Uuid });

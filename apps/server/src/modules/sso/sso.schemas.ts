@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Timestamp } from '../../kernel/http/schemas.ts';
+import { DeviceBody } from '../sessions/sessions.schemas.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -60,16 +61,7 @@ export const TokenResponse = Type.Object({
 export const ExchangeBody = Type.Object(
   {
     code: Type.String({ minLength: 1, maxLength: 200 }),
-    device: Type.Optional(
-      Type.Object(
-        {
-          id: Type.Optional(Type.String({ format: 'uuid', description: 'The device_id of an earlier login' })),
-          os: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-          app_version: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
-        },
-        { additionalProperties: false, description: 'The device signing in (FR-AUTH-008); tenant users only' },
-      ),
-    ),
+    device: Type.Optional(DeviceBody),
   },
   { additionalProperties: false },
 );
