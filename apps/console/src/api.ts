@@ -542,6 +542,54 @@ export const ssoApi = {
   remove: (tenantId: string) => request<void>('DELETE', `/v1/tenants/${encodeURIComponent(tenantId)}/sso`),
 };
 
+/** The organization's password rules (FR-AUTH-006): never weaker than the platform minimum. */
+export interface PasswordPolicy {
+  tenant_id: string;
+  min_length: number;
+  require_all_classes: boolean;
+  history: number;
+  /** 0 while the organization uses the platform minimum. */
+  version: number;
+}
+
+/** Session lifetimes in seconds (FR-AUTH-008); null uses the platform's, `effective` is what applies. */
+export interface SessionPolicy {
+  tenant_id: string;
+  idle_timeout_seconds: number | null;
+  absolute_ttl_seconds: number | null;
+  effective: { idle_timeout_seconds: number; absolute_ttl_seconds: number; admin_absolute_ttl_seconds: number; refresh_token_ttl_seconds: number };
+}
+
+/** Who must sign in with a second factor (NFR-SEC-003), and whether new devices are challenged. */
+export interface MfaPolicy {
+  tenant_id: string;
+  required: 'off' | 'admins' | 'all';
+  new_device: boolean;
+  version: number;
+}
+
+/** Whether members must verify a phone number, and the channel codes go by (FR-VER-002). */
+export interface VerificationPolicy {
+  tenant_id: string;
+  require_phone: boolean;
+  default_channel: CodeChannel;
+  version: number;
+}
+
+export const securityApi = {
+  passwordPolicy: (tenantId: string) => request<PasswordPolicy>('GET', tenantPath(tenantId, 'password-policy')),
+  savePasswordPolicy: (tenantId: string, input: Pick<PasswordPolicy, 'min_length' | 'require_all_classes' | 'history'>) =>
+    request<PasswordPolicy>('PUT', tenantPath(tenantId, 'password-policy'), input),
+  sessionPolicy: (tenantId: string) => request<SessionPolicy>('GET', tenantPath(tenantId, 'session-policy')),
+  saveSessionPolicy: (tenantId: string, input: Pick<SessionPolicy, 'idle_timeout_seconds' | 'absolute_ttl_seconds'>) =>
+    request<SessionPolicy>('PUT', tenantPath(tenantId, 'session-policy'), input),
+  mfaPolicy: (tenantId: string) => request<MfaPolicy>('GET', tenantPath(tenantId, 'mfa-policy')),
+  saveMfaPolicy: (tenantId: string, input: Pick<MfaPolicy, 'required' | 'new_device'>) => request<MfaPolicy>('PUT', tenantPath(tenantId, 'mfa-policy'), input),
+  verificationPolicy: (tenantId: string) => request<VerificationPolicy>('GET', tenantPath(tenantId, 'verification-policy')),
+  saveVerificationPolicy: (tenantId: string, input: Pick<VerificationPolicy, 'require_phone' | 'default_channel'>) =>
+    request<VerificationPolicy>('PUT', tenantPath(tenantId, 'verification-policy'), input),
+};
+
 /** Public: finishes a sign-in held by an mfa-required challenge; answers recovery codes after an enrolment. */
 export async function verifyMfa(challengeToken: string, factor: SecondFactor): Promise<{ recovery_codes?: string[] }> {
   const res = await send('POST', '/v1/auth/mfa/verify', { challenge_token: challengeToken, ...factor }, false);

@@ -20,7 +20,8 @@ export type Route =
   | 'assignments'
   | 'audit'
   | 'tenants'
-  | 'sso';
+  | 'sso'
+  | 'security';
 
 export type ScreenRoute = Exclude<Route, PublicRoute | 'login' | 'account'>;
 
@@ -63,6 +64,7 @@ const SCREENS: readonly Screen[] = [
   { route: 'units', label: 'Units', allowed: (me) => inTenant(me) && can(me, 'units.read') && can(me, 'roles.read') },
   { route: 'assignments', label: 'Assignments', allowed: (me) => inTenant(me) && can(me, 'roles.read') },
   { route: 'sso', label: 'Single sign-on', allowed: (me) => inTenant(me) && can(me, 'sso.manage') },
+  { route: 'security', label: 'Security', allowed: (me) => inTenant(me) && can(me, 'settings.manage') },
   { route: 'tenants', label: 'Tenants', allowed: (me) => onPlatform(me) && can(me, 'platform.tenants.read') },
   {
     route: 'audit',

@@ -99,7 +99,7 @@ test('owner composes a custom role from the catalog and assigns it in a unit', o
     await signInOk(page, OWNER.email, password(), OWNER.org);
     await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
     // Owners alone hold sso.manage: the single sign-on screen is theirs.
-    assert.deepEqual(await navLinks(page), ['Customers', ...ADMIN_SCREENS.slice(0, -1), 'Single sign-on', 'Audit log']);
+    assert.deepEqual(await navLinks(page), ['Customers', ...ADMIN_SCREENS.slice(0, -1), 'Single sign-on', 'Security', 'Audit log']);
 
     // Roles: the default roles are listed and fixed; a new role is composed from the catalog.
     await openScreen(page, 'Roles');

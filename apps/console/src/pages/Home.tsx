@@ -9,6 +9,7 @@ import { Customers } from './Customers';
 import { ImpersonationBanner } from './ImpersonationBanner';
 import { Invitations } from './Invitations';
 import { Roles } from './Roles';
+import { SecuritySettings } from './SecuritySettings';
 import { SsoSettings } from './SsoSettings';
 import { Tenants } from './Tenants';
 import { Units } from './Units';
@@ -103,6 +104,8 @@ function ScreenPage({ me, route, onSessionChanged }: { me: Me; route: Route; onS
       return <Assignments me={me} tenantId={tenantId} />;
     case 'sso':
       return <SsoSettings tenantId={tenantId} />;
+    case 'security':
+      return <SecuritySettings tenantId={tenantId} />;
     default:
       return <NoScreens />;
   }

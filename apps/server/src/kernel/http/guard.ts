@@ -16,6 +16,11 @@ declare module 'fastify' {
     requirements?: string[];
     /** The route answers users whose email or phone is not verified yet (FR-VER-001): /v1/me, logout, verification. */
     allowUnverified?: boolean;
+    /**
+     * FR-AUTH-014: the route needs a recent second factor although its permission is not sensitive
+     * in the catalog (a change of an organization's security policies beside reading them).
+     */
+    stepUp?: boolean;
   }
   interface FastifyRequest {
     ctx: RequestContext;
@@ -27,6 +32,8 @@ export interface RouteDeclaration {
   url: string;
   access: RouteAccess;
   requirements: string[];
+  /** FR-AUTH-014: people need a recent second factor for it (sensitive permission or route). */
+  stepUp: boolean;
 }
 
 const REQUIREMENT_ID = /^[A-Z]+(-[A-Z0-9]+)+$/;
@@ -37,7 +44,7 @@ const TENANT_PREFIX = '/v1/tenants/:tenantId';
  * IDs stops the server from starting. Returns the declaration for the route table.
  */
 export function declarationOf(route: RouteOptions): RouteDeclaration | null {
-  const config = (route.config ?? {}) as { access?: string; requirements?: string[]; static?: boolean };
+  const config = (route.config ?? {}) as { access?: string; requirements?: string[]; static?: boolean; stepUp?: boolean };
   const methods = ([] as string[]).concat(route.method);
   if (methods.every((method) => method === 'HEAD' || method === 'OPTIONS')) return null;
   const where = `${methods.join(',')} ${route.url}`;
@@ -55,7 +62,9 @@ export function declarationOf(route: RouteOptions): RouteDeclaration | null {
   if (route.url.startsWith(TENANT_PREFIX) && (config.access === 'public' || config.access === 'authenticated')) {
     throw new Error(`Route ${where}: a tenant route must declare a permission`);
   }
-  return { method: methods.join(','), url: route.url, access: config.access as RouteAccess, requirements };
+  if (config.stepUp && !isPermission(config.access)) throw new Error(`Route ${where}: only a route with a permission can require step-up`);
+  const stepUp = isPermission(config.access) && (isSensitive(config.access) || config.stepUp === true);
+  return { method: methods.join(','), url: route.url, access: config.access as RouteAccess, requirements, stepUp };
 }
 
 function bearerToken(request: FastifyRequest): string | null {
@@ -292,7 +301,8 @@ export function guard(deps: GuardDependencies) {
     request.ctx.reach = reach;
     // FR-AUTH-014: people (not API keys) need a recent second factor for sensitive actions.
     const person = actor.type === 'user' || actor.type === 'operator';
-    if (deps.stepUp?.enforced && person && isSensitive(access) && !recentSecondFactor(actor, deps.stepUp.maxAgeSeconds)) {
+    const stepUp = isSensitive(access) || request.routeOptions.config?.stepUp === true;
+    if (deps.stepUp?.enforced && person && stepUp && !recentSecondFactor(actor, deps.stepUp.maxAgeSeconds)) {
       throw new AppError('step-up-required', `This action needs a second factor proven in the last ${Math.round(deps.stepUp.maxAgeSeconds / 60)} minutes: POST /v1/auth/step-up.`, {
         max_age_seconds: deps.stepUp.maxAgeSeconds,
       });

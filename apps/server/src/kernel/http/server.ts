@@ -159,7 +159,7 @@ export async function createHttpServer(
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     transform: ({ schema, url, route }) => {
-      const declared = route.config as { access?: string; requirements?: string[]; allowUnverified?: boolean } | undefined;
+      const declared = route.config as { access?: string; requirements?: string[]; allowUnverified?: boolean; stepUp?: boolean } | undefined;
       const transformed: Record<string, unknown> = { ...(schema as object) };
       if (declared?.access) {
         transformed['x-permission'] = declared.access;
@@ -167,6 +167,8 @@ export async function createHttpServer(
         if (declared.access !== 'public') transformed.security = [{ bearer: [] }];
         // FR-VER-001: the few routes that answer before the user's address (or phone) is verified.
         if (declared.allowUnverified) transformed['x-allow-unverified'] = true;
+        // FR-AUTH-014: a route marked for step-up beyond its permission's sensitivity.
+        if (declared.stepUp) transformed['x-step-up'] = true;
       }
       return { schema: transformed as never, url };
     },

@@ -66,7 +66,7 @@ export function passwordsRoutes(app: App, passwords: PasswordsService) {
   app.put(
     '/v1/tenants/:tenantId/password-policy',
     {
-      config: { access: 'settings.manage', requirements: ['FR-AUTH-002', 'FR-AUTH-006'] },
+      config: { access: 'settings.manage', requirements: ['FR-AUTH-002', 'FR-AUTH-006', 'FR-AUTH-014'], stepUp: true },
       schema: {
         tags: ['auth'],
         summary: 'Tighten the password policy (never below the platform minimum)',

@@ -148,7 +148,7 @@ export function mfaRoutes(app: App, mfa: MfaService) {
   app.put(
     POLICY,
     {
-      config: { access: 'settings.manage', requirements: ['NFR-SEC-003', 'FR-AUTH-010'] },
+      config: { access: 'settings.manage', requirements: ['NFR-SEC-003', 'FR-AUTH-010', 'FR-AUTH-014'], stepUp: true },
       schema: { tags: TAGS, summary: 'Require MFA of nobody, administrators or everyone; challenge new devices', params: TenantParams, body: MfaPolicyBody, response: { 200: MfaPolicy, ...problemResponses } },
     },
     async (request) => mfa.updatePolicy(request.ctx, request.body),

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { generate } from 'otplib';
-import { isPermission, isSensitive, planeOf, PLATFORM_ROLES, type Permission, type PlatformRole } from '../../kernel/auth/permissions.ts';
+import { planeOf, PLATFORM_ROLES, type Permission, type PlatformRole } from '../../kernel/auth/permissions.ts';
 import { buildTestPlatform, TEST_PASSWORD, type Session, type TestPlatform } from '../../../test/helpers.ts';
 import { verifiedEmail } from './mfa.test-helpers.ts';
 
@@ -26,7 +26,7 @@ describe('step-up for sensitive actions, for every sensitive route (FR-AUTH-014,
 
   const sensitive = () =>
     t.running.routes.flatMap((route) =>
-      isPermission(route.access) && isSensitive(route.access)
+      route.stepUp
         ? route.method
             .split(',')
             .filter((method) => method !== 'HEAD' && method !== 'OPTIONS')

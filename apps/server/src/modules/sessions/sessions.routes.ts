@@ -93,7 +93,7 @@ export function sessionsRoutes(app: App, sessions: SessionsService) {
   app.put(
     POLICY,
     {
-      config: { access: 'settings.manage', requirements: POLICY_REQUIREMENTS },
+      config: { access: 'settings.manage', requirements: [...POLICY_REQUIREMENTS, 'FR-AUTH-014'], stepUp: true },
       schema: { tags: TAGS, summary: "Shorten the organization's session lifetimes", params: TenantParams, body: SessionPolicyBody, response: { 200: SessionPolicy, ...problemResponses } },
     },
     async (request) => sessions.updatePolicy(request.ctx, request.body),

@@ -74,7 +74,7 @@ export function verificationRoutes(app: App, verification: VerificationService) 
   app.put(
     POLICY,
     {
-      config: { access: 'settings.manage', requirements: PHONE },
+      config: { access: 'settings.manage', requirements: [...PHONE, 'FR-AUTH-014'], stepUp: true },
       schema: {
         tags: TAGS,
         summary: 'Require phone verification and choose the default channel',
