@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { buildTestPlatform, TEST_PASSWORD, type TestPlatform } from '../../../test/helpers.ts';
 
 interface TokenBody {
@@ -244,5 +246,37 @@ describe('identity: login, tokens, refresh rotation, logout (FR-AUTH-001, FR-AUT
     const [header, payload] = session.accessToken.split('.');
     const forged = `${header}.${payload}.${'A'.repeat(86)}`;
     assert.equal((await me(forged)).statusCode, 401);
+  });
+
+  test('forged access tokens are refused: alg none, HS256 keyed with the public key, tampered claims, wrong audience or issuer, expired', async () => {
+    const session = await t.login('member@acme.demo.test', 'acme');
+    assert.equal((await me(session.accessToken)).statusCode, 200, 'the genuine token works');
+    const claims = decodeJwt(session.accessToken);
+    const { kid } = decodeProtectedHeader(session.accessToken);
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const refused = async (token: string, what: string) => {
+      const response = await me(token);
+      assert.equal(response.statusCode, 401, `${what}: ${response.body}`);
+      assert.equal(response.json().type, '/problems/unauthorized', what);
+    };
+    // alg none: no signature at all.
+    await refused(`${b64({ alg: 'none', typ: 'at+jwt', kid })}.${b64(claims)}.`, 'alg none');
+    // Algorithm confusion: an HMAC keyed with the published public key.
+    const publicJwk = ((await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as { keys: JWK[] }).keys[0]!;
+    const hmac = new TextEncoder().encode(JSON.stringify(publicJwk));
+    await refused(await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' }).sign(hmac), 'HS256 with the public key');
+    await refused(await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' }).sign(Buffer.from(publicJwk.x!, 'base64url')), 'HS256 with the raw public key');
+    // Tampered: the payload of another role under the genuine signature.
+    const [header, , signature] = session.accessToken.split('.');
+    await refused(`${header}.${b64({ ...claims, roles: ['owner'] })}.${signature}`, 'tampered roles');
+    // Signed with the platform's own key, but for another audience or issuer, or expired.
+    const privateJwk = JSON.parse(await fs.readFile(path.join(t.config.dataDir, 'signing-key.json'), 'utf8')) as JWK;
+    const key = await importJWK(privateJwk, 'EdDSA');
+    const signed = (overrides: Record<string, unknown>) => new SignJWT({ ...claims, ...overrides }).setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' }).sign(key);
+    assert.equal((await me(await signed({}))).statusCode, 200, 'the same key and claims verify: the refusals below are the claims');
+    await refused(await signed({ aud: 'other-app' }), 'wrong audience');
+    await refused(await signed({ iss: 'https://evil.example' }), 'wrong issuer');
+    const past = Math.floor(Date.now() / 1000) - 3600;
+    await refused(await signed({ iat: past - 900, exp: past }), 'expired');
   });
 });
