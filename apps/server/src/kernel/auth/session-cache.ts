@@ -1,4 +1,5 @@
 import type { Grants } from './permissions.ts';
+import { setBounded } from '../bounded-map.ts';
 
 /**
  * Which sessions were recently seen active, so that a request does not pay a database round trip
@@ -65,10 +66,7 @@ export class SessionCache {
 
   remember(sessionId: string, session: ActiveSession, now = Date.now()) {
     if (this.ttlMs === 0) return;
-    // Full: drop the oldest entry (Map keeps insertion order); it is simply checked again.
-    if (this.#entries.size >= this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.delete(sessionId);
-    this.#entries.set(sessionId, { ...session, freshUntil: now + this.ttlMs });
+    setBounded(this.#entries, sessionId, { ...session, freshUntil: now + this.ttlMs }, this.maxEntries);
   }
 
   apply(revocation: SessionRevocation) {

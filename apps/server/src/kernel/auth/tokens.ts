@@ -11,6 +11,7 @@ import {
   type JWK,
   type KeyObject,
 } from 'jose';
+import { setBounded } from '../bounded-map.ts';
 
 /** Claims of the access tokens the platform issues (FR-AUTH-013). */
 export interface AccessClaims {
@@ -128,8 +129,7 @@ export async function createTokenService(options: {
         throw new Error('malformed claims');
       }
       const claims = payload as unknown as VerifiedAccess;
-      if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
-      verified.set(token, claims);
+      setBounded(verified, token, claims, VERIFIED_CACHE_SIZE);
       return claims;
     },
     jwks: () => ({ keys: [published] }),

@@ -6,6 +6,7 @@ import type { Actor } from '../../kernel/context.ts';
 import type { Database, Tx } from '../../kernel/db/database.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { findKeyForAuthentication, findTenantOfPrefix, touchApiKey } from './api-keys.queries.ts';
+import { setBounded } from '../../kernel/bounded-map.ts';
 
 /**
  * Tenant API keys: `tsv_key_<prefix>_<secret>`. The prefix (12 characters) is public and finds the
@@ -154,9 +155,7 @@ export class ApiKeyVerifier {
       lastUsedAt: 0,
     };
     if (this.ttlMs > 0) {
-      // Full: drop the oldest entry (Map keeps insertion order); it is simply looked up again.
-      if (this.#entries.size >= this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
-      this.#entries.set(prefix, entry);
+      setBounded(this.#entries, prefix, entry, this.maxEntries);
     }
     return entry;
   }

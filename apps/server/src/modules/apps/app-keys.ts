@@ -8,6 +8,7 @@ import type { Database, Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { findKeyForAuthentication, touchApplicationKey } from './apps.queries.ts';
+import { setBounded } from '../../kernel/bounded-map.ts';
 
 /**
  * Application keys (FR-SYS-002): `tsv_app_<prefix>_<secret>`. The prefix (12 characters) is public
@@ -187,9 +188,7 @@ export class AppKeyVerifier {
       lastUsedAt: row.last_used_at ? row.last_used_at.getTime() : 0,
     };
     if (this.ttlMs > 0) {
-      // Full: drop the oldest entry (Map keeps insertion order); it is simply looked up again.
-      if (this.#entries.size >= this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
-      this.#entries.set(prefix, entry);
+      setBounded(this.#entries, prefix, entry, this.maxEntries);
     }
     return entry;
   }
