@@ -1,8 +1,9 @@
-import { useId, useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { acceptInvitation, InputError, mfaChallengeOf, type MfaChallenge } from '../api';
 import { hashParams, navigate } from '../screens';
 import { ErrorAlert, PageHeading, TextField } from '../ui';
 import { MfaSignIn } from './MfaSignIn';
+import { NewPasswordFields } from './PasswordAlert';
 
 /**
  * The page the invitation email links to (#/accept-invitation?token=…): the invited person
@@ -15,7 +16,6 @@ export function AcceptInvitation({ onAccepted }: { onAccepted: () => Promise<voi
   /** The organization requires two-step verification: the new account sets it up before signing in. */
   const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
-  const ids = { password: useId(), confirm: useId(), policy: useId() };
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -67,27 +67,7 @@ export function AcceptInvitation({ onAccepted }: { onAccepted: () => Promise<voi
             <p className="intro">You have been invited to an organization. Choose a password to create your account.</p>
             <ErrorAlert error={error} />
             <TextField label="Your name" name="name" optional autoComplete="name" maxLength={200} />
-            <div className="field">
-              <label htmlFor={ids.password}>Password</label>
-              <input
-                id={ids.password}
-                ref={passwordRef}
-                name="password"
-                type="password"
-                autoComplete="new-password"
-                required
-                minLength={12}
-                aria-describedby={ids.policy}
-                aria-invalid={error ? true : undefined}
-              />
-              <p id={ids.policy} className="hint">
-                At least 12 characters, using three of: lowercase, uppercase, digits, symbols.
-              </p>
-            </div>
-            <div className="field">
-              <label htmlFor={ids.confirm}>Repeat the password</label>
-              <input id={ids.confirm} name="confirm" type="password" autoComplete="new-password" required minLength={12} />
-            </div>
+            <NewPasswordFields name="password" label="Password" confirmLabel="Repeat the password" inputRef={passwordRef} invalid={Boolean(error)} minLength={12} />
             <button type="submit" className="button button--primary button--block" aria-disabled={busy || undefined}>
               {busy ? 'Creating your account…' : 'Create account'}
             </button>

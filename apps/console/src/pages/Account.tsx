@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, InputError, type Device, type Me, type SessionSummary } from '../api';
 import { Badge, DataList, DateTime, ErrorAlert, formatDateTime, None, PageHeading, Status, type Column } from '../ui';
-import { PasswordAlert } from './PasswordAlert';
+import { NewPasswordFields, PasswordAlert } from './PasswordAlert';
 import { MfaSettings } from './MfaSettings';
 import { PhoneVerification } from './PhoneVerification';
 
@@ -167,7 +167,7 @@ function ChangePassword({ disabled, onChanged }: { disabled: boolean; onChanged:
   const [status, setStatus] = useState('');
   const currentRef = useRef<HTMLInputElement>(null);
   const newRef = useRef<HTMLInputElement>(null);
-  const ids = { heading: useId(), current: useId(), next: useId(), confirm: useId(), policy: useId() };
+  const ids = { heading: useId(), current: useId() };
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -212,26 +212,7 @@ function ChangePassword({ disabled, onChanged }: { disabled: boolean; onChanged:
             <label htmlFor={ids.current}>Current password</label>
             <input id={ids.current} ref={currentRef} name="current_password" type="password" autoComplete="current-password" required />
           </div>
-          <div className="field">
-            <label htmlFor={ids.next}>New password</label>
-            <input
-              id={ids.next}
-              ref={newRef}
-              name="new_password"
-              type="password"
-              autoComplete="new-password"
-              required
-              aria-describedby={ids.policy}
-              aria-invalid={error ? true : undefined}
-            />
-            <p id={ids.policy} className="hint">
-              At least 12 characters, using three of: lowercase, uppercase, digits, symbols.
-            </p>
-          </div>
-          <div className="field">
-            <label htmlFor={ids.confirm}>Repeat the new password</label>
-            <input id={ids.confirm} name="confirm" type="password" autoComplete="new-password" required />
-          </div>
+          <NewPasswordFields name="new_password" label="New password" confirmLabel="Repeat the new password" inputRef={newRef} invalid={Boolean(error)} />
           <div className="actions">
             <button type="submit" className="button button--primary" aria-disabled={busy || undefined}>
               {busy ? 'Changing…' : 'Change password'}

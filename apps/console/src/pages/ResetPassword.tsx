@@ -1,8 +1,8 @@
-import { useId, useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { ApiError, confirmPasswordReset, InputError } from '../api';
 import { hashParams } from '../screens';
 import { ErrorAlert, PageHeading, Status } from '../ui';
-import { PasswordAlert } from './PasswordAlert';
+import { NewPasswordFields, PasswordAlert } from './PasswordAlert';
 
 /**
  * The page a reset email links to (#/reset-password?token=…): the user chooses a new password.
@@ -15,7 +15,6 @@ export function ResetPassword() {
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState(false);
   const passwordRef = useRef<HTMLInputElement>(null);
-  const ids = { password: useId(), confirm: useId(), policy: useId() };
   const linkInvalid = error instanceof ApiError && error.status === 410;
 
   async function submit(e: FormEvent<HTMLFormElement>) {
@@ -74,26 +73,7 @@ export function ResetPassword() {
     body = (
       <form className="form" onSubmit={(e) => void submit(e)}>
         <PasswordAlert error={error} />
-        <div className="field">
-          <label htmlFor={ids.password}>New password</label>
-          <input
-            id={ids.password}
-            ref={passwordRef}
-            name="password"
-            type="password"
-            autoComplete="new-password"
-            required
-            aria-describedby={ids.policy}
-            aria-invalid={error ? true : undefined}
-          />
-          <p id={ids.policy} className="hint">
-            At least 12 characters, using three of: lowercase, uppercase, digits, symbols.
-          </p>
-        </div>
-        <div className="field">
-          <label htmlFor={ids.confirm}>Repeat the new password</label>
-          <input id={ids.confirm} name="confirm" type="password" autoComplete="new-password" required />
-        </div>
+        <NewPasswordFields name="password" label="New password" confirmLabel="Repeat the new password" inputRef={passwordRef} invalid={Boolean(error)} />
         <button type="submit" className="button button--primary button--block" aria-disabled={busy || undefined}>
           {busy ? 'Saving…' : 'Set new password'}
         </button>
