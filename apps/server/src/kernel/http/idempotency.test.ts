@@ -56,7 +56,7 @@ describe('Idempotency-Key on POST and PUT (FR-IDEM-001)', () => {
     });
     app.put('/v1/idem/slow', { config: declared }, async () => {
       runs.slow++;
-      await sleep(600);
+      await sleep(1_500);
       return { run: runs.slow };
     });
     app.post('/v1/idem/plain', { config: declared }, async (_request, reply) => reply.status(201).send({ run: ++runs.plain, id: randomUUID() }));
@@ -156,7 +156,8 @@ describe('Idempotency-Key on POST and PUT (FR-IDEM-001)', () => {
   });
 
   test('a request that timed out holds its key until the lease lapses; a crashed holder\'s lapsed lease is taken over', async () => {
-    const { app, runs } = await server({ REQUEST_TIMEOUT_MS: '300' });
+    // The duplicate waits half the timeout before its 409: 1 s leaves it room on a busy machine.
+    const { app, runs } = await server({ REQUEST_TIMEOUT_MS: '1000' });
     const key = randomUUID();
     const put = () => app.inject({ method: 'PUT', url: '/v1/idem/slow', headers: { ...owner.headers, 'idempotency-key': key }, payload: { n: 1 } });
     assertProblem(await put(), 503, '/problems/timeout');
@@ -165,7 +166,7 @@ describe('Idempotency-Key on POST and PUT (FR-IDEM-001)', () => {
     assertProblem(duplicate, 409, '/problems/idempotency-in-progress');
     assert.equal(duplicate.headers['retry-after'], '1');
     assert.equal(runs.slow, 1);
-    await sleep(400);
+    await sleep(1_000);
 
     // A holder that died: its claim's lease has lapsed, so the retry runs.
     const crashedKey = randomUUID();
