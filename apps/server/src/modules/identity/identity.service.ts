@@ -87,11 +87,11 @@ function parseRefreshToken(token: string): { tenantId: string | null; hash: stri
 
 /**
  * Ends every session of one user, in the transaction's tenant context (role change, disable,
- * delete, password change or reset), but `keepSessionId` if given, and announces it: every node
- * drops the user's cached sessions when the transaction commits. The caller evicts its own node's
- * cache at once with withRevocation.
+ * delete, password change or reset, a second factor removed), but `keepSessionId` if given, and
+ * announces it: every node drops the user's cached sessions when the transaction commits. The
+ * caller evicts its own node's cache at once with withRevocation. Returns how many sessions ended.
  */
-export async function revokeUserSessions(tx: Tx, userId: string, reason: string, keepSessionId?: string): Promise<void> {
+export async function revokeUserSessions(tx: Tx, userId: string, reason: string, keepSessionId?: string): Promise<number> {
   let sessionsOfUser = tx
     .updateTable('sessions')
     .set({ status: 'revoked', revoked_at: new Date(), revoked_reason: reason })
@@ -108,6 +108,7 @@ export async function revokeUserSessions(tx: Tx, userId: string, reason: string,
       .execute();
   }
   await announceRevocation(tx, { kind: 'user', id: userId });
+  return revoked.length;
 }
 
 export function createIdentityService(platform: Platform) {

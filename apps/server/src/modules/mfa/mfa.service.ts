@@ -1,5 +1,6 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { recordAudit } from '../../kernel/audit/audit.ts';
+import { withRevocation } from '../../kernel/auth/revocation.ts';
 import type { Config } from '../../kernel/config.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
@@ -8,7 +9,7 @@ import { AppError } from '../../kernel/errors.ts';
 import { recentSecondFactor } from '../../kernel/http/guard.ts';
 import type { Platform } from '../../platform.ts';
 import { findUserWithTenant } from '../identity/identity.queries.ts';
-import type { IdentityService, TokenPair } from '../identity/identity.service.ts';
+import { revokeUserSessions, type IdentityService, type TokenPair } from '../identity/identity.service.ts';
 import { clearLoginFailures, countLoginFailure, isLocked, recordAccountLocked } from '../identity/lockout.ts';
 import type { DeviceInput } from '../sessions/sessions.service.ts';
 import { CHALLENGE_MAX_ATTEMPTS, methodsOf, parseChallengeToken, type MfaMethod } from './challenges.ts';
@@ -97,7 +98,7 @@ export async function resetSecondFactorMethods(tx: Tx, userId: string): Promise<
 
 /** Second factors (NFR-SEC-003), the login challenge (ERR-AUTH-461), step-up (FR-AUTH-014), tenant MFA policy. */
 export function createMfaService(platform: Platform, identity: IdentityService, secrets: SecretBox) {
-  const { db, config } = platform;
+  const { db, config, sessions } = platform;
   const keys = { config, secrets };
   const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
   const own = <T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>) => inScope(ctx.actor!.tenantId, fn);
@@ -323,25 +324,33 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
       return result;
     },
 
-    /** Removes a factor; an active one needs a recent step-up. The last one takes the recovery codes with it. */
+    /**
+     * Removes a factor; an active one needs a recent step-up. The last one takes the recovery codes
+     * with it. Removing an active factor ends every other session of the user, on every node: a
+     * factor is removed when it is lost or stolen, and the sessions opened with it go with it.
+     */
     async removeFactor(ctx: RequestContext, factorId: string) {
       refuseImpersonation(ctx);
       const actor = ctx.actor!;
-      await own(ctx, async (tx) => {
-        const factor = await findFactor(tx, actor.userId, factorId);
-        if (!factor) throw notFound();
-        if (factor.status === 'active') requireStepUp(ctx);
-        await deleteFactor(tx, factorId);
-        const left = await activeFactorKinds(tx, actor.userId);
-        if (left.length === 0) await deleteRecoveryCodes(tx, actor.userId);
-        await recordAudit(tx, ctx, {
-          tenantId: actor.tenantId,
-          action: 'mfa.factor_removed',
-          resourceType: 'mfa_factor',
-          resourceId: factorId,
-          metadata: { kind: factor.kind, status: factor.status, factors_left: left.length },
-        });
-      });
+      await withRevocation(sessions, { kind: 'user', id: actor.userId }, () =>
+        own(ctx, async (tx) => {
+          const factor = await findFactor(tx, actor.userId, factorId);
+          if (!factor) throw notFound();
+          if (factor.status === 'active') requireStepUp(ctx);
+          await deleteFactor(tx, factorId);
+          const left = await activeFactorKinds(tx, actor.userId);
+          if (left.length === 0) await deleteRecoveryCodes(tx, actor.userId);
+          // A pending factor never proved a sign-in: nothing was opened with it.
+          const sessionsEnded = factor.status === 'active' ? await revokeUserSessions(tx, actor.userId, 'mfa_factor_removed', actor.sessionId) : 0;
+          await recordAudit(tx, ctx, {
+            tenantId: actor.tenantId,
+            action: 'mfa.factor_removed',
+            resourceType: 'mfa_factor',
+            resourceId: factorId,
+            metadata: { kind: factor.kind, status: factor.status, factors_left: left.length, sessions_ended: sessionsEnded },
+          });
+        }),
+      );
     },
 
     /** A new set of ten recovery codes in place of the old set (needs a recent step-up). */

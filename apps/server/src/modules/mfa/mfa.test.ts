@@ -4,7 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { generate } from 'otplib';
 import { ConfigError, loadConfig } from '../../kernel/config.ts';
-import { buildTestPlatform, TEST_PASSWORD, type Session, type TestPlatform } from '../../../test/helpers.ts';
+import { createLogger } from '../../kernel/log.ts';
+import { startPlatform } from '../../start.ts';
+import { buildTestPlatform, eventually, TEST_PASSWORD, type Session, type TestPlatform } from '../../../test/helpers.ts';
 import { verifiedEmail } from './mfa.test-helpers.ts';
 import { matchRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes.ts';
 import { verifyTotp } from './totp.ts';
@@ -381,6 +383,38 @@ describe('MFA sign-in, the mfa-required challenge and its attacks (NFR-SEC-003, 
     const after = (await t.app.inject({ method: 'GET', url: '/v1/me/mfa', headers })).json() as { enrolled: boolean; recovery_codes_remaining: number };
     assert.deepEqual(after, { enrolled: false, factors: [], recovery_codes_remaining: 0 });
     assert.equal((await login('remove@acme.example')).statusCode, 200, 'no factor, no challenge');
+  });
+
+  test("removing a factor ends the user's other sessions on every node, the one opened with it included; the current one stays", async () => {
+    const { app, session: enrolling } = await enrolled('ends@acme.example');
+    const id = await userId('ends@acme.example');
+    const problem = await challenge('ends@acme.example');
+    const signedIn = await verify({ challenge_token: problem.challenge_token, totp_code: await app.next() });
+    assert.equal(signedIn.statusCode, 200, signedIn.body);
+    const withFactor = signedIn.json() as { access_token: string; refresh_token: string };
+    const withFactorHeaders = { authorization: `Bearer ${withFactor.access_token}` };
+    const stepped = await t.app.inject({ method: 'POST', url: '/v1/auth/step-up', headers: enrolling.headers, payload: { totp_code: await app.next() } });
+    assert.equal(stepped.statusCode, 200, stepped.body);
+    const current = stepped.json() as { access_token: string; refresh_token: string };
+    const headers = { authorization: `Bearer ${current.access_token}` };
+    const factorId = ((await t.app.inject({ method: 'GET', url: '/v1/me/mfa', headers })).json() as { factors: { id: string }[] }).factors[0]!.id;
+    // A second API node has the session opened with the factor cached.
+    const nodeB = await startPlatform(t.config, createLogger(t.config.logLevel), { api: true, worker: false, db: t.db });
+    try {
+      assert.equal((await nodeB.app!.inject({ method: 'GET', url: '/v1/me', headers: withFactorHeaders })).statusCode, 200);
+      assert.equal((await t.app.inject({ method: 'DELETE', url: `/v1/me/mfa/factors/${factorId}`, headers })).statusCode, 204);
+      assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me', headers: withFactorHeaders })).statusCode, 401);
+      await eventually(async () => (await nodeB.app!.inject({ method: 'GET', url: '/v1/me', headers: withFactorHeaders })).statusCode === 401, 2_000);
+    } finally {
+      await nodeB.stop();
+    }
+    assert.equal((await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: withFactor.refresh_token } })).statusCode, 401);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me', headers })).statusCode, 200, 'the session that removed it goes on');
+    assert.equal((await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: current.refresh_token } })).statusCode, 200);
+    const removed = await events('mfa.factor_removed', factorId);
+    assert.equal((removed[0]!.metadata as { sessions_ended: number }).sessions_ended, 1);
+    const ended = await t.db.owner.selectFrom('sessions').select('revoked_reason').where('user_id', '=', id).where('status', '=', 'revoked').execute();
+    assert.deepEqual(ended, [{ revoked_reason: 'mfa_factor_removed' }]);
   });
 
   test('challenges of a user are kept only while they matter: expired ones go at the next sign-in', async () => {
