@@ -51,6 +51,11 @@ export interface Config {
   signingKey: string | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /**
+   * How long after a rotation the previous refresh token still answers with its successor (two tabs
+   * refreshing at once); later, or for an older token, a replay revokes the session. 0: never.
+   */
+  refreshReuseGraceSeconds: number;
   /** The first step of the progressive delay after a locked-out login failure (doubles, capped at 30 s). */
   loginFailureDelayMs: number;
   sessionAbsoluteTtlSeconds: number;
@@ -302,6 +307,7 @@ export function loadConfig(env: Env = process.env): Config {
     signingKey,
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 60, 86_400),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 7 * 86_400, 300, 90 * 86_400),
+    refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 60),
     loginFailureDelayMs: int(env, 'LOGIN_FAILURE_DELAY_MS', 1000, 0, 30_000),
     sessionAbsoluteTtlSeconds: int(env, 'SESSION_ABSOLUTE_TTL_SECONDS', 12 * 3600, 300, 30 * 86_400),
     sessionIdleTimeoutSeconds: int(env, 'SESSION_IDLE_TIMEOUT_SECONDS', 1800, 60, 30 * 86_400),

@@ -131,6 +131,8 @@ export interface RefreshTokensTable {
   created_at: CreatedAt;
   expires_at: Date;
   used_at: Date | null;
+  /** A rotated token's successor, sealed under a key only the rotated token gives (reuse grace window). */
+  successor_sealed: string | null;
 }
 
 export interface AuditChainHeadsTable {

@@ -59,6 +59,8 @@ export function findRefreshToken(tx: Tx, tokenHash: string) {
       'r.id',
       'r.status',
       'r.expires_at',
+      'r.used_at',
+      'r.successor_sealed',
       'r.session_id',
       's.status as session_status',
       's.expires_at as session_expires_at',
@@ -79,11 +81,11 @@ export function findSessionExpiry(tx: Tx, id: string) {
   return tx.selectFrom('sessions').select('expires_at').where('id', '=', id).executeTakeFirst();
 }
 
-/** Marks an active token used; returns false if another request got there first. */
-export async function claimRefreshToken(tx: Tx, id: string): Promise<boolean> {
+/** Marks an active token used, keeping its sealed successor; returns false if another request got there first. */
+export async function claimRefreshToken(tx: Tx, id: string, successorSealed: string): Promise<boolean> {
   const result = await tx
     .updateTable('refresh_tokens')
-    .set({ status: 'rotated', used_at: new Date() })
+    .set({ status: 'rotated', used_at: new Date(), successor_sealed: successorSealed })
     .where('id', '=', id)
     .where('status', '=', 'active')
     .executeTakeFirst();

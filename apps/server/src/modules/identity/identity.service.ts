@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { domainToASCII } from 'node:url';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { announceRevocation, withRevocation } from '../../kernel/auth/revocation.ts';
 import type { RequestContext } from '../../kernel/context.ts';
+import { createSecretBox } from '../../kernel/crypto/secret-box.ts';
 import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
 import type { PlatformRoleColumn } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
@@ -78,12 +79,32 @@ function newRefreshToken(tenantId: string | null) {
   return { token: `${tenantId ?? PLATFORM_PREFIX}.${secret}`, hash: sha256(secret) };
 }
 
-function parseRefreshToken(token: string): { tenantId: string | null; hash: string } | null {
+function parseRefreshToken(token: string): { tenantId: string | null; secret: string; hash: string } | null {
   const [scope, secret, extra] = token.split('.');
   if (!scope || !secret || extra !== undefined || secret.length < 40) return null;
   if (scope !== PLATFORM_PREFIX && !isUuid(scope)) return null;
-  return { tenantId: scope === PLATFORM_PREFIX ? null : scope, hash: sha256(secret) };
+  return { tenantId: scope === PLATFORM_PREFIX ? null : scope, secret, hash: sha256(secret) };
 }
+
+/**
+ * A rotated token keeps its successor for the reuse grace window, sealed under a key derived from
+ * the rotated token's own secret, which is never stored: only whoever presents that token opens
+ * it, and the database (with SECRETS_KEY) gives no live refresh token away (docs/adr/0010).
+ */
+const successorBox = (secret: string) => createSecretBox([Buffer.from(hkdfSync('sha256', secret, '', 'tsv refresh token successor', 32))]);
+const successorPlace = (tokenId: string) => `refresh_tokens.successor:${tokenId}`;
+const sealSuccessor = (secret: string, tokenId: string, successor: string) => successorBox(secret).seal(successor, successorPlace(tokenId));
+
+function openSuccessor(secret: string, tokenId: string, sealed: string): string | null {
+  try {
+    return successorBox(secret).open(sealed, successorPlace(tokenId));
+  } catch {
+    return null;
+  }
+}
+
+type FoundRefreshToken = NonNullable<Awaited<ReturnType<typeof findRefreshToken>>>;
+type RefreshOutcome = { sign: () => Promise<TokenPair> } | { error: 'unknown' | 'expired' } | { error: 'reuse'; sessionId: string };
 
 /**
  * Ends every session of one user, in the transaction's tenant context (role change, disable,
@@ -117,20 +138,16 @@ export function createIdentityService(platform: Platform) {
     tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn);
 
   /**
-   * Stores a new refresh token in the transaction and returns the signing of the pair, to run after
+   * The signing of a new access token for the session, paired with its refresh token, to run after
    * commit: no row lock (the audit chain head) is held while the access token is signed.
    */
-  async function grantTokens(
-    tx: Tx,
+  function signPair(
     user: { id: string; tenant_id: string | null; roles: string[] },
     sessionId: string,
-    sessionExpiresAt: Date,
     amr: string[],
-    mfaAt: Date | null = null,
-  ): Promise<() => Promise<TokenPair>> {
-    const refresh = newRefreshToken(user.tenant_id);
-    const refreshExpiry = new Date(Math.min(Date.now() + config.refreshTokenTtlSeconds * 1000, sessionExpiresAt.getTime()));
-    await insertRefreshToken(tx, { tenant_id: user.tenant_id, session_id: sessionId, token_hash: refresh.hash, expires_at: refreshExpiry });
+    mfaAt: Date | null,
+    refreshToken: string,
+  ): () => Promise<TokenPair> {
     return async () => {
       const access = await tokens.issue({
         sub: user.id,
@@ -140,8 +157,85 @@ export function createIdentityService(platform: Platform) {
         amr,
         ...(mfaAt ? { mfa_at: Math.floor(mfaAt.getTime() / 1000) } : {}),
       });
-      return { access_token: access.token, refresh_token: refresh.token, token_type: 'Bearer', expires_in: access.expiresIn };
+      return { access_token: access.token, refresh_token: refreshToken, token_type: 'Bearer', expires_in: access.expiresIn };
     };
+  }
+
+  /** Stores a new refresh token in the transaction and returns the signing of the pair (signPair). */
+  async function grantTokens(
+    tx: Tx,
+    user: { id: string; tenant_id: string | null; roles: string[] },
+    sessionId: string,
+    sessionExpiresAt: Date,
+    amr: string[],
+    mfaAt: Date | null = null,
+    refresh = newRefreshToken(user.tenant_id),
+  ): Promise<() => Promise<TokenPair>> {
+    const refreshExpiry = new Date(Math.min(Date.now() + config.refreshTokenTtlSeconds * 1000, sessionExpiresAt.getTime()));
+    await insertRefreshToken(tx, { tenant_id: user.tenant_id, session_id: sessionId, token_hash: refresh.hash, expires_at: refreshExpiry });
+    return signPair(user, sessionId, amr, mfaAt, refresh.token);
+  }
+
+  /** The session's user as its tokens name it, and the context its refresh is audited in. */
+  function refreshing(ctx: RequestContext, tenantId: string | null, found: FoundRefreshToken) {
+    const user = { id: found.user_id, tenant_id: tenantId, roles: found.elevated_role ? [...found.roles, found.elevated_role] : found.roles };
+    const actorCtx: RequestContext = {
+      ...ctx,
+      actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles: user.roles, sessionId: found.session_id, amr: found.amr, grants: NO_GRANTS },
+    };
+    return { user, actorCtx };
+  }
+
+  /**
+   * Whether the session of an active token may be renewed now, and if so records the use: the
+   * token, session, user and tenant are live, and the session was not left unused past its idle
+   * timeout (FR-AUTH-008).
+   */
+  async function renewable(tx: Tx, ctx: RequestContext, tenantId: string | null, found: FoundRefreshToken): Promise<boolean> {
+    const live =
+      found.status === 'active' &&
+      found.expires_at.getTime() > Date.now() &&
+      found.session_status === 'active' &&
+      found.session_expires_at.getTime() > Date.now() &&
+      found.user_status === 'active' &&
+      // FR-RBAC-005: impersonation sessions get no refresh token and are never renewed.
+      found.impersonator_id === null;
+    if (!live || !(await touchSessionAtRefresh(tx, config, found.session_id, tenantId, ctx.ip))) return false;
+    if (!tenantId) return true;
+    const tenant = await tx.selectFrom('tenants').select('status').where('id', '=', tenantId).executeTakeFirstOrThrow();
+    return tenant.status === 'active';
+  }
+
+  /**
+   * A rotated token presented again. Within REFRESH_REUSE_GRACE_SECONDS of its rotation, while its
+   * successor is still the session's current token, this is the client racing itself (two tabs):
+   * the answer is that same successor with a fresh access token. Anything else is a copy in other
+   * hands: the whole session is revoked and a security event recorded.
+   */
+  async function answerReplay(tx: Tx, ctx: RequestContext, presented: { tenantId: string | null; secret: string }, found: FoundRefreshToken): Promise<RefreshOutcome> {
+    const { tenantId } = presented;
+    const withinGrace = found.used_at !== null && Date.now() - found.used_at.getTime() <= config.refreshReuseGraceSeconds * 1000;
+    const successorToken = withinGrace && found.successor_sealed ? openSuccessor(presented.secret, found.id, found.successor_sealed) : null;
+    const successorHash = successorToken ? parseRefreshToken(successorToken)?.hash : undefined;
+    const successor = successorHash ? await findRefreshToken(tx, successorHash) : undefined;
+    if (successorToken && successor?.status === 'active') {
+      if (!(await renewable(tx, ctx, tenantId, successor))) return { error: 'expired' };
+      const { user, actorCtx } = refreshing(ctx, tenantId, successor);
+      await recordAudit(tx, actorCtx, { tenantId, action: 'auth.refresh', resourceType: 'session', resourceId: found.session_id, metadata: { replayed_within_grace: true } });
+      return { sign: signPair(user, successor.session_id, successor.amr, successor.mfa_at, successorToken) };
+    }
+    await revokeSession(tx, found.session_id, 'refresh_token_reuse');
+    await announceRevocation(tx, { kind: 'session', id: found.session_id });
+    await recordAudit(tx, ctx, {
+      tenantId,
+      action: 'auth.refresh_reuse',
+      category: 'security',
+      severity: 'high',
+      outcome: 'denied',
+      resourceType: 'session',
+      resourceId: found.session_id,
+    });
+    return { error: 'reuse', sessionId: found.session_id };
   }
 
   /**
@@ -263,54 +357,30 @@ export function createIdentityService(platform: Platform) {
     },
 
     /**
-     * Rotates a refresh token (FR-AUTH-005). Presenting a token that was already rotated means it
-     * was copied: the whole session is revoked and a security event is recorded.
+     * Rotates a refresh token (FR-AUTH-005). The token just rotated, presented again within the
+     * grace window, answers the same successor (answerReplay); any other rotated token means it was
+     * copied: the whole session is revoked and a security event is recorded.
      */
     async refresh(ctx: RequestContext, refreshToken: string): Promise<TokenPair> {
       const parsed = parseRefreshToken(refreshToken);
       if (!parsed) throw new AppError('unauthorized', 'The refresh token is not valid.');
       const { tenantId } = parsed;
-      const outcome = await inScope(tenantId, async (tx) => {
+      const outcome = await inScope(tenantId, async (tx): Promise<RefreshOutcome> => {
         const found = await findRefreshToken(tx, parsed.hash);
-        if (!found) return { error: 'unknown' as const, sign: undefined };
-        if (found.status === 'rotated') {
-          await revokeSession(tx, found.session_id, 'refresh_token_reuse');
-          await announceRevocation(tx, { kind: 'session', id: found.session_id });
-          await recordAudit(tx, ctx, {
-            tenantId,
-            action: 'auth.refresh_reuse',
-            category: 'security',
-            severity: 'high',
-            outcome: 'denied',
-            resourceType: 'session',
-            resourceId: found.session_id,
-          });
-          return { error: 'reuse' as const, sessionId: found.session_id, sign: undefined };
+        if (!found) return { error: 'unknown' };
+        if (found.status === 'rotated') return answerReplay(tx, ctx, parsed, found);
+        if (!(await renewable(tx, ctx, tenantId, found))) return { error: 'expired' };
+        const successor = newRefreshToken(tenantId);
+        if (!(await claimRefreshToken(tx, found.id, sealSuccessor(parsed.secret, found.id, successor.token)))) {
+          // Another request rotated it since it was read (the other tab): now it is a replay.
+          const rotated = await findRefreshToken(tx, parsed.hash);
+          return rotated?.status === 'rotated' ? answerReplay(tx, ctx, parsed, rotated) : { error: 'expired' };
         }
-        const live =
-          found.status === 'active' &&
-          found.expires_at.getTime() > Date.now() &&
-          found.session_status === 'active' &&
-          found.session_expires_at.getTime() > Date.now() &&
-          found.user_status === 'active' &&
-          // FR-RBAC-005: impersonation sessions get no refresh token and are never renewed.
-          found.impersonator_id === null;
-        // FR-AUTH-008: a session left unused past its idle timeout is not renewed.
-        const renewable = live && (await touchSessionAtRefresh(tx, config, found.session_id, tenantId, ctx.ip));
-        if (!renewable || !(await claimRefreshToken(tx, found.id))) return { error: 'expired' as const, sign: undefined };
-        if (tenantId) {
-          const tenant = await tx.selectFrom('tenants').select('status').where('id', '=', tenantId).executeTakeFirstOrThrow();
-          if (tenant.status !== 'active') return { error: 'expired' as const, sign: undefined };
-        }
-        const user = { id: found.user_id, tenant_id: tenantId, roles: found.elevated_role ? [...found.roles, found.elevated_role] : found.roles };
-        const actorCtx: RequestContext = {
-          ...ctx,
-          actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles: user.roles, sessionId: found.session_id, amr: found.amr, grants: NO_GRANTS },
-        };
+        const { user, actorCtx } = refreshing(ctx, tenantId, found);
         await recordAudit(tx, actorCtx, { tenantId, action: 'auth.refresh', resourceType: 'session', resourceId: found.session_id });
-        return { error: null, sign: await grantTokens(tx, user, found.session_id, found.session_expires_at, found.amr, found.mfa_at) };
+        return { sign: await grantTokens(tx, user, found.session_id, found.session_expires_at, found.amr, found.mfa_at, successor) };
       });
-      if (outcome.sign) return outcome.sign();
+      if ('sign' in outcome) return outcome.sign();
       if (outcome.error === 'reuse') sessions.apply({ kind: 'session', id: outcome.sessionId });
       throw new AppError('unauthorized', 'The refresh token is not valid.');
     },

@@ -166,6 +166,7 @@ describe('identity: login, tokens, refresh rotation, logout (FR-AUTH-001, FR-AUT
     // The session is live and cached on this node before the theft is detected.
     assert.equal((await me(third.access_token)).statusCode, 200);
 
+    // Two rotations old: a copy, even inside the grace window that covers the previous token.
     const replay = await refresh(first.refresh_token);
     assert.equal(replay.statusCode, 401);
     assert.equal(replay.json().type, '/problems/unauthorized');
@@ -184,6 +185,50 @@ describe('identity: login, tokens, refresh rotation, logout (FR-AUTH-001, FR-AUT
       .where('resource_id', '=', sessionId)
       .execute();
     assert.deepEqual(security, [{ category: 'security', severity: 'high', outcome: 'denied', tenant_id: t.tenants.acme!.id }]);
+  });
+
+  test('two refreshes of one token at once (two tabs) both succeed with the same new refresh token, and the session stays', async () => {
+    const first = (await login({ email: 'member@acme.demo.test', password: TEST_PASSWORD, tenant: 'acme' })).json() as TokenBody;
+    const sessionId = (await t.running.platform.tokens.verify(first.access_token)).sid;
+    const answers = await Promise.all([refresh(first.refresh_token), refresh(first.refresh_token), refresh(first.refresh_token)]);
+    for (const answer of answers) assert.equal(answer.statusCode, 200, answer.body);
+    const pairs = answers.map((answer) => answer.json() as TokenBody);
+    assert.equal(new Set(pairs.map((pair) => pair.refresh_token)).size, 1, 'every tab gets the winner\'s refresh token');
+    assert.notEqual(pairs[0]!.refresh_token, first.refresh_token);
+    for (const pair of pairs) {
+      assert.equal((await t.running.platform.tokens.verify(pair.access_token)).sid, sessionId);
+      assert.equal((await me(pair.access_token)).statusCode, 200);
+    }
+    // Presented once more, still inside the window: the same answer, not a theft.
+    assert.equal(((await refresh(first.refresh_token)).json() as TokenBody).refresh_token, pairs[0]!.refresh_token);
+    const next = await refresh(pairs[0]!.refresh_token);
+    assert.equal(next.statusCode, 200, next.body);
+    assert.equal((await me((next.json() as TokenBody).access_token)).statusCode, 200);
+    const session = await t.db.owner.selectFrom('sessions').select('status').where('id', '=', sessionId).executeTakeFirstOrThrow();
+    assert.equal(session.status, 'active');
+    const rows = await t.db.owner.selectFrom('refresh_tokens').select('status').where('session_id', '=', sessionId).execute();
+    assert.equal(rows.length, 3, 'the replays made no token of their own');
+    const reuse = await t.db.owner.selectFrom('audit_events').select('id').where('action', '=', 'auth.refresh_reuse').where('resource_id', '=', sessionId).execute();
+    assert.deepEqual(reuse, []);
+  });
+
+  test('the previous refresh token presented after the grace window revokes the whole session', async () => {
+    const first = (await login({ email: 'member@acme.demo.test', password: TEST_PASSWORD, tenant: 'acme' })).json() as TokenBody;
+    const sessionId = (await t.running.platform.tokens.verify(first.access_token)).sid;
+    const second = (await refresh(first.refresh_token)).json() as TokenBody;
+    // The rotation happened longer ago than REFRESH_REUSE_GRACE_SECONDS.
+    await t.db.owner
+      .updateTable('refresh_tokens')
+      .set({ used_at: new Date(Date.now() - (t.config.refreshReuseGraceSeconds + 1) * 1000) })
+      .where('session_id', '=', sessionId)
+      .where('status', '=', 'rotated')
+      .execute();
+    const replay = await refresh(first.refresh_token);
+    assert.equal(replay.statusCode, 401);
+    assert.equal((await me(second.access_token)).statusCode, 401);
+    assert.equal((await refresh(second.refresh_token)).statusCode, 401, "the winner's pair dies with the session");
+    const session = await t.db.owner.selectFrom('sessions').select(['status', 'revoked_reason']).where('id', '=', sessionId).executeTakeFirstOrThrow();
+    assert.deepEqual(session, { status: 'revoked', revoked_reason: 'refresh_token_reuse' });
   });
 
   test('a malformed or unknown refresh token is refused', async () => {
