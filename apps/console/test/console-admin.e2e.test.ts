@@ -157,14 +157,14 @@ test('owner composes a custom role from the catalog and assigns it in a unit', o
       'the role is assigned in North only',
     );
 
-    // A refused change shows the server's problem: the last Owner keeps the role.
+    // A refused change shows the server's problem: nobody takes away their own roles.
     await page.getByRole('button', { name: new RegExp(`Remove Owner from ${OWNER.email}`) }).click();
     const dialog = page.getByRole('dialog', { name: 'Remove assignment' });
     await dialog.waitFor();
     assert.equal(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((el) => el === document.activeElement), true, 'Cancel has the focus');
     await assertAccessible(page, 'remove assignment dialog');
     await dialog.getByRole('button', { name: 'Remove' }).click();
-    await dialog.getByRole('alert').filter({ hasText: /Owner/ }).waitFor();
+    await dialog.getByRole('alert').filter({ hasText: /your own roles/ }).waitFor();
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
   } finally {

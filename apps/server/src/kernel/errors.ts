@@ -14,6 +14,7 @@ export type ProblemCode =
   | 'version-conflict'
   | 'default-role'
   | 'last-owner'
+  | 'own-role-change'
   | 'weak-password'
   | 'invitation-invalid'
   | 'password-reset-invalid'
@@ -54,6 +55,7 @@ const TITLES: Record<ProblemCode, [status: number, title: string]> = {
   'version-conflict': [409, 'The resource was changed by someone else'],
   'default-role': [409, 'Default roles cannot be changed'],
   'last-owner': [409, 'The last Owner must stay'],
+  'own-role-change': [403, 'You cannot change your own roles'],
   'weak-password': [400, 'The password does not meet the password policy'],
   'invitation-invalid': [410, 'The invitation is not valid'],
   'password-reset-invalid': [410, 'The password reset link is not valid'],

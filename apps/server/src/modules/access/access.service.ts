@@ -76,6 +76,14 @@ export function assertHoldsAll(ctx: RequestContext, permissions: readonly string
   }
 }
 
+/**
+ * Nobody changes their own role assignments, whatever they hold: an Owner cannot step down by
+ * mistake, and a holder of roles.manage cannot reshape their own access. Another person does it.
+ */
+export function assertNotOwnRoles(ctx: RequestContext, userId: string) {
+  if (ctx.actor?.userId === userId) throw new AppError('own-role-change', 'Another user with the permission must change your roles.');
+}
+
 /** Roles, organization units and role assignments of a tenant (FR-RBAC-002/003, FR-TEN-005). */
 export function createAccessService(platform: Platform) {
   const { db, sessions } = platform;
@@ -220,6 +228,7 @@ export function createAccessService(platform: Platform) {
     },
 
     async assign(ctx: RequestContext, input: CreateAssignmentInput) {
+      assertNotOwnRoles(ctx, input.user_id);
       const row = await changeGrants(ctx, async (tx, tenantId) => {
         const [user, role] = await Promise.all([userExists(tx, input.user_id), findRole(tx, input.role_id)]);
         if (!user) throw new AppError('validation', 'The user does not exist.');
@@ -244,6 +253,7 @@ export function createAccessService(platform: Platform) {
       await changeGrants(ctx, async (tx, tenantId) => {
         const assignment = await findAssignment(tx, id);
         if (!assignment) throw new AppError('not-found');
+        assertNotOwnRoles(ctx, assignment.user_id);
         const role = await lockRole(tx, assignment.role_id);
         if (role) assertHoldsAll(ctx, effectivePermissions(role));
         if (role?.key === 'owner' && assignment.unit_id === null && (await countOtherOwners(tx, assignment.user_id)) === 0) {

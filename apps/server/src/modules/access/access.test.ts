@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { DEFAULT_TENANT_ROLES, PERMISSION_CATALOG } from '../../kernel/auth/permissions.ts';
+import { DEFAULT_TENANT_ROLES, PERMISSION_CATALOG, planeOf, type Permission } from '../../kernel/auth/permissions.ts';
 import { buildTestPlatform, type Session, type TestPlatform } from '../../../test/helpers.ts';
 
 interface Role {
@@ -11,6 +11,8 @@ interface Role {
   permissions: string[];
   version: number;
 }
+
+const TENANT_PERMISSIONS = (Object.keys(PERMISSION_CATALOG) as Permission[]).filter((p) => planeOf(p) === 'tenant');
 
 describe('access control: catalog, roles, units, scoped assignments (FR-RBAC-001..004, FR-TEN-005)', () => {
   let t: TestPlatform;
@@ -112,22 +114,44 @@ describe('access control: catalog, roles, units, scoped assignments (FR-RBAC-001
     assert.equal(toAuditor.statusCode, 201, toAuditor.body);
   });
 
+  test('nobody changes their own role assignments (403 own-role-change), and nothing changes', async () => {
+    const ownerId = await userId('owner@acme.demo.test');
+    const assignmentsOf = async () => ((await call(owner, 'GET', `/role-assignments?user_id=${ownerId}`)).json() as { items: { id: string }[] }).items;
+    const before = await assignmentsOf();
+    const attempts = [
+      ['POST', '/role-assignments', { user_id: ownerId, role_id: await roleId('auditor') }],
+      ['DELETE', `/role-assignments/${before[0]!.id}`, undefined],
+    ] as const;
+    for (const [method, url, payload] of attempts) {
+      const response = await call(owner, method, url, payload);
+      assert.equal(response.statusCode, 403, `${method} ${url}: ${response.body}`);
+      assert.equal(response.json().type, '/problems/own-role-change');
+    }
+    assert.deepEqual(await assignmentsOf(), before);
+  });
+
   test('the last Owner cannot lose the Owner role; with a second Owner, one can go', async () => {
     const ownerId = await userId('owner@acme.demo.test');
     const ownerRole = await roleId('owner');
+    // Someone else who holds every permission an Owner holds may take the role away.
+    const everything = await call(owner, 'POST', '/roles', { name: 'Everything', permissions: TENANT_PERMISSIONS });
+    assert.equal(everything.statusCode, 201, everything.body);
+    const superId = await t.addUser('acme', 'everything@acme.demo.test', 'member');
+    assert.equal((await call(owner, 'POST', '/role-assignments', { user_id: superId, role_id: everything.json().id })).statusCode, 201);
+    const superuser = await t.login('everything@acme.demo.test', 'acme');
     const [assignment] = ((await call(owner, 'GET', `/role-assignments?user_id=${ownerId}`)).json() as { items: { id: string; role_id: string }[] }).items;
-    const last = await call(owner, 'DELETE', `/role-assignments/${assignment!.id}`);
+    const last = await call(superuser, 'DELETE', `/role-assignments/${assignment!.id}`);
     assert.equal(last.statusCode, 409, last.body);
     assert.equal(last.json().type, '/problems/last-owner');
 
     const second = await t.addUser('acme', 'owner2@acme.demo.test', 'owner');
-    const removed = await call(owner, 'DELETE', `/role-assignments/${assignment!.id}`);
+    const removed = await call(superuser, 'DELETE', `/role-assignments/${assignment!.id}`);
     assert.equal(removed.statusCode, 204, removed.body);
     // The old Owner's grants change at once: it can no longer manage roles.
     assert.equal((await call(owner, 'GET', '/roles')).statusCode, 403);
     const owner2 = await t.login('owner2@acme.demo.test', 'acme');
     const [secondAssignment] = ((await call(owner2, 'GET', `/role-assignments?user_id=${second}`)).json() as { items: { id: string }[] }).items;
-    assert.equal((await call(owner2, 'DELETE', `/role-assignments/${secondAssignment!.id}`)).statusCode, 409);
+    assert.equal((await call(superuser, 'DELETE', `/role-assignments/${secondAssignment!.id}`)).statusCode, 409);
     // Restore the first Owner for the tests after this one.
     assert.equal((await call(owner2, 'POST', '/role-assignments', { user_id: ownerId, role_id: ownerRole })).statusCode, 201);
   });

@@ -7,6 +7,7 @@ import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
 import type { Platform } from '../../platform.ts';
 import {
   assertHoldsAll,
+  assertNotOwnRoles,
   countOtherOwners,
   deleteAssignments,
   effectivePermissions,
@@ -116,6 +117,7 @@ export function createUsersService(platform: Platform) {
      * tenant-wide every permission of the new role and of the roles taken away.
      */
     async changeRole(ctx: RequestContext, id: string, input: ChangeRoleInput) {
+      assertNotOwnRoles(ctx, id);
       const row = await changeUser(ctx, id, { revokeSessions: 'role_changed' }, async (tx, user, tenantId) => {
         if (input.version !== undefined && input.version !== user.version) {
           throw new AppError('version-conflict', `The current version is ${user.version}.`, { current_version: user.version });

@@ -230,9 +230,6 @@ describe('users of a tenant: list, role change, disable, enable, delete, last Ow
     const org = await newOrg();
     const superuser = await addSuperuser(org, `super@${org.slug}.example`);
 
-    const selfDowngrade = await call(org.owner, 'PUT', `${org.base}/users/${org.ownerId}/role`, { role_id: org.roles.admin });
-    assert.equal(selfDowngrade.statusCode, 409, selfDowngrade.body);
-    assert.equal(selfDowngrade.json().type, '/problems/last-owner');
     for (const [method, url, payload] of [
       ['PUT', `/users/${org.ownerId}/role`, { role_id: org.roles.admin }],
       ['PUT', `/users/${org.ownerId}/role`, { role_id: org.roles.owner, unit_id: (await call(org.owner, 'POST', `${org.base}/units`, { name: 'Only here' })).json().id }],
@@ -255,8 +252,28 @@ describe('users of a tenant: list, role change, disable, enable, delete, last Ow
     const refused = await call(superuser.session, 'POST', `${org.base}/users/${org.ownerId}/disable`);
     assert.equal(refused.statusCode, 409, refused.body);
     assert.equal((await call(org.owner, 'POST', `${org.base}/users/${second.id}/enable`)).statusCode, 200);
-    const demoted = await call(org.owner, 'PUT', `${org.base}/users/${org.ownerId}/role`, { role_id: org.roles.admin });
+    const demoted = await call(superuser.session, 'PUT', `${org.base}/users/${org.ownerId}/role`, { role_id: org.roles.admin });
     assert.equal(demoted.statusCode, 200, demoted.body);
+  });
+
+  test('nobody changes their own role (403 own-role-change): not an Owner, not someone holding every permission', async () => {
+    const org = await newOrg();
+    await addUser(org, `owner2@${org.slug}.example`, 'owner');
+    const superuser = await addSuperuser(org, `super@${org.slug}.example`);
+    for (const [who, id, role] of [
+      [org.owner, org.ownerId, org.roles.admin],
+      [org.owner, org.ownerId, org.roles.owner],
+      [superuser.session, superuser.id, org.roles.owner],
+    ] as const) {
+      const response = await call(who, 'PUT', `${org.base}/users/${id}/role`, { role_id: role });
+      assert.equal(response.statusCode, 403, response.body);
+      assert.equal(response.json().type, '/problems/own-role-change');
+    }
+    const owner = (await call(org.owner, 'GET', `${org.base}/users/${org.ownerId}`)).json() as UserBody;
+    assert.deepEqual(owner.roles.map((r) => [r.key, r.unit_id]), [['owner', null]]);
+    assert.equal((await me(org.owner)).statusCode, 200, 'the refused change ended no session');
+    assert.ok(!(await auditActions(org.id, org.ownerId)).includes('user.role_changed'));
+    assert.equal((await auditActions(org.id, superuser.id)).filter((action) => action === 'user.role_changed').length, 1, 'only the change that made the superuser');
   });
 
   test('two concurrent removals of the two last Owners: exactly one succeeds', async () => {
