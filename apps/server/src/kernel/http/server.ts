@@ -120,6 +120,9 @@ export async function createHttpServer(
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
     if (!isApiRoute(request.url) && !request.url.startsWith('/v1/docs')) reply.header('content-security-policy', CONSOLE_CSP);
+    // No browser or proxy keeps an API answer (tokens, secrets, exports, personal data), unless
+    // its route set a caching policy of its own (the JWKS, the flag document's ETag).
+    if (isApiRoute(request.url) && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   });
   // FR-AUD-005: a successful answer of a route marked `auditRead` leaves only once its audit event
   // is written; when the event cannot be written the client gets a 500 problem instead of the data.
