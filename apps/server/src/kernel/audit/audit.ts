@@ -87,6 +87,7 @@ export type AuditAction =
   | 'user.identity_linked'
   | 'security.sso_state_invalid'
   | 'security.cross_tenant_attempt'
+  | 'security.token_session_mismatch'
   | 'auth.mfa_challenge'
   | 'auth.mfa_verify'
   | 'auth.step_up'

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { recordSecurityEvent } from '../audit/audit.ts';
 import { isAppAccess, isPermission, isSensitive, platformGrants, reachOf, tenantGrants, type RouteAccess } from '../auth/permissions.ts';
 import type { ActiveSession, SessionCache } from '../auth/session-cache.ts';
-import type { TokenService } from '../auth/tokens.ts';
+import type { TokenService, VerifiedAccess } from '../auth/tokens.ts';
 import type { Actor, RequestContext } from '../context.ts';
 import type { Database, Tx } from '../db/database.ts';
 import { AppError } from '../errors.ts';
@@ -108,6 +108,7 @@ interface TrackedSession extends ActiveSession {
 
 interface SessionRow {
   status: string;
+  tenant_id: string | null;
   expires_at: Date;
   user_id: string;
   user_status: string;
@@ -139,7 +140,7 @@ function selectSession(tx: Tx, sessionId: string, tenantScoped: boolean) {
     ? sql`(u.phone_verified_at is null and coalesce((select v.require_phone from tenant_verification_policy v where v.tenant_id = s.tenant_id), false))`
     : sql`false`;
   return sql<SessionRow>`
-    select s.status, s.expires_at, s.user_id, s.impersonator_id, s.elevated_role, u.status as user_status,
+    select s.status, s.tenant_id, s.expires_at, s.user_id, s.impersonator_id, s.elevated_role, u.status as user_status,
            u.platform_role, u.platform_region, t.status as tenant_status, ${assignments} as assignments,
            s.last_seen_at, ${tenantIdle} as tenant_idle_timeout_seconds,
            u.email_verified_at is not null as email_verified, ${phoneUnverified} as phone_unverified
@@ -148,14 +149,24 @@ function selectSession(tx: Tx, sessionId: string, tenantScoped: boolean) {
 }
 
 /**
+ * FR-AUTH-013, FR-RBAC-005: a token speaks only for its session's user, in its session's tenant,
+ * and with its session's impersonator, if any (`sub` is then the user, `act.sub` the staff member).
+ */
+function bindsTo(claims: VerifiedAccess, session: ActiveSession): boolean {
+  return session.userId === claims.sub && session.tenantId === claims.tenant_id && session.impersonatorId === (claims.act?.sub ?? null);
+}
+
+/**
  * Proves the session still stands and resolves the caller's grants: from the cache when it was
  * seen moments ago, else from the database (a revoked session, an expired one or a suspended
- * tenant fails). Role changes evict the cache on every node (FR-RBAC-004).
+ * tenant fails). Role changes evict the cache on every node (FR-RBAC-004). The session is returned
+ * as stored, for the caller to check the token against it; only a session the token binds to is
+ * cached.
  */
-async function activeSession(deps: GuardDependencies, claims: { sid: string; sub: string; tenant_id: string | null }): Promise<ActiveSession | null> {
+async function activeSession(deps: GuardDependencies, claims: VerifiedAccess): Promise<TrackedSession | null> {
   const cached = deps.sessions.get(claims.sid) as TrackedSession | null;
   // Idle by this node's reckoning: the database decides, the session may have been used elsewhere.
-  if (cached && Date.now() - cached.lastSeenAt <= cached.idleTimeoutMs) return touched(deps, claims, cached);
+  if (cached && Date.now() - cached.lastSeenAt <= cached.idleTimeoutMs) return cached;
   const tenantId = claims.tenant_id;
   const { rows } = tenantId
     ? await deps.db.withTenant(tenantId, (tx) => selectSession(tx, claims.sid, true))
@@ -163,7 +174,6 @@ async function activeSession(deps: GuardDependencies, claims: { sid: string; sub
   const row = rows[0];
   const active =
     row !== undefined &&
-    row.user_id === claims.sub &&
     row.status === 'active' &&
     row.user_status === 'active' &&
     new Date(row.expires_at).getTime() > Date.now() &&
@@ -179,8 +189,8 @@ async function activeSession(deps: GuardDependencies, claims: { sid: string; sub
   const session: TrackedSession = {
     lastSeenAt,
     idleTimeoutMs,
-    tenantId,
-    userId: claims.sub,
+    tenantId: row.tenant_id,
+    userId: row.user_id,
     expiresAt: new Date(row.expires_at),
     impersonatorId: row.impersonator_id,
     platformRegion: row.platform_region,
@@ -189,8 +199,10 @@ async function activeSession(deps: GuardDependencies, claims: { sid: string; sub
       ? tenantGrants((row.assignments ?? []).map((a) => ({ roleKey: a.k, permissions: a.p, unitId: a.u })))
       : platformGrants([row.platform_role, row.elevated_role].filter((role) => role !== null)),
   };
+  // Grants resolved in the context a forged token chose must never reach the cache.
+  if (!bindsTo(claims, session)) return session;
   deps.sessions.remember(claims.sid, session);
-  return touched(deps, claims, deps.sessions.get(claims.sid) as TrackedSession | null ?? session);
+  return deps.sessions.get(claims.sid) as TrackedSession | null ?? session;
 }
 
 /**
@@ -250,10 +262,20 @@ export function guard(deps: GuardDependencies) {
       } catch {
         throw new AppError('unauthorized', 'The access token is not valid.');
       }
-      const session = await activeSession(deps, claims);
-      if (!session) throw new AppError('unauthorized', 'The session has ended.');
-      // FR-RBAC-005: an impersonation session is used only with the token naming its impersonator.
-      if ((claims.act?.sub ?? null) !== session.impersonatorId) throw new AppError('unauthorized', 'The access token is not valid.');
+      const found = await activeSession(deps, claims);
+      if (!found) throw new AppError('unauthorized', 'The session has ended.');
+      if (!bindsTo(claims, found)) {
+        // Correctly signed, yet naming another user, tenant or impersonator than its session: only a
+        // holder of the signing key makes such a token.
+        await recordSecurityEvent(deps.db, request.ctx, {
+          tenantId: null,
+          action: 'security.token_session_mismatch',
+          severity: 'critical',
+          metadata: { session_id: claims.sid, session_tenant_id: found.tenantId, token_tenant_id: claims.tenant_id, route: request.routeOptions.url, method: request.method },
+        });
+        throw new AppError('unauthorized', 'The access token is not valid.');
+      }
+      const session = touched(deps, claims, found);
       // FR-VER-001, FR-VER-002: an unverified user signs in, but only routes declared allowUnverified
       // answer. An impersonating staff member is not gated by the user's verification.
       if (session.unverified && !session.impersonatorId && !request.routeOptions.config?.allowUnverified) {
