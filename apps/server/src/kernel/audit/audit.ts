@@ -67,6 +67,7 @@ export type AuditAction =
   | 'impersonation.started'
   | 'impersonation.ended'
   | 'impersonation.request'
+  | 'security.impersonation_forbidden'
   | 'security.super_admin_granted'
   | 'security.super_admin_request'
   | 'auth.password_changed'

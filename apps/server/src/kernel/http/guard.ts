@@ -1,7 +1,16 @@
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import { sql } from 'kysely';
 import { recordSecurityEvent } from '../audit/audit.ts';
-import { isAppAccess, isPermission, isSensitive, platformGrants, reachOf, tenantGrants, type RouteAccess } from '../auth/permissions.ts';
+import {
+  ACCESS_GRANTING_PERMISSIONS,
+  isAppAccess,
+  isPermission,
+  isSensitive,
+  platformGrants,
+  reachOf,
+  tenantGrants,
+  type RouteAccess,
+} from '../auth/permissions.ts';
 import type { ActiveSession, SessionCache } from '../auth/session-cache.ts';
 import type { TokenService, VerifiedAccess } from '../auth/tokens.ts';
 import type { Actor, RequestContext } from '../context.ts';
@@ -21,6 +30,11 @@ declare module 'fastify' {
      * in the catalog (a change of an organization's security policies beside reading them).
      */
     stepUp?: boolean;
+    /**
+     * FR-RBAC-005: an impersonation session may call this write (reads it always may). Only for the
+     * few changes support needs; never on a route whose permission grants access.
+     */
+    impersonation?: 'allowed';
   }
   interface FastifyRequest {
     ctx: RequestContext;
@@ -34,9 +48,12 @@ export interface RouteDeclaration {
   requirements: string[];
   /** FR-AUTH-014: people need a recent second factor for it (sensitive permission or route). */
   stepUp: boolean;
+  /** FR-RBAC-005: whether an impersonation session may call it: every read, and the writes that say so. */
+  impersonation: 'allowed' | 'denied';
 }
 
 const REQUIREMENT_ID = /^[A-Z]+(-[A-Z0-9]+)+$/;
+const isRead = (method: string) => method === 'GET' || method === 'HEAD';
 const TENANT_PREFIX = '/v1/tenants/:tenantId';
 
 /**
@@ -44,7 +61,7 @@ const TENANT_PREFIX = '/v1/tenants/:tenantId';
  * IDs stops the server from starting. Returns the declaration for the route table.
  */
 export function declarationOf(route: RouteOptions): RouteDeclaration | null {
-  const config = (route.config ?? {}) as { access?: string; requirements?: string[]; static?: boolean; stepUp?: boolean };
+  const config = (route.config ?? {}) as { access?: string; requirements?: string[]; static?: boolean; stepUp?: boolean; impersonation?: unknown };
   const methods = ([] as string[]).concat(route.method);
   if (methods.every((method) => method === 'HEAD' || method === 'OPTIONS')) return null;
   const where = `${methods.join(',')} ${route.url}`;
@@ -64,7 +81,17 @@ export function declarationOf(route: RouteOptions): RouteDeclaration | null {
   }
   if (config.stepUp && !isPermission(config.access)) throw new Error(`Route ${where}: only a route with a permission can require step-up`);
   const stepUp = isPermission(config.access) && (isSensitive(config.access) || config.stepUp === true);
-  return { method: methods.join(','), url: route.url, access: config.access as RouteAccess, requirements, stepUp };
+  const reads = methods.every(isRead);
+  if (config.impersonation !== undefined) {
+    if (config.impersonation !== 'allowed') throw new Error(`Route ${where}: impersonation can only be declared 'allowed'`);
+    if (reads) throw new Error(`Route ${where}: reads are always allowed to impersonation; declare it on writes only`);
+    if (config.access === 'public' || isAppAccess(config.access)) throw new Error(`Route ${where}: no impersonation session reaches a public or application route`);
+    if ((ACCESS_GRANTING_PERMISSIONS as readonly string[]).includes(config.access)) {
+      throw new Error(`Route ${where}: ${config.access} grants access: never allowed to impersonation`);
+    }
+  }
+  const impersonation = reads || config.impersonation === 'allowed' ? 'allowed' : 'denied';
+  return { method: methods.join(','), url: route.url, access: config.access as RouteAccess, requirements, stepUp, impersonation };
 }
 
 function bearerToken(request: FastifyRequest): string | null {
@@ -298,6 +325,18 @@ export function guard(deps: GuardDependencies) {
     })();
     request.ctx.actor = actor;
     request.ctx.log = request.ctx.log.child({ tenantId: actor.tenantId, userId: actor.userId });
+
+    // FR-RBAC-005: deny by default. An impersonation session reads, and writes only where the route
+    // allows it, so that nothing it does grants access beyond its own end; whatever its grants say.
+    if (actor.impersonatorId && !isRead(request.method) && request.routeOptions.config?.impersonation !== 'allowed') {
+      await recordSecurityEvent(deps.db, request.ctx, {
+        tenantId: actor.tenantId,
+        action: 'security.impersonation_forbidden',
+        severity: 'high',
+        metadata: { session_id: actor.sessionId, method: request.method, route: request.routeOptions.url },
+      });
+      throw new AppError('impersonation-forbidden', 'An impersonation session cannot make this change: it reads, and changes only what support needs.');
+    }
 
     const pathTenant = (request.params as { tenantId?: string }).tenantId;
     if (pathTenant !== undefined && pathTenant !== actor.tenantId) {
