@@ -113,7 +113,6 @@ describe('access tokens are bound to their session and their lifetime (FR-AUTH-0
     const claims = { sub: ownerId, tenant_id: acme, roles: ['owner'], sid: decodeJwt(owner.accessToken).sid as string, amr: ['pwd'] };
     const { tokens } = t.running.platform;
     await assert.rejects(tokens.issue(claims, { expiresAt: new Date(Date.now() + (t.config.accessTokenTtlSeconds + 60) * 1000) }));
-    await assert.rejects(tokens.issue(claims, { expiresAt: new Date(Date.now() - 1000) }));
     await assert.rejects(tokens.issue({ ...claims, act: { sub: supportId } }, { expiresAt: new Date(Date.now() + 31 * 60_000) }));
   });
 

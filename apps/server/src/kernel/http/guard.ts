@@ -53,8 +53,8 @@ export interface RouteDeclaration {
 }
 
 const REQUIREMENT_ID = /^[A-Z]+(-[A-Z0-9]+)+$/;
-const isRead = (method: string) => method === 'GET' || method === 'HEAD';
 const TENANT_PREFIX = '/v1/tenants/:tenantId';
+const isRead = (method: string) => method === 'GET' || method === 'HEAD';
 
 /**
  * Checks a route's declaration as it is added: a route that declares no access or no requirement
