@@ -24,7 +24,7 @@ import { billingRetentionJob, billingRoutes, createBillingService } from './modu
 import { createCustomersService, customersRoutes } from './modules/customers/index.ts';
 import { applyJobSwitches, createFlagsService, FlagCache, flagsRoutes, KillSwitches, switchedJob } from './modules/flags/index.ts';
 import { createIdentityService, createPasswordsService, identityRoutes, passwordsRoutes } from './modules/identity/index.ts';
-import { createImpersonationService, impersonationRoutes } from './modules/impersonation/index.ts';
+import { createImpersonationService, IMPERSONATION_MINUTES, impersonationRoutes } from './modules/impersonation/index.ts';
 import { createHealthService, opsRoutes } from './modules/ops/index.ts';
 import { createOrdersService, orderSummaryJob, ordersRoutes } from './modules/orders/index.ts';
 import { createSessionsService, sessionsRoutes } from './modules/sessions/index.ts';
@@ -113,6 +113,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
     issuer: config.publicUrl,
     audience: config.jwtAudience,
     ttlSeconds: config.accessTokenTtlSeconds,
+    impersonationTtlSeconds: IMPERSONATION_MINUTES * 60,
   });
   const sessions = new SessionCache(config.sessionCacheTtlMs);
   // Tenant API keys follow their own channel and the sessions channel (roles, creators, tenants).

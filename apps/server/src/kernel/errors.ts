@@ -30,6 +30,7 @@ export type ProblemCode =
   | 'sso-code-invalid'
   | 'cannot-impersonate-staff'
   | 'impersonation-active'
+  | 'impersonation-forbidden'
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'method-not-allowed'
@@ -71,6 +72,7 @@ const TITLES: Record<ProblemCode, [status: number, title: string]> = {
   'sso-code-invalid': [401, 'The sign-in code is not valid'],
   'cannot-impersonate-staff': [403, 'Platform staff cannot be impersonated'],
   'impersonation-active': [409, 'An impersonation of this user is already active'],
+  'impersonation-forbidden': [403, 'Not allowed during impersonation'],
   'payload-too-large': [413, 'Payload too large'],
   'unsupported-media-type': [415, 'Unsupported media type'],
   'method-not-allowed': [405, 'Method not allowed'],

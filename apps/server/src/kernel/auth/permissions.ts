@@ -52,6 +52,26 @@ export const PERMISSION_CATALOG = {
 
 export type Permission = keyof typeof PERMISSION_CATALOG;
 
+/**
+ * Permissions whose routes let someone in, or keep someone in, beyond the session using them:
+ * users and invitations, roles and assignments, units (the reach of assignments), API keys, single
+ * sign-on, the security policies among the settings, tenants, impersonation, application keys. An
+ * impersonation session never uses them (FR-RBAC-005): the server refuses to start if one of their
+ * routes is declared `impersonation: 'allowed'` (kernel/http/guard.ts).
+ */
+export const ACCESS_GRANTING_PERMISSIONS = [
+  'users.invite',
+  'users.manage',
+  'roles.manage',
+  'units.manage',
+  'settings.manage',
+  'api_keys.manage',
+  'sso.manage',
+  'platform.tenants.write',
+  'platform.impersonate',
+  'platform.apps.write',
+] as const satisfies readonly Permission[];
+
 /** Scopes of managed-application keys (FR-SYS-002); routes for applications declare `app:<scope>`. */
 export const APP_SCOPES = ['flags:read', 'billing:write', 'audit:write'] as const;
 export type AppScope = (typeof APP_SCOPES)[number];

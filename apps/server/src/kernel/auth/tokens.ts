@@ -34,9 +34,12 @@ export interface VerifiedAccess extends AccessClaims {
 type Key = CryptoKey | KeyObject | Uint8Array;
 
 export interface TokenService {
-  /** `expiresAt` ends the token sooner or later than the configured lifetime (impersonation: at its session's end). */
+  /**
+   * `expiresAt` ends the token sooner than its lifetime (impersonation: at its session's end); a
+   * token that would outlive its lifetime is refused, never issued.
+   */
   issue(claims: AccessClaims, options?: { expiresAt?: Date }): Promise<{ token: string; expiresIn: number }>;
-  /** Throws on a bad signature, issuer, audience, algorithm or expiry. */
+  /** Throws on a bad signature, issuer, audience, algorithm, expiry or lifetime. */
   verify(token: string): Promise<VerifiedAccess>;
   /** The public keys, for managed applications to verify our tokens. */
   jwks(): { keys: JWK[] };
@@ -48,6 +51,8 @@ function isActorClaim(value: unknown): value is { sub: string } {
   return typeof value === 'object' && value !== null && typeof (value as { sub?: unknown }).sub === 'string';
 }
 const VERIFIED_CACHE_SIZE = 50_000;
+/** How far ahead another node's clock may be: a token issued there may be this young here. */
+const CLOCK_SKEW_SECONDS = 30;
 
 /**
  * The signing key: SIGNING_KEY (an Ed25519 private JWK) when set; otherwise one generated on
@@ -76,6 +81,8 @@ export async function createTokenService(options: {
   issuer: string;
   audience: string;
   ttlSeconds: number;
+  /** The longest an impersonation token (one with `act`) may live: its session's longest (FR-RBAC-005). */
+  impersonationTtlSeconds: number;
 }): Promise<TokenService> {
   const kid = await calculateJwkThumbprint(options.privateJwk);
   const { d: _secret, ...publicJwk } = options.privateJwk;
@@ -86,11 +93,14 @@ export async function createTokenService(options: {
   // token many times, and the signature check is the main CPU cost of a request. Revocation is
   // not a property of the token (the session check decides it), so caching the claims is safe.
   const verified = new Map<string, VerifiedAccess>();
+  // FR-AUTH-013: every token ends at most this long after it was issued, whatever a signer wrote.
+  const lifetimeOf = (claims: Pick<AccessClaims, 'act'>) => (claims.act === undefined ? options.ttlSeconds : options.impersonationTtlSeconds);
 
   return {
     async issue(claims, issueOptions = {}) {
       const now = Math.floor(Date.now() / 1000);
-      const exp = issueOptions.expiresAt ? Math.floor(issueOptions.expiresAt.getTime() / 1000) : now + options.ttlSeconds;
+      const exp = issueOptions.expiresAt ? Math.floor(issueOptions.expiresAt.getTime() / 1000) : now + lifetimeOf(claims);
+      if (exp - now > lifetimeOf(claims)) throw new Error(`an access token must end within ${lifetimeOf(claims)} s of its issue`);
       const token = await new SignJWT({
         tenant_id: claims.tenant_id,
         roles: claims.roles,
@@ -116,6 +126,7 @@ export async function createTokenService(options: {
         audience: options.audience,
         algorithms: [ALG],
         typ: 'at+jwt',
+        requiredClaims: ['exp', 'iat'],
       });
       if (
         typeof payload.sub !== 'string' ||
@@ -129,6 +140,9 @@ export async function createTokenService(options: {
         throw new Error('malformed claims');
       }
       const claims = payload as unknown as VerifiedAccess;
+      // A token issued in the future could carry an expiry just as far ahead.
+      const { iat, exp } = claims;
+      if (iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS || exp <= iat || exp - iat > lifetimeOf(claims)) throw new Error('lifetime exceeded');
       setBounded(verified, token, claims, VERIFIED_CACHE_SIZE);
       return claims;
     },

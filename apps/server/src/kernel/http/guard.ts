@@ -1,9 +1,18 @@
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import { sql } from 'kysely';
 import { recordSecurityEvent } from '../audit/audit.ts';
-import { isAppAccess, isPermission, isSensitive, platformGrants, reachOf, tenantGrants, type RouteAccess } from '../auth/permissions.ts';
+import {
+  ACCESS_GRANTING_PERMISSIONS,
+  isAppAccess,
+  isPermission,
+  isSensitive,
+  platformGrants,
+  reachOf,
+  tenantGrants,
+  type RouteAccess,
+} from '../auth/permissions.ts';
 import type { ActiveSession, SessionCache } from '../auth/session-cache.ts';
-import type { TokenService } from '../auth/tokens.ts';
+import type { TokenService, VerifiedAccess } from '../auth/tokens.ts';
 import type { Actor, RequestContext } from '../context.ts';
 import type { Database, Tx } from '../db/database.ts';
 import { AppError } from '../errors.ts';
@@ -21,6 +30,11 @@ declare module 'fastify' {
      * in the catalog (a change of an organization's security policies beside reading them).
      */
     stepUp?: boolean;
+    /**
+     * FR-RBAC-005: an impersonation session may call this write (reads it always may). Only for the
+     * few changes support needs; never on a route whose permission grants access.
+     */
+    impersonation?: 'allowed';
   }
   interface FastifyRequest {
     ctx: RequestContext;
@@ -34,17 +48,20 @@ export interface RouteDeclaration {
   requirements: string[];
   /** FR-AUTH-014: people need a recent second factor for it (sensitive permission or route). */
   stepUp: boolean;
+  /** FR-RBAC-005: whether an impersonation session may call it: every read, and the writes that say so. */
+  impersonation: 'allowed' | 'denied';
 }
 
 const REQUIREMENT_ID = /^[A-Z]+(-[A-Z0-9]+)+$/;
 const TENANT_PREFIX = '/v1/tenants/:tenantId';
+const isRead = (method: string) => method === 'GET' || method === 'HEAD';
 
 /**
  * Checks a route's declaration as it is added: a route that declares no access or no requirement
  * IDs stops the server from starting. Returns the declaration for the route table.
  */
 export function declarationOf(route: RouteOptions): RouteDeclaration | null {
-  const config = (route.config ?? {}) as { access?: string; requirements?: string[]; static?: boolean; stepUp?: boolean };
+  const config = (route.config ?? {}) as { access?: string; requirements?: string[]; static?: boolean; stepUp?: boolean; impersonation?: unknown };
   const methods = ([] as string[]).concat(route.method);
   if (methods.every((method) => method === 'HEAD' || method === 'OPTIONS')) return null;
   const where = `${methods.join(',')} ${route.url}`;
@@ -64,7 +81,17 @@ export function declarationOf(route: RouteOptions): RouteDeclaration | null {
   }
   if (config.stepUp && !isPermission(config.access)) throw new Error(`Route ${where}: only a route with a permission can require step-up`);
   const stepUp = isPermission(config.access) && (isSensitive(config.access) || config.stepUp === true);
-  return { method: methods.join(','), url: route.url, access: config.access as RouteAccess, requirements, stepUp };
+  const reads = methods.every(isRead);
+  if (config.impersonation !== undefined) {
+    if (config.impersonation !== 'allowed') throw new Error(`Route ${where}: impersonation can only be declared 'allowed'`);
+    if (reads) throw new Error(`Route ${where}: reads are always allowed to impersonation; declare it on writes only`);
+    if (config.access === 'public' || isAppAccess(config.access)) throw new Error(`Route ${where}: no impersonation session reaches a public or application route`);
+    if ((ACCESS_GRANTING_PERMISSIONS as readonly string[]).includes(config.access)) {
+      throw new Error(`Route ${where}: ${config.access} grants access: never allowed to impersonation`);
+    }
+  }
+  const impersonation = reads || config.impersonation === 'allowed' ? 'allowed' : 'denied';
+  return { method: methods.join(','), url: route.url, access: config.access as RouteAccess, requirements, stepUp, impersonation };
 }
 
 function bearerToken(request: FastifyRequest): string | null {
@@ -108,6 +135,7 @@ interface TrackedSession extends ActiveSession {
 
 interface SessionRow {
   status: string;
+  tenant_id: string | null;
   expires_at: Date;
   user_id: string;
   user_status: string;
@@ -139,7 +167,7 @@ function selectSession(tx: Tx, sessionId: string, tenantScoped: boolean) {
     ? sql`(u.phone_verified_at is null and coalesce((select v.require_phone from tenant_verification_policy v where v.tenant_id = s.tenant_id), false))`
     : sql`false`;
   return sql<SessionRow>`
-    select s.status, s.expires_at, s.user_id, s.impersonator_id, s.elevated_role, u.status as user_status,
+    select s.status, s.tenant_id, s.expires_at, s.user_id, s.impersonator_id, s.elevated_role, u.status as user_status,
            u.platform_role, u.platform_region, t.status as tenant_status, ${assignments} as assignments,
            s.last_seen_at, ${tenantIdle} as tenant_idle_timeout_seconds,
            u.email_verified_at is not null as email_verified, ${phoneUnverified} as phone_unverified
@@ -148,14 +176,24 @@ function selectSession(tx: Tx, sessionId: string, tenantScoped: boolean) {
 }
 
 /**
+ * FR-AUTH-013, FR-RBAC-005: a token speaks only for its session's user, in its session's tenant,
+ * and with its session's impersonator, if any (`sub` is then the user, `act.sub` the staff member).
+ */
+function bindsTo(claims: VerifiedAccess, session: ActiveSession): boolean {
+  return session.userId === claims.sub && session.tenantId === claims.tenant_id && session.impersonatorId === (claims.act?.sub ?? null);
+}
+
+/**
  * Proves the session still stands and resolves the caller's grants: from the cache when it was
  * seen moments ago, else from the database (a revoked session, an expired one or a suspended
- * tenant fails). Role changes evict the cache on every node (FR-RBAC-004).
+ * tenant fails). Role changes evict the cache on every node (FR-RBAC-004). The session is returned
+ * as stored, for the caller to check the token against it; only a session the token binds to is
+ * cached.
  */
-async function activeSession(deps: GuardDependencies, claims: { sid: string; sub: string; tenant_id: string | null }): Promise<ActiveSession | null> {
+async function activeSession(deps: GuardDependencies, claims: VerifiedAccess): Promise<TrackedSession | null> {
   const cached = deps.sessions.get(claims.sid) as TrackedSession | null;
   // Idle by this node's reckoning: the database decides, the session may have been used elsewhere.
-  if (cached && Date.now() - cached.lastSeenAt <= cached.idleTimeoutMs) return touched(deps, claims, cached);
+  if (cached && Date.now() - cached.lastSeenAt <= cached.idleTimeoutMs) return cached;
   const tenantId = claims.tenant_id;
   const { rows } = tenantId
     ? await deps.db.withTenant(tenantId, (tx) => selectSession(tx, claims.sid, true))
@@ -163,7 +201,6 @@ async function activeSession(deps: GuardDependencies, claims: { sid: string; sub
   const row = rows[0];
   const active =
     row !== undefined &&
-    row.user_id === claims.sub &&
     row.status === 'active' &&
     row.user_status === 'active' &&
     new Date(row.expires_at).getTime() > Date.now() &&
@@ -179,8 +216,8 @@ async function activeSession(deps: GuardDependencies, claims: { sid: string; sub
   const session: TrackedSession = {
     lastSeenAt,
     idleTimeoutMs,
-    tenantId,
-    userId: claims.sub,
+    tenantId: row.tenant_id,
+    userId: row.user_id,
     expiresAt: new Date(row.expires_at),
     impersonatorId: row.impersonator_id,
     platformRegion: row.platform_region,
@@ -189,8 +226,10 @@ async function activeSession(deps: GuardDependencies, claims: { sid: string; sub
       ? tenantGrants((row.assignments ?? []).map((a) => ({ roleKey: a.k, permissions: a.p, unitId: a.u })))
       : platformGrants([row.platform_role, row.elevated_role].filter((role) => role !== null)),
   };
+  // Grants resolved in the context a forged token chose must never reach the cache.
+  if (!bindsTo(claims, session)) return session;
   deps.sessions.remember(claims.sid, session);
-  return touched(deps, claims, deps.sessions.get(claims.sid) as TrackedSession | null ?? session);
+  return deps.sessions.get(claims.sid) as TrackedSession | null ?? session;
 }
 
 /**
@@ -250,10 +289,20 @@ export function guard(deps: GuardDependencies) {
       } catch {
         throw new AppError('unauthorized', 'The access token is not valid.');
       }
-      const session = await activeSession(deps, claims);
-      if (!session) throw new AppError('unauthorized', 'The session has ended.');
-      // FR-RBAC-005: an impersonation session is used only with the token naming its impersonator.
-      if ((claims.act?.sub ?? null) !== session.impersonatorId) throw new AppError('unauthorized', 'The access token is not valid.');
+      const found = await activeSession(deps, claims);
+      if (!found) throw new AppError('unauthorized', 'The session has ended.');
+      if (!bindsTo(claims, found)) {
+        // Correctly signed, yet naming another user, tenant or impersonator than its session: only a
+        // holder of the signing key makes such a token.
+        await recordSecurityEvent(deps.db, request.ctx, {
+          tenantId: null,
+          action: 'security.token_session_mismatch',
+          severity: 'critical',
+          metadata: { session_id: claims.sid, session_tenant_id: found.tenantId, token_tenant_id: claims.tenant_id, route: request.routeOptions.url, method: request.method },
+        });
+        throw new AppError('unauthorized', 'The access token is not valid.');
+      }
+      const session = touched(deps, claims, found);
       // FR-VER-001, FR-VER-002: an unverified user signs in, but only routes declared allowUnverified
       // answer. An impersonating staff member is not gated by the user's verification.
       if (session.unverified && !session.impersonatorId && !request.routeOptions.config?.allowUnverified) {
@@ -276,6 +325,18 @@ export function guard(deps: GuardDependencies) {
     })();
     request.ctx.actor = actor;
     request.ctx.log = request.ctx.log.child({ tenantId: actor.tenantId, userId: actor.userId });
+
+    // FR-RBAC-005: deny by default. An impersonation session reads, and writes only where the route
+    // allows it, so that nothing it does grants access beyond its own end; whatever its grants say.
+    if (actor.impersonatorId && !isRead(request.method) && request.routeOptions.config?.impersonation !== 'allowed') {
+      await recordSecurityEvent(deps.db, request.ctx, {
+        tenantId: actor.tenantId,
+        action: 'security.impersonation_forbidden',
+        severity: 'high',
+        metadata: { session_id: actor.sessionId, method: request.method, route: request.routeOptions.url },
+      });
+      throw new AppError('impersonation-forbidden', 'An impersonation session cannot make this change: it reads, and changes only what support needs.');
+    }
 
     const pathTenant = (request.params as { tenantId?: string }).tenantId;
     if (pathTenant !== undefined && pathTenant !== actor.tenantId) {

@@ -162,7 +162,7 @@ export async function createHttpServer(
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     transform: ({ schema, url, route }) => {
-      const declared = route.config as { access?: string; requirements?: string[]; allowUnverified?: boolean; stepUp?: boolean } | undefined;
+      const declared = route.config as { access?: string; requirements?: string[]; allowUnverified?: boolean; stepUp?: boolean; impersonation?: 'allowed' } | undefined;
       const transformed: Record<string, unknown> = { ...(schema as object) };
       if (declared?.access) {
         transformed['x-permission'] = declared.access;
@@ -172,6 +172,8 @@ export async function createHttpServer(
         if (declared.allowUnverified) transformed['x-allow-unverified'] = true;
         // FR-AUTH-014: a route marked for step-up beyond its permission's sensitivity.
         if (declared.stepUp) transformed['x-step-up'] = true;
+        // FR-RBAC-005: one of the few writes an impersonation session may make.
+        if (declared.impersonation) transformed['x-impersonation'] = declared.impersonation;
       }
       return { schema: transformed as never, url };
     },

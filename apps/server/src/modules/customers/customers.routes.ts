@@ -19,7 +19,7 @@ export function customersRoutes(app: App, customers: CustomersService) {
   app.post(
     BASE,
     {
-      config: { access: 'customers.write', requirements: REQUIREMENTS },
+      config: { access: 'customers.write', requirements: REQUIREMENTS, impersonation: 'allowed' },
       schema: { tags: TAGS, summary: 'Create a customer', params: TenantParams, body: CreateCustomerBody, response: { 201: Customer, ...problemResponses } },
     },
     async (request, reply) => reply.status(201).send(await customers.create(request.ctx, request.body)),
@@ -35,7 +35,7 @@ export function customersRoutes(app: App, customers: CustomersService) {
   app.patch(
     `${BASE}/:id`,
     {
-      config: { access: 'customers.write', requirements: REQUIREMENTS },
+      config: { access: 'customers.write', requirements: REQUIREMENTS, impersonation: 'allowed' },
       schema: { tags: TAGS, summary: 'Change a customer (optimistic concurrency)', params: TenantResourceParams, body: UpdateCustomerBody, response: { 200: Customer, ...problemResponses } },
     },
     async (request) => customers.update(request.ctx, request.params.id, request.body),
@@ -43,7 +43,7 @@ export function customersRoutes(app: App, customers: CustomersService) {
   app.delete(
     `${BASE}/:id`,
     {
-      config: { access: 'customers.write', requirements: REQUIREMENTS },
+      config: { access: 'customers.write', requirements: REQUIREMENTS, impersonation: 'allowed' },
       schema: { tags: TAGS, summary: 'Delete a customer (soft)', params: TenantResourceParams, querystring: VersionQuery, response: { 204: { type: 'null' }, ...problemResponses } },
     },
     async (request, reply) => {

@@ -25,7 +25,8 @@ export function identityRoutes(app: App, identity: IdentityService, jwks: () => 
   app.post(
     '/v1/auth/logout',
     {
-      config: { access: 'authenticated', allowUnverified: true, requirements: ['FR-AUTH-005'] },
+      // Ends an impersonation too (FR-RBAC-005).
+      config: { access: 'authenticated', allowUnverified: true, requirements: ['FR-AUTH-005'], impersonation: 'allowed' },
       schema: { tags: ['auth'], summary: 'End the current session', response: { 204: { type: 'null' }, 401: Problem } },
     },
     async (request, reply) => {

@@ -19,7 +19,7 @@ export function ordersRoutes(app: App, orders: OrdersService) {
   app.post(
     BASE,
     {
-      config: { access: 'orders.write', requirements: REQUIREMENTS },
+      config: { access: 'orders.write', requirements: REQUIREMENTS, impersonation: 'allowed' },
       schema: { tags: TAGS, summary: 'Create an order', params: TenantParams, body: CreateOrderBody, response: { 201: Order, ...problemResponses } },
     },
     async (request, reply) => reply.status(201).send(await orders.create(request.ctx, request.body)),
@@ -35,7 +35,7 @@ export function ordersRoutes(app: App, orders: OrdersService) {
   app.patch(
     `${BASE}/:id`,
     {
-      config: { access: 'orders.write', requirements: REQUIREMENTS },
+      config: { access: 'orders.write', requirements: REQUIREMENTS, impersonation: 'allowed' },
       schema: { tags: TAGS, summary: 'Change an order (optimistic concurrency)', params: TenantResourceParams, body: UpdateOrderBody, response: { 200: Order, ...problemResponses } },
     },
     async (request) => orders.update(request.ctx, request.params.id, request.body),
@@ -43,7 +43,7 @@ export function ordersRoutes(app: App, orders: OrdersService) {
   app.delete(
     `${BASE}/:id`,
     {
-      config: { access: 'orders.write', requirements: REQUIREMENTS },
+      config: { access: 'orders.write', requirements: REQUIREMENTS, impersonation: 'allowed' },
       schema: { tags: TAGS, summary: 'Delete an order (soft)', params: TenantResourceParams, querystring: VersionQuery, response: { 204: { type: 'null' }, ...problemResponses } },
     },
     async (request, reply) => {
