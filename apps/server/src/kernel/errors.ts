@@ -40,6 +40,7 @@ export type ProblemCode =
   | 'timeout'
   | 'switched-off'
   | 'unavailable'
+  | 'database-unavailable'
   | 'internal';
 
 const TITLES: Record<ProblemCode, [status: number, title: string]> = {
@@ -80,6 +81,7 @@ const TITLES: Record<ProblemCode, [status: number, title: string]> = {
   timeout: [503, 'The request took too long'],
   'switched-off': [503, 'Switched off by a kill switch'],
   unavailable: [503, 'Service unavailable'],
+  'database-unavailable': [503, 'The database is unavailable'],
   internal: [500, 'Internal server error'],
 };
 
