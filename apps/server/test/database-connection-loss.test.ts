@@ -55,8 +55,9 @@ describe('connections ended by PostgreSQL', { skip }, () => {
   before(async () => {
     process.on('uncaughtException', recordUncaught);
     process.on('unhandledRejection', recordUncaught);
-    // Room for every concurrent request of one tenant in the pool at once.
-    t = await buildTestPlatform({ TENANT_CONCURRENCY: '16' });
+    // Room for every concurrent request of one tenant in the pool at once; cached flags kept long
+    // enough that only a notification (or a reconnect) can refresh them during the test.
+    t = await buildTestPlatform({ TENANT_CONCURRENCY: '16', FLAG_CACHE_TTL_MS: '60000' });
     admin = new pg.Client({ connectionString: t.databaseUrl });
     await admin.connect();
     owner = await t.login('owner@acme.demo.test', 'acme');
@@ -126,6 +127,53 @@ describe('connections ended by PostgreSQL', { skip }, () => {
     await revokeElsewhere(sessionId);
     await eventually(async () => (await t.app.inject({ method: 'GET', url: '/v1/me', headers: member.headers })).statusCode === 401, 5_000);
     assert.ok(t.config.sessionCacheTtlMs > 5_000, 'the cache TTL alone would be too slow, so the test proves NOTIFY');
+    assert.deepEqual(uncaught, []);
+  });
+
+  test('FR-AUTH-005, FR-FLAG-003: what changed while the listeners were down is honoured once they are back, not after the cache TTLs', async () => {
+    const acme = t.tenants.acme!.id;
+    const { flags, sessions } = t.running.platform;
+    const member = await t.login('member@acme.demo.test', 'acme');
+    const me = () => t.app.inject({ method: 'GET', url: '/v1/me', headers: member.headers });
+    const first = await me();
+    assert.equal(first.statusCode, 200, first.body);
+    const sessionId = first.json().session_id as string;
+    await admin.query(`insert into feature_flags (key, kind, default_value) values ('gap.check', 'boolean', 'false')`);
+    await admin.query(`select pg_notify('tsv_flags', 'reload:*')`);
+    await eventually(async () => (await flags.value(acme, 'gap.check')) === false);
+    // Warm the pool: while the listeners are kept from reconnecting, requests run on open connections.
+    await Promise.all(Array.from({ length: 4 }, () => me()));
+
+    const database = (await admin.query<{ name: string }>('select current_database() as name')).rows[0]!.name;
+    // A database refuses new connections only when told from another one.
+    const server = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await server.connect();
+    await server.query(`alter database ${database} allow_connections false`);
+    try {
+      assert.equal(await terminate(`query in ('listen tsv_sessions', 'listen tsv_flags')`), 2);
+      // The node forgets its sessions as soon as it notices the loss ...
+      await eventually(async () => sessions.get(sessionId) === null);
+      // ... but requests in the gap cache the session and the flags again, and the NOTIFY of
+      // their changes is lost.
+      assert.equal((await me()).statusCode, 200);
+      assert.ok(sessions.get(sessionId), 'cached during the gap');
+      assert.equal(await flags.value(acme, 'gap.check'), false);
+      await revokeElsewhere(sessionId);
+      await admin.query(`insert into tenant_flag_overrides (tenant_id, flag_key, value) values ($1, 'gap.check', 'true')`, [acme]);
+      await admin.query(`select pg_notify('tsv_flags', 'tenant:' || $1)`, [acme]);
+      // A few reconnection attempts fail meanwhile; the listeners keep trying.
+      await sleep(1_500);
+      assert.equal(await listening('tsv_sessions'), false);
+    } finally {
+      await server.query(`alter database ${database} allow_connections true`);
+      await server.end();
+    }
+    const reopened = Date.now();
+    await eventually(async () => (await listening('tsv_sessions')) && (await listening('tsv_flags')), 10_000);
+    await eventually(async () => (await me()).statusCode === 401, 10_000);
+    await eventually(async () => (await flags.value(acme, 'gap.check')) === true, 10_000);
+    const elapsed = Date.now() - reopened;
+    assert.ok(elapsed < Math.min(t.config.sessionCacheTtlMs, t.config.flagCacheTtlMs) / 2, `honoured ${elapsed} ms after the database took connections again`);
     assert.deepEqual(uncaught, []);
   });
 });
