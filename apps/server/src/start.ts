@@ -83,13 +83,14 @@ function buildServices(platform: Platform, secrets: SecretBox) {
 }
 
 /** Opens the database and applies migrations (as the owner) and the job queue's schema. */
-export async function openDatabase(config: Config): Promise<Database> {
+export async function openDatabase(config: Config, log?: Logger): Promise<Database> {
   const db = await createDatabase({
     databaseUrl: config.databaseUrl,
     migrationDatabaseUrl: config.migrationDatabaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolSize: config.databasePoolSize,
     queryTimeoutMs: config.queryTimeoutMs,
+    log,
   });
   await prepareDatabase(db);
   return db;
@@ -107,7 +108,7 @@ export async function prepareDatabase(db: Database): Promise<void> {
  * HTTP server (api) and/or job handlers (worker). Returns a stop function that drains both.
  */
 export async function startPlatform(config: Config, log: Logger, options: StartOptions): Promise<Running> {
-  const db = options.db ?? (await openDatabase(config));
+  const db = options.db ?? (await openDatabase(config, log));
   const tokens = await createTokenService({
     privateJwk: await loadSigningJwk(config.signingKey, config.dataDir),
     issuer: config.publicUrl,

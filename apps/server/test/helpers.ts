@@ -15,10 +15,12 @@ export const TEST_PASSWORD = 'Test-Demo-Passw0rd!';
 
 /**
  * A database of its own for one test file: an in-memory PGlite by default, or, when DATABASE_URL
- * names a PostgreSQL server, a new database created on it (dropped at the end).
+ * (or `server`) names a PostgreSQL server, a new database created on it (dropped at the end).
  */
-export async function createTestDatabase(queryTimeoutMs = 5_000): Promise<{ db: Database; url: string | undefined; drop(): Promise<void> }> {
-  const server = process.env.DATABASE_URL;
+export async function createTestDatabase(
+  queryTimeoutMs = 5_000,
+  server = process.env.DATABASE_URL,
+): Promise<{ db: Database; url: string | undefined; drop(): Promise<void> }> {
   if (!server) {
     const db = await createDatabase({ queryTimeoutMs });
     await prepareDatabase(db);
@@ -50,6 +52,8 @@ export interface TestPlatform {
   running: Running;
   app: NonNullable<Running['app']>;
   db: Database;
+  /** The test database's own URL on PostgreSQL; undefined on PGlite. */
+  databaseUrl: string | undefined;
   config: Config;
   tenants: Record<string, { id: string; slug: string }>;
   /** Logs in over HTTP and returns the bearer header and tokens. */
@@ -70,9 +74,10 @@ export interface Session {
 
 /**
  * The whole platform (API and worker) on a fresh database, seeded with the demo tenants
- * acme and globex. Requests go through `app.inject`.
+ * acme and globex. Requests go through `app.inject`. `server` picks another PostgreSQL server
+ * than DATABASE_URL's.
  */
-export async function buildTestPlatform(env: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<TestPlatform> {
+export async function buildTestPlatform(env: Record<string, string> = {}, options: { worker?: boolean; server?: string } = {}): Promise<TestPlatform> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tsv-test-'));
   const config = loadConfig({
     ENVIRONMENT: 'test',
@@ -84,7 +89,7 @@ export async function buildTestPlatform(env: Record<string, string> = {}, option
     STEP_UP_ENFORCED: 'false',
     ...env,
   });
-  const database = await createTestDatabase(config.queryTimeoutMs);
+  const database = await createTestDatabase(config.queryTimeoutMs, options.server ?? process.env.DATABASE_URL);
   const running = await startPlatform(config, createLogger(config.logLevel), { api: true, worker: options.worker ?? true, db: database.db });
   await seedDemo(running);
   const tenants: TestPlatform['tenants'] = {};
@@ -97,6 +102,7 @@ export async function buildTestPlatform(env: Record<string, string> = {}, option
     running,
     app,
     db: database.db,
+    databaseUrl: database.url,
     config,
     tenants,
     async login(email, tenant, password = TEST_PASSWORD) {

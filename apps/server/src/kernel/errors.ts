@@ -42,6 +42,7 @@ export type ProblemCode =
   | 'timeout'
   | 'switched-off'
   | 'unavailable'
+  | 'database-unavailable'
   | 'internal';
 
 const TITLES: Record<ProblemCode, [status: number, title: string]> = {
@@ -84,6 +85,7 @@ const TITLES: Record<ProblemCode, [status: number, title: string]> = {
   timeout: [503, 'The request took too long'],
   'switched-off': [503, 'Switched off by a kill switch'],
   unavailable: [503, 'Service unavailable'],
+  'database-unavailable': [503, 'The database is unavailable'],
   internal: [500, 'Internal server error'],
 };
 

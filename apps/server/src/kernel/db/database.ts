@@ -1,10 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { TenantScope } from '../context.ts';
+import type { Logger } from '../log.ts';
 import type { DB } from './schema.ts';
 import { ConnectionLock, PGliteDialect } from './pglite-driver.ts';
 
@@ -39,7 +41,11 @@ export interface Database {
   ownerExecute: RawExecute;
   /** CAUTION: one dedicated owner connection for fn (session-level locks, migrations). */
   withOwnerSession<T>(fn: (execute: RawExecute) => Promise<T>): Promise<T>;
-  /** Subscribes to a NOTIFY channel; returns the unsubscribe function. */
+  /**
+   * Subscribes to a NOTIFY channel; returns the unsubscribe function. A lost connection is opened
+   * again, with backoff, until it succeeds; onReconnect is called when the loss is noticed and again
+   * once the channel is heard again, because notifications sent in between are missed.
+   */
   listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
@@ -51,6 +57,8 @@ export interface DatabaseOptions {
   dataDir?: string | undefined;
   poolSize?: number;
   queryTimeoutMs: number;
+  /** Where lost connections are reported; nowhere when absent. */
+  log?: Logger | undefined;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -58,6 +66,23 @@ const INT8_OID = 20;
 
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
+}
+
+/** Class 08 (connection exception), and the server shutting down, crashing or still starting up. */
+const CONNECTION_SQLSTATE = /^(08...|57P0[123])$/;
+const CONNECTION_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** What the driver says when the socket went away under it, or a broken client is used again. */
+const CONNECTION_MESSAGE = /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
+
+/**
+ * Whether an error means the database could not be reached or dropped the connection (a restart, a
+ * failover, a terminated backend), rather than refusing a statement: the request may succeed later.
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code === 'string' && (CONNECTION_SQLSTATE.test(code) || CONNECTION_ERRNO.has(code))) return true;
+  return CONNECTION_MESSAGE.test(error.message) || (error instanceof AggregateError && error.errors.some(isConnectionError));
 }
 
 /** app.unit_ids: '*' for every unit, else the comma-separated unit ids (none: no unit rows). */
@@ -84,9 +109,25 @@ function openTransaction(role: 'tsv_app' | 'tsv_platform', scope: string | Tenan
   ].join('; ');
 }
 
+/**
+ * Runs fn in a transaction opened by `opening`. A connection lost before the transaction was open
+ * (a pooled connection the server had ended, the server restarting) is tried once more on a fresh
+ * one: fn has not run, and the opening changes nothing, so the retry cannot do anything twice.
+ */
 async function scoped<T>(db: Kysely<DB>, opening: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  let opened = false;
+  try {
+    return await inTransaction(db, opening, fn, () => (opened = true));
+  } catch (error) {
+    if (opened || !isConnectionError(error)) throw error;
+    return inTransaction(db, opening, fn, () => undefined);
+  }
+}
+
+async function inTransaction<T>(db: Kysely<DB>, opening: string, fn: (tx: Tx) => Promise<T>, onOpened: () => void): Promise<T> {
   return db.connection().execute(async (connection) => {
     await connection.executeQuery(CompiledQuery.raw(opening));
+    onOpened();
     let result: T;
     try {
       result = await fn(connection);
@@ -151,17 +192,24 @@ async function createEmbeddedDatabase(options: DatabaseOptions): Promise<Databas
   };
 }
 
-function pool(connectionString: string, max: number): pg.Pool {
+/** How long opening a connection may take before the request gets its 503 (a server gone silent). */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+function pool(connectionString: string, max: number, log: Logger | undefined): pg.Pool {
   const created = new pg.Pool({
     connectionString,
     max,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     types: {
       getTypeParser: (oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text'),
     } as pg.CustomTypesConfig,
   });
   // An idle client losing its server must not crash the process; the pool replaces it.
-  created.on('error', () => undefined);
+  created.on('error', (error) => log?.warn({ err: error }, 'idle database connection lost'));
+  // Neither must a checked-out one: pg-pool listens for its errors only while it is idle. Its query
+  // in flight fails with the error (the request answers 503), and the pool discards it on release.
+  created.on('connect', (client) => client.on('error', () => undefined));
   return created;
 }
 
@@ -170,14 +218,19 @@ async function rawQuery(client: pg.Pool | pg.PoolClient, text: string, values?: 
   return Array.isArray(result) ? result.map((r) => ({ rows: r.rows })) : { rows: result.rows };
 }
 
+/** A lost listener tries again after this, doubling up to the maximum, until it is back. */
+const LISTEN_RETRY_FIRST_MS = 100;
+const LISTEN_RETRY_MAX_MS = 5_000;
+
 async function createServerDatabase(options: DatabaseOptions): Promise<Database> {
-  const appPool = pool(options.databaseUrl!, options.poolSize ?? 10);
+  const appPool = pool(options.databaseUrl!, options.poolSize ?? 10, options.log);
   const ownerUrl = options.migrationDatabaseUrl ?? options.databaseUrl!;
-  const ownerPool = pool(ownerUrl, 4);
+  const ownerPool = pool(ownerUrl, 4, options.log);
   const app = new Kysely<DB>({ dialect: new PostgresDialect({ pool: appPool }) });
   const owner = new Kysely<DB>({ dialect: new PostgresDialect({ pool: ownerPool }) });
   const timeout = options.queryTimeoutMs;
-  const listeners = new Set<pg.Client>();
+  /** The unsubscribe functions of the open listeners, which close() calls. */
+  const subscriptions = new Set<() => Promise<void>>();
   return {
     backend: 'postgres',
     owner,
@@ -194,36 +247,73 @@ async function createServerDatabase(options: DatabaseOptions): Promise<Database>
     },
     listen: async (channel, onMessage, onReconnect) => {
       if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error('invalid channel name');
-      let client: pg.Client | undefined;
+      let client: pg.Client | null = null;
       let stopped = false;
-      const connect = async (): Promise<void> => {
+      /** Opens a connection listening on the channel; when it is lost, tells the owner and opens another. */
+      const open = async (): Promise<void> => {
         const next = new pg.Client({ connectionString: options.databaseUrl });
+        let ended = false;
+        /** Ends the connection once; false if it was ended already. */
+        const end = () => {
+          if (ended) return false;
+          ended = true;
+          void next.end().catch(() => undefined);
+          return true;
+        };
+        const onLost = (error?: Error) => {
+          // A terminated backend reports an error and then the end of its socket: one loss.
+          if (!end() || client !== next || stopped) return;
+          client = null;
+          options.log?.warn({ err: error, channel }, 'database listener lost; reconnecting');
+          // Notifications are missed from now on until the channel is heard again.
+          onReconnect?.();
+          void reopen();
+        };
+        next.on('error', onLost);
+        next.on('end', () => onLost());
         next.on('notification', (message) => {
           if (message.channel === channel) onMessage(message.payload ?? '');
         });
-        next.on('error', () => {
-          // A lost listener means missed notifications: tell the owner, then reconnect.
-          listeners.delete(next);
-          if (stopped) return;
-          onReconnect?.();
-          setTimeout(() => void connect().catch(() => undefined), 1000).unref();
-        });
-        await next.connect();
-        await next.query(`listen ${channel}`);
+        try {
+          await next.connect();
+          await next.query(`listen ${channel}`);
+        } catch (error) {
+          end();
+          throw error;
+        }
+        if (stopped) return void end();
         client = next;
-        listeners.add(next);
       };
-      await connect();
-      return async () => {
-        stopped = true;
-        if (client) {
-          listeners.delete(client);
-          await client.end().catch(() => undefined);
+      const reopen = async () => {
+        for (let attempt = 0; !stopped; attempt++) {
+          await sleep(Math.min(LISTEN_RETRY_MAX_MS, LISTEN_RETRY_FIRST_MS * 2 ** attempt), undefined, { ref: false });
+          if (stopped) return;
+          try {
+            await open();
+          } catch (error) {
+            options.log?.warn({ err: error, channel, attempt }, 'database listener could not reconnect; retrying');
+            continue;
+          }
+          if (stopped) return;
+          options.log?.info({ channel }, 'database listener reconnected');
+          // Whatever was cached while the channel was deaf may have missed its notification.
+          onReconnect?.();
+          return;
         }
       };
+      await open();
+      const unlisten = async () => {
+        stopped = true;
+        subscriptions.delete(unlisten);
+        const current = client;
+        client = null;
+        await current?.end().catch(() => undefined);
+      };
+      subscriptions.add(unlisten);
+      return unlisten;
     },
     close: async () => {
-      for (const client of listeners) await client.end().catch(() => undefined);
+      for (const unlisten of subscriptions) await unlisten();
       await app.destroy();
       await owner.destroy();
     },

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, problemType, type ProblemCode } from '../errors.ts';
+import { isConnectionError } from '../db/database.ts';
 import { QueryTimeoutError } from '../db/pglite-driver.ts';
 
 export interface Problem {
@@ -37,9 +38,15 @@ const PG_CODES: Record<string, ProblemCode> = {
   '40001': 'conflict',
 };
 
+/** How long a client should wait after losing its request to a database restart or failover. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 function toAppError(error: unknown): AppError | null {
   if (error instanceof AppError) return error;
   if (error instanceof QueryTimeoutError) return new AppError('timeout');
+  if (isConnectionError(error)) {
+    return new AppError('database-unavailable', 'The database connection was lost; try again shortly.', { retry_after: DATABASE_RETRY_AFTER_SECONDS });
+  }
   const candidate = error as Partial<FastifyError> & { code?: string; name?: string };
   if (candidate.validation) return null;
   if (candidate.code && FASTIFY_CODES[candidate.code]) {
@@ -68,6 +75,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
           correlation_id: request.id,
         }
       : error;
+  // A problem that says when to come back says it in the header too (RFC 9110).
+  if (typeof problem.retry_after === 'number') reply.header('retry-after', String(problem.retry_after));
   return reply.status(problem.status).type('application/problem+json').send(problem);
 }
 

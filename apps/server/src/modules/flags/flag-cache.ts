@@ -196,8 +196,12 @@ export class FlagCache {
       this.#unlisten = await this.db.listen(
         FLAGS_CHANNEL,
         (payload) => void this.apply(decodeFlagChange(payload)),
-        // Notifications may have been missed while the listener was down: reload everything.
-        () => void this.apply({ reload: true, tenantId: null }),
+        // Notifications may have been missed while the listener was down: drop every tenant's
+        // document (an override's change names only its tenant) and reload the snapshot.
+        () => {
+          this.#changed(null);
+          void this.apply({ reload: true, tenantId: null });
+        },
       );
     }
     await this.refresh();
