@@ -18,7 +18,8 @@ describe('Cache-Control: no-store on auth answers, secrets and CSV exports (FR-A
   const post = (url: string, payload: object, session?: Session) =>
     t.app.inject({ method: 'POST', url, payload, ...(session ? { headers: session.headers } : {}) });
   const get = (url: string, session: Session) => t.app.inject({ method: 'GET', url, headers: session.headers });
-  const totp = (secret: string, stepsFromNow: number) => generate({ secret, epoch: (Math.floor(Date.now() / 30_000) + stepsFromNow) * 30 });
+  // Steps counted from 10 s ahead, so a step boundary during the requests leaves both codes in the window.
+  const totp = (secret: string, stepsFromNow: number) => generate({ secret, epoch: (Math.floor((Date.now() + 10_000) / 30_000) + stepsFromNow) * 30 });
 
   /** A user who enrols an authenticator app; each step's answer carries a secret. */
   async function enrolment() {
