@@ -501,6 +501,8 @@ export interface SsoConfig {
   allowed_domains: string[];
   enabled: boolean;
   default_role: string | null;
+  /** A first sign-in may link an existing account with the verified address (not one with a second factor or a sensitive permission). */
+  link_existing_accounts: boolean;
   redirect_uri: string;
   version: number | null;
   updated_at: string | null;
@@ -513,6 +515,7 @@ export interface SsoConfigInput {
   allowed_domains: string[];
   enabled: boolean;
   default_role: string;
+  link_existing_accounts: boolean;
   version?: number;
 }
 
@@ -540,6 +543,8 @@ export const ssoApi = {
   get: (tenantId: string) => request<SsoConfig>('GET', `/v1/tenants/${encodeURIComponent(tenantId)}/sso`),
   save: (tenantId: string, input: SsoConfigInput) => request<SsoConfig>('PUT', `/v1/tenants/${encodeURIComponent(tenantId)}/sso`, input),
   remove: (tenantId: string) => request<void>('DELETE', `/v1/tenants/${encodeURIComponent(tenantId)}/sso`),
+  /** Starts linking the signed-in account: the provider URL to open (the binding cookie comes with the answer). */
+  startLink: () => request<{ location: string }>('POST', '/v1/auth/sso/link'),
 };
 
 /** The organization's password rules (FR-AUTH-006): never weaker than the platform minimum. */

@@ -1,7 +1,8 @@
 /**
  * Browser test of single sign-on (FR-AUTH-001, FR-AUTH-003): an Owner registers the organization's
  * identity provider (a real oidc-provider on 127.0.0.1), then a new user signs in with "Sign in
- * with SSO" and lands in the console; an SSO error is explained. axe checks each page.
+ * with SSO" and lands in the console; a user with a password links single sign-on from the
+ * Account page; an SSO error is explained. axe checks each page.
  *
  *   REQUIRE_BROWSER=1 npm test console-sso
  */
@@ -29,6 +30,7 @@ before(async () => {
   baseURL = `http://127.0.0.1:${port}`;
   idp = await startTestIdp([{ client_id: 'acme-console', client_secret: CLIENT_SECRET, redirect_uri: `${baseURL}/v1/auth/sso/callback` }]);
   idp.accounts.set('carol-sub', { email: 'carol@acme.test', email_verified: true, name: 'Carol Jones' });
+  idp.accounts.set('dave-sub', { email: 'dave@acme.test', email_verified: true, name: 'Dave Smith' });
   // The identity provider listens on 127.0.0.1 over plain http: allow-listed for this test only.
   platform = await buildTestPlatform({ PUBLIC_URL: baseURL, OUTBOUND_ALLOW_HOSTS: '127.0.0.1' });
   await platform.app.listen({ host: '127.0.0.1', port });
@@ -89,6 +91,28 @@ test('FR-AUTH-001: "Sign in with SSO" appears for the organization and signs a n
     await assertAccessible(page, 'first screen after SSO');
     const user = await platform!.db.owner.selectFrom('users').select(['id', 'tenant_id']).where('email', '=', 'carol@acme.test').executeTakeFirst();
     assert.equal(user?.tenant_id, platform!.tenants.acme!.id);
+  } finally {
+    await context.close();
+  }
+});
+
+test('FR-AUTH-001: a user signed in with a password links single sign-on from the Account page and stays signed in', opts, async () => {
+  const userId = await platform!.addUser('acme', 'dave@acme.test', 'member');
+  const { context, page } = await newPage();
+  try {
+    await page.goto('/');
+    await signInOk(page, 'dave@acme.test', platform!.config.demoPassword!, 'acme');
+    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('heading', { name: 'Single sign-on' }).waitFor();
+    idp!.nextLogin = { accountId: 'dave-sub' };
+    await page.getByRole('button', { name: 'Link single sign-on' }).click();
+    await page.getByRole('status').filter({ hasText: 'Single sign-on is linked' }).waitFor();
+    await assertAccessible(page, 'SSO linked page');
+    const link = await platform!.db.owner.selectFrom('user_identities').select('subject').where('user_id', '=', userId).executeTakeFirst();
+    assert.equal(link?.subject, 'dave-sub');
+    // The session survived the round trip through the identity provider.
+    await page.getByRole('link', { name: 'Back to your account' }).click();
+    await page.getByRole('heading', { name: 'Account', level: 1 }).waitFor();
   } finally {
     await context.close();
   }

@@ -183,7 +183,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
     impersonationRoutes(app, services.impersonation);
     apiKeysRoutes(app, services.apiKeys);
     sessionsRoutes(app, services.sessions);
-    ssoRoutes(app, services.sso, { secureCookies: config.publicUrl.startsWith('https:') });
+    ssoRoutes(app, services.sso);
     mfaRoutes(app, services.mfa);
     verificationRoutes(app, services.verification);
     if (fs.existsSync(path.join(CONSOLE_DIST, 'index.html'))) {

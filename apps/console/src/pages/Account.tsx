@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError, InputError, type Device, type Me, type SessionSummary } from '../api';
+import { api, ApiError, InputError, ssoApi, ssoAvailable, type Device, type Me, type SessionSummary } from '../api';
 import { Badge, DataList, DateTime, ErrorAlert, formatDateTime, None, PageHeading, Status, type Column } from '../ui';
 import { NewPasswordFields, PasswordAlert } from './PasswordAlert';
 import { MfaSettings } from './MfaSettings';
@@ -156,8 +156,61 @@ export function Account({ me }: { me: Me }) {
 
       {me.impersonator === null && <PhoneVerification me={me} onVerified={load} />}
 
+      {me.impersonator === null && me.tenant_slug && <LinkSso tenantSlug={me.tenant_slug} />}
+
       <ChangePassword disabled={me.impersonator !== null} onChanged={load} />
     </>
+  );
+}
+
+/**
+ * Linking the account to the organization's identity provider, when it has one: signed in here
+ * (password, and the second factor if the account has one), the user signs in at the provider and
+ * comes back linked. The address at the provider must be this account's.
+ */
+function LinkSso({ tenantSlug }: { tenantSlug: string }) {
+  const [available, setAvailable] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const ids = { heading: useId() };
+
+  useEffect(() => {
+    let cancelled = false;
+    ssoAvailable(tenantSlug).then(
+      (enabled) => !cancelled && setAvailable(enabled),
+      () => undefined,
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [tenantSlug]);
+
+  async function link() {
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      window.location.assign((await ssoApi.startLink()).location);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  }
+
+  if (!available) return null;
+  return (
+    <section className="panel account-section" aria-labelledby={ids.heading}>
+      <h2 id={ids.heading} className="section-title">
+        Single sign-on
+      </h2>
+      <ErrorAlert error={error} />
+      <p>Sign in with your organization’s identity provider too. You will sign in there once, with the same email address as here.</p>
+      <div className="actions">
+        <button type="button" className="button" aria-disabled={busy || undefined} onClick={() => void link()}>
+          {busy ? 'Opening…' : 'Link single sign-on'}
+        </button>
+      </div>
+    </section>
   );
 }
 

@@ -7,9 +7,13 @@ import { ErrorAlert, PageHeading, Status } from '../ui';
 const EXPLANATIONS: Record<string, string> = {
   state_invalid: 'This sign-in link has expired or was already used, or it was started in another browser. Start again from the sign-in page.',
   sso_unavailable: 'Single sign-on is not turned on for this organization. Sign in with your email and password, or ask your administrator.',
+  idp_unavailable: 'Your identity provider cannot be reached right now. Wait a few minutes, then sign in again.',
   provider_error: 'Your identity provider could not complete the sign-in. Try again; if it keeps failing, tell your administrator.',
+  id_token_invalid: 'The answer from your identity provider could not be verified, so you were not signed in. Tell your administrator.',
   idp_denied: 'Your identity provider did not sign you in (it was cancelled or refused). Try again.',
   not_allowed: 'Your company account cannot sign in here. Ask your administrator to check that your account and its email domain are allowed.',
+  account_link_required:
+    'An account with your address already exists here. Sign in with your email and password, then choose “Link single sign-on” on your Account page.',
 };
 
 /** A code is traded once; React may run the effect twice in development. */
@@ -21,10 +25,12 @@ const exchanged = new Set<string>();
  */
 export function SsoComplete({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   const [params] = useState(() => hashParams());
+  // Back from linking the signed-in account (Account page): nothing to trade, the session goes on.
+  const linked = params.get('linked') === '1';
   const [error, setError] = useState<unknown>(() => {
     const code = params.get('error');
     if (code) return new InputError(EXPLANATIONS[code] ?? EXPLANATIONS.provider_error!);
-    return params.get('code') ? null : new InputError('This page needs a sign-in code. Start again from the sign-in page.');
+    return params.get('code') || linked ? null : new InputError('This page needs a sign-in code. Start again from the sign-in page.');
   });
 
   useEffect(() => {
@@ -52,6 +58,15 @@ export function SsoComplete({ onSignedIn }: { onSignedIn: () => Promise<void> })
             <p>
               <a className="button button--primary button--block" href="#/login">
                 Back to sign in
+              </a>
+            </p>
+          </>
+        ) : linked ? (
+          <>
+            <Status>Single sign-on is linked to your account: you can now sign in with your identity provider.</Status>
+            <p>
+              <a className="button button--primary button--block" href="#/account">
+                Back to your account
               </a>
             </p>
           </>

@@ -60,6 +60,7 @@ export function SsoSettings({ tenantId }: { tenantId: string }) {
         allowed_domains: domains,
         enabled: data.get('enabled') === 'on',
         default_role: String(data.get('default_role') ?? 'member'),
+        link_existing_accounts: data.get('link_existing_accounts') === 'on',
         ...(config.version ? { version: config.version } : {}),
       });
       setConfig(saved);
@@ -124,6 +125,13 @@ export function SsoSettings({ tenantId }: { tenantId: string }) {
             <label className="check">
               <input name="enabled" type="checkbox" defaultChecked={config.configured ? config.enabled : true} />
               <span>Offer single sign-on on the sign-in page</span>
+            </label>
+            <label className="check">
+              <input name="link_existing_accounts" type="checkbox" defaultChecked={config.link_existing_accounts} />
+              <span>
+                Link existing accounts at their first single sign-on, by the address the provider verified. Accounts with two-step verification
+                or an administrative role are never linked this way: their holders link single sign-on from their Account page.
+              </span>
             </label>
             <div className="actions">
               <button type="submit" className="button button--primary" aria-disabled={busy || undefined}>

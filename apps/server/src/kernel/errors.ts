@@ -32,6 +32,8 @@ export type ProblemCode =
   | 'impersonation-active'
   | 'impersonation-forbidden'
   | 'payload-too-large'
+  | 'header-too-large'
+  | 'request-timeout'
   | 'unsupported-media-type'
   | 'method-not-allowed'
   | 'tenant-suspended'
@@ -75,6 +77,8 @@ const TITLES: Record<ProblemCode, [status: number, title: string]> = {
   'impersonation-active': [409, 'An impersonation of this user is already active'],
   'impersonation-forbidden': [403, 'Not allowed during impersonation'],
   'payload-too-large': [413, 'Payload too large'],
+  'header-too-large': [431, 'Request header fields too large'],
+  'request-timeout': [408, 'The request was not received in time'],
   'unsupported-media-type': [415, 'Unsupported media type'],
   'method-not-allowed': [405, 'Method not allowed'],
   'tenant-suspended': [403, 'The organization is suspended'],

@@ -487,6 +487,8 @@ export interface TenantSsoConfigsTable {
   allowed_domains: string[];
   enabled: Generated<boolean>;
   default_role: 'admin' | 'member' | 'readonly' | 'auditor';
+  /** A first sign-in may link an existing account with the same verified address (docs/sso.md). */
+  link_existing_accounts: Generated<boolean>;
   version: Generated<number>;
   updated_by: string | null;
   created_at: CreatedAt;
@@ -521,6 +523,8 @@ export interface SsoLoginsTable {
   amr: string[] | null;
   elevated_by: string | null;
   exchanged_at: Date | null;
+  /** Set when a signed-in user started the sign-in to link this account. */
+  link_user_id: string | null;
   created_at: CreatedAt;
 }
 

@@ -123,6 +123,13 @@ export function recentSecondFactor(actor: Actor, maxAgeSeconds: number, now = Da
   return actor.amr.includes('mfa') && typeof actor.mfaAt === 'number' && now / 1000 - actor.mfaAt <= maxAgeSeconds;
 }
 
+/** The answer to an action that needs a second factor proven within `maxAgeSeconds` (FR-AUTH-014). */
+export function stepUpRequired(maxAgeSeconds: number): AppError {
+  return new AppError('step-up-required', `This action needs a second factor proven in the last ${Math.round(maxAgeSeconds / 60)} minutes: POST /v1/auth/step-up.`, {
+    max_age_seconds: maxAgeSeconds,
+  });
+}
+
 /** Last use is written to the session at most this often per session and node. */
 const TOUCH_INTERVAL_MS = 60_000;
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 1800;
@@ -364,9 +371,7 @@ export function guard(deps: GuardDependencies) {
     const person = actor.type === 'user' || actor.type === 'operator';
     const stepUp = isSensitive(access) || request.routeOptions.config?.stepUp === true;
     if (deps.stepUp?.enforced && person && stepUp && !recentSecondFactor(actor, deps.stepUp.maxAgeSeconds)) {
-      throw new AppError('step-up-required', `This action needs a second factor proven in the last ${Math.round(deps.stepUp.maxAgeSeconds / 60)} minutes: POST /v1/auth/step-up.`, {
-        max_age_seconds: deps.stepUp.maxAgeSeconds,
-      });
+      throw stepUpRequired(deps.stepUp.maxAgeSeconds);
     }
   };
 }

@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, problemType, type ProblemCode } from '../errors.ts';
 import { isConnectionError } from '../db/database.ts';
 import { QueryTimeoutError } from '../db/pglite-driver.ts';
+import type { Logger } from '../log.ts';
 
 export interface Problem {
   type: string;
@@ -14,15 +18,16 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-const FASTIFY_CODES: Record<string, ProblemCode> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad-request',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'bad-request',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad-request',
-  FST_ERR_CTP_INVALID_TYPE: 'bad-request',
-  FST_ERR_BAD_URL: 'bad-request',
-  FST_ERR_ASYNC_CONSTRAINT: 'bad-request',
+const BODY_UNREADABLE = 'The request body could not be read.';
+const FASTIFY_CODES: Record<string, [ProblemCode, detail?: string]> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported-media-type'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['payload-too-large'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['bad-request', BODY_UNREADABLE],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['bad-request', BODY_UNREADABLE],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['bad-request', BODY_UNREADABLE],
+  FST_ERR_CTP_INVALID_TYPE: ['bad-request', BODY_UNREADABLE],
+  FST_ERR_BAD_URL: ['bad-request', 'The URL path is not valid percent-encoded UTF-8.'],
+  FST_ERR_ASYNC_CONSTRAINT: ['bad-request'],
 };
 
 /** PostgreSQL error classes a request can provoke, mapped without revealing the database. */
@@ -50,8 +55,8 @@ function toAppError(error: unknown): AppError | null {
   const candidate = error as Partial<FastifyError> & { code?: string; name?: string };
   if (candidate.validation) return null;
   if (candidate.code && FASTIFY_CODES[candidate.code]) {
-    const code = FASTIFY_CODES[candidate.code]!;
-    return new AppError(code, code === 'bad-request' ? 'The request body could not be read.' : undefined);
+    const [code, detail] = FASTIFY_CODES[candidate.code]!;
+    return new AppError(code, detail);
   }
   if (candidate.name === 'SyntaxError' && candidate.statusCode === 400) {
     return new AppError('bad-request', 'The request body is not valid JSON.');
@@ -102,4 +107,36 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   }
   request.log.error({ err: error }, 'unhandled error');
   return sendProblem(request, reply, new AppError('internal'));
+}
+
+/** What Node's HTTP parser reports before there is a request, as the problem it answers. */
+const CLIENT_ERRORS: Record<string, ProblemCode> = {
+  HPE_HEADER_OVERFLOW: 'header-too-large',
+  ERR_HTTP_REQUEST_TIMEOUT: 'request-timeout',
+};
+
+/**
+ * The answer to a request Node's HTTP parser refused (headers over the size limit, including an
+ * over-long URL; a malformed request line or header; a request not received in time): a problem
+ * document like every other error, then the connection is closed, as Node itself does.
+ */
+export function answerClientError(log: Logger, error: Error & { code?: string }, socket: Duplex) {
+  // A reset connection has nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = new AppError(CLIENT_ERRORS[error.code ?? ''] ?? 'bad-request');
+  const correlationId = randomUUID();
+  log.info({ code: error.code, correlationId, status: known.status }, 'request refused by the HTTP parser');
+  if (socket.writable) {
+    const body = JSON.stringify({ type: problemType(known.code), title: known.title, status: known.status, correlation_id: correlationId });
+    socket.write(
+      `HTTP/1.1 ${known.status} ${STATUS_CODES[known.status]}\r\n` +
+        'Content-Type: application/problem+json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${correlationId}\r\n` +
+        'X-Content-Type-Options: nosniff\r\n' +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  }
+  socket.destroy(error);
 }

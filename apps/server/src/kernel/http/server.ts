@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -10,8 +11,9 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { declarationOf, guard, type GuardDependencies, type RouteDeclaration } from './guard.ts';
 import { createIdempotency } from './idempotency.ts';
+import { checkUrlInput, strictJsonParser } from './input.ts';
 import { RouteMetrics } from './metrics.ts';
-import { handleError, sendProblem } from './problems.ts';
+import { answerClientError, handleError, sendProblem } from './problems.ts';
 import { createRequestLimits, type RequestLimitDependencies } from './rate-limit.ts';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -26,6 +28,18 @@ const CONSOLE_CSP =
   "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const validators = AjvCompiler();
+/**
+ * Query strings, path parameters and headers are text, so their numbers and booleans are coerced;
+ * a JSON body has types of its own, and a number sent for a string is refused.
+ */
+const buildValidator: typeof validators = (externalSchemas, options) => {
+  const coercing = validators(externalSchemas, options);
+  const exact = validators(externalSchemas, { ...options, customOptions: { ...options?.customOptions, coerceTypes: false } } as typeof options);
+  // Fastify calls the compiler with the route's schema and part; the package's types say only the schema.
+  return ((route: { httpPart?: string }) => (route.httpPart === 'body' ? exact : coercing)(route as never)) as never;
+};
 
 /**
  * The HTTP kernel: correlation ids, the route table with declared access, authentication and
@@ -55,12 +69,22 @@ export async function createHttpServer(
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    schemaController: { compilersFactory: { buildValidator } },
+    // Errors of Node's HTTP parser (headers too large, malformed requests) come before any request,
+    // and a path that is not UTF-8 before routing: problems like every other error.
+    clientErrorHandler: (error, socket) => answerClientError(log, error, socket),
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      return handleError(error, request, reply);
+    },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The API speaks JSON only (docs/problems.md: a body that is not JSON is a 415). Fastify parses
   // text/plain by default, which would turn such a body into a string and a 400 instead.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies are UTF-8, without NUL characters, lone surrogates or duplicate keys (input.ts).
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, strictJsonParser(app.getDefaultJsonParser('error', 'error')));
 
   const routes: RouteDeclaration[] = [];
   // Error rate and p99 per route family for the health API (FR-SYS-005).
@@ -96,6 +120,8 @@ export async function createHttpServer(
       log: request.log as Logger,
     };
   });
+  // NUL characters and bad percent-encoding in the URL are refused before anything reads them.
+  app.addHook('onRequest', checkUrlInput);
   // Rate limits (FR-RATE-001): an address that keeps failing authentication is refused before its
   // tokens are verified; the caller's own limits apply once the guard knows who it is.
   app.addHook('onRequest', limits.beforeAuthentication);

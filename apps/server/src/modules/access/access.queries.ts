@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { CATALOG_VERSION, DEFAULT_TENANT_ROLES, PERMISSION_CATALOG, type DefaultTenantRole } from '../../kernel/auth/permissions.ts';
+import { CATALOG_VERSION, DEFAULT_TENANT_ROLES, PERMISSION_CATALOG, type AssignedRole, type DefaultTenantRole } from '../../kernel/auth/permissions.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import type { DB } from '../../kernel/db/schema.ts';
 import type { Kysely } from 'kysely';
@@ -182,6 +182,17 @@ export function rolesOfUser(tx: Tx, userId: string) {
     .select(['a.id', 'a.role_id', 'a.unit_id', 'r.key', 'r.name'])
     .where('a.user_id', '=', userId)
     .execute();
+}
+
+/** A user's assignments as the authorization check folds them (`tenantGrants`). */
+export async function assignedRolesOfUser(tx: Tx, userId: string): Promise<AssignedRole[]> {
+  const rows = await tx
+    .selectFrom('role_assignments as a')
+    .innerJoin('roles as r', (join) => join.onRef('r.tenant_id', '=', 'a.tenant_id').onRef('r.id', '=', 'a.role_id'))
+    .select(['r.key', 'r.permissions', 'a.unit_id'])
+    .where('a.user_id', '=', userId)
+    .execute();
+  return rows.map((row) => ({ roleKey: row.key, permissions: row.permissions, unitId: row.unit_id }));
 }
 
 export function userExists(tx: Tx, userId: string) {

@@ -4,7 +4,9 @@ import {
   DEFAULT_TENANT_ROLES,
   isDefaultTenantRole,
   isPermission,
+  isSensitive,
   planeOf,
+  tenantGrants,
   type DefaultTenantRole,
   type Permission,
 } from '../../kernel/auth/permissions.ts';
@@ -15,6 +17,7 @@ import { AppError } from '../../kernel/errors.ts';
 import { withIsoDates } from '../../kernel/http/views.ts';
 import type { Platform } from '../../platform.ts';
 import {
+  assignedRolesOfUser,
   countAssignmentsOfRole,
   countOtherOwners,
   deleteAssignments,
@@ -52,6 +55,11 @@ type RoleRow = NonNullable<Awaited<ReturnType<typeof findRole>>>;
 export function effectivePermissions(role: { key: string | null; permissions: string[] }): Permission[] {
   if (role.key !== null && isDefaultTenantRole(role.key)) return [...DEFAULT_TENANT_ROLES[role.key].permissions];
   return role.permissions.filter((key): key is Permission => isPermission(key) && planeOf(key) === 'tenant');
+}
+
+/** Whether any role of the user grants a sensitive permission (an Owner's, an Administrator's, an audit export…). */
+export async function holdsSensitivePermission(tx: Tx, userId: string): Promise<boolean> {
+  return [...tenantGrants(await assignedRolesOfUser(tx, userId)).keys()].some(isSensitive);
 }
 
 const roleView = (row: RoleRow) => withIsoDates({ ...row, permissions: effectivePermissions(row) });

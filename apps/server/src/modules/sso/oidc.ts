@@ -13,6 +13,9 @@ import { checkScheme, OutboundError, type OutboundFetch } from '../../kernel/htt
 /** Asymmetric JWS algorithms only: no `none`, and no HS* (the client secret would be the key). */
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
+/** Reasons that say the provider is down or overloaded rather than wrong. */
+const UNAVAILABLE_REASONS = new Set(['outbound_timeout', 'outbound_network', 'provider_unavailable']);
+
 /** What is wrong with a provider or a sign-in, in words an administrator can act on. */
 export class ProviderError extends Error {
   constructor(
@@ -21,7 +24,15 @@ export class ProviderError extends Error {
   ) {
     super(message);
   }
+
+  /** The provider could not be reached, or failed on its side: the same sign-in may work later. */
+  get unavailable(): boolean {
+    return UNAVAILABLE_REASONS.has(this.reason);
+  }
 }
+
+/** An HTTP status that says the provider is failing or overloaded, not that the request was wrong. */
+const isOutageStatus = (status: number) => status >= 500 || status === 429;
 
 export interface Provider {
   metadata: client.ServerMetadata;
@@ -48,7 +59,9 @@ async function fetchJson(fetch: OutboundFetch, url: string, what: string): Promi
     if (error instanceof OutboundError) throw new ProviderError(`outbound_${error.reason}`, `The ${what} (${url}) ${OUTBOUND_MESSAGES[error.reason]}.`);
     throw error;
   }
-  if (response.status !== 200) throw new ProviderError('http_status', `The ${what} (${url}) answered HTTP ${response.status}.`);
+  if (response.status !== 200) {
+    throw new ProviderError(isOutageStatus(response.status) ? 'provider_unavailable' : 'http_status', `The ${what} (${url}) answered HTTP ${response.status}.`);
+  }
   try {
     const body = (await response.json()) as unknown;
     if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
@@ -135,6 +148,27 @@ export const pkce = {
 };
 
 /**
+ * Why the code exchange failed: the token endpoint unreachable or failing on its side (worth a
+ * retry), refusing the code, or answering with a token response that is not acceptable. The
+ * library wraps what the fetch threw, so the cause chain is searched for it.
+ */
+function tokenEndpointError(error: unknown): ProviderError {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (cause instanceof OutboundError) return new ProviderError(`outbound_${cause.reason}`, `The token endpoint ${OUTBOUND_MESSAGES[cause.reason]}.`);
+  }
+  if (error instanceof client.ResponseBodyError) {
+    const reason = isOutageStatus(error.status) ? 'provider_unavailable' : 'token_exchange_failed';
+    return new ProviderError(reason, `The token endpoint answered HTTP ${error.status} (${error.error}).`);
+  }
+  // A status the library does not expect, or a body that is not JSON (an error page): the response is the cause.
+  if (error instanceof client.ClientError && error.cause instanceof Response) {
+    const { status } = error.cause;
+    return new ProviderError(isOutageStatus(status) ? 'provider_unavailable' : 'token_exchange_failed', `The token endpoint answered HTTP ${status}.`);
+  }
+  return new ProviderError('id_token_invalid', `The token response was refused: ${(error as Error).message}`);
+}
+
+/**
  * Exchanges the authorization code (PKCE) and verifies the ID token. `callbackUrl` is the
  * callback as the provider redirected to it (the registered redirect URI plus its query).
  */
@@ -153,9 +187,7 @@ export async function redeemCode(
     });
     idToken = tokens.id_token;
   } catch (error) {
-    if (error instanceof OutboundError) throw new ProviderError(`outbound_${error.reason}`, `The token endpoint ${OUTBOUND_MESSAGES[error.reason]}.`);
-    if (error instanceof client.ResponseBodyError) throw new ProviderError('token_exchange_failed', `The token endpoint refused the code (${error.error}).`);
-    throw new ProviderError('id_token_invalid', `The token response was refused: ${(error as Error).message}`);
+    throw tokenEndpointError(error);
   }
   if (!idToken) throw new ProviderError('id_token_invalid', 'The token response holds no ID token.');
   // The library accepts an ID token from the token endpoint without checking its signature

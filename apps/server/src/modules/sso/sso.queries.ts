@@ -10,7 +10,10 @@ export type SsoConfigRow = NonNullable<Awaited<ReturnType<typeof findSsoConfig>>
 
 export function insertSsoConfig(
   tx: Tx,
-  row: Pick<TenantSsoConfigsTable, 'tenant_id' | 'issuer' | 'client_id' | 'client_secret_sealed' | 'allowed_domains' | 'default_role' | 'updated_by'> & { enabled: boolean },
+  row: Pick<TenantSsoConfigsTable, 'tenant_id' | 'issuer' | 'client_id' | 'client_secret_sealed' | 'allowed_domains' | 'default_role' | 'updated_by'> & {
+    enabled: boolean;
+    link_existing_accounts: boolean;
+  },
 ) {
   return tx.insertInto('tenant_sso_configs').values(row).returningAll().executeTakeFirstOrThrow();
 }
@@ -19,7 +22,10 @@ export function insertSsoConfig(
 export function updateSsoConfig(
   tx: Tx,
   version: number,
-  changes: Pick<TenantSsoConfigsTable, 'issuer' | 'client_id' | 'client_secret_sealed' | 'allowed_domains' | 'default_role' | 'updated_by'> & { enabled: boolean },
+  changes: Pick<TenantSsoConfigsTable, 'issuer' | 'client_id' | 'client_secret_sealed' | 'allowed_domains' | 'default_role' | 'updated_by'> & {
+    enabled: boolean;
+    link_existing_accounts: boolean;
+  },
 ) {
   return tx
     .updateTable('tenant_sso_configs')
@@ -40,7 +46,7 @@ export function findTenantBySlug(tx: Tx, slug: string) {
 
 export function insertSsoLogin(
   tx: Tx,
-  row: { tenant_id: string | null; state_hash: string; browser_hash: string; secrets_sealed: string; expires_at: Date },
+  row: { tenant_id: string | null; state_hash: string; browser_hash: string; secrets_sealed: string; expires_at: Date; link_user_id: string | null },
 ) {
   return tx.insertInto('sso_logins').values(row).returning('id').executeTakeFirstOrThrow();
 }

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { App } from '../../kernel/http/server.ts';
 import { Problem, problemResponses, TenantParams } from '../../kernel/http/schemas.ts';
-import { CallbackQuery, ExchangeBody, SlugParams, SsoAvailability, SsoConfig, SsoConfigBody, TokenResponse } from './sso.schemas.ts';
+import { CallbackQuery, ExchangeBody, LinkStart, SlugParams, SsoAvailability, SsoConfig, SsoConfigBody, TokenResponse } from './sso.schemas.ts';
 import { CALLBACK_PATH, type SsoService } from './sso.service.ts';
 
 const TAGS = ['sso'];
@@ -17,13 +17,16 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return cookies;
 }
 
-export function ssoRoutes(app: App, sso: SsoService, options: { secureCookies: boolean }) {
-  const secure = options.secureCookies ? '; Secure' : '';
-  // The browser binding goes only to the callback, only for the life of a sign-in.
-  const cookie = (name: string, value: string, maxAge: number) => `${name}=${value}; Path=${CALLBACK_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`;
-  const redirect = (reply: FastifyReply, started: { location: string; cookie: { name: string; value: string } | null }) => {
+export function ssoRoutes(app: App, sso: SsoService) {
+  // The browser binding lives for one sign-in. A `__Host-` cookie must be Secure, for Path=/ and
+  // without a Domain; browsers also keep Secure cookies from http://localhost, for development.
+  const cookie = (name: string, value: string, maxAge: number) => `${name}=${value}; Path=/; Max-Age=${maxAge}; HttpOnly; Secure; SameSite=Lax`;
+  const bind = (reply: FastifyReply, started: { cookie: { name: string; value: string } | null }) => {
     if (started.cookie) reply.header('set-cookie', cookie(started.cookie.name, started.cookie.value, 600));
     reply.header('cache-control', 'no-store');
+  };
+  const redirect = (reply: FastifyReply, started: { location: string; cookie: { name: string; value: string } | null }) => {
+    bind(reply, started);
     return reply.redirect(started.location, 302);
   };
 
@@ -82,6 +85,22 @@ export function ssoRoutes(app: App, sso: SsoService, options: { secureCookies: b
       schema: { tags: TAGS, summary: "Trade a completed sign-in's one-time code for the token pair", body: ExchangeBody, response: { 200: TokenResponse, 400: Problem, 401: Problem, 403: Problem } },
     },
     async (request) => sso.exchange(request.ctx, request.body.code, request.body.device),
+  );
+  app.post(
+    '/v1/auth/sso/link',
+    {
+      config: { access: 'authenticated', requirements: ['FR-AUTH-001', 'FR-AUTH-003'], rateLimit: LOGIN_RATE },
+      schema: {
+        tags: TAGS,
+        summary: "Link the signed-in account to the organization's identity provider: the provider's URL to open, with the browser binding cookie",
+        response: { 200: LinkStart, 422: Problem, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const started = await sso.startLink(request.ctx);
+      bind(reply, started);
+      return { location: started.location };
+    },
   );
   app.get(
     '/v1/auth/sso/:tenantSlug',

@@ -16,6 +16,12 @@ export const SsoConfigBody = Type.Object(
     allowed_domains: Type.Array(Domain, { minItems: 1, maxItems: 50, description: 'Email domains whose users may sign in and be provisioned' }),
     enabled: Type.Boolean(),
     default_role: JitRole,
+    link_existing_accounts: Type.Optional(
+      Type.Boolean({
+        description:
+          'A first sign-in links an existing account with the address the provider verified, unless that account has a second factor or a sensitive permission; omitted: false',
+      }),
+    ),
     version: Type.Optional(Type.Integer({ minimum: 1, description: 'The version read; a stale one is refused (409)' })),
   },
   { additionalProperties: false },
@@ -31,6 +37,7 @@ export const SsoConfig = Type.Object({
   allowed_domains: Type.Array(Type.String()),
   enabled: Type.Boolean(),
   default_role: Nullable(Type.String()),
+  link_existing_accounts: Type.Boolean(),
   /** What to register at the identity provider as the redirect URI. */
   redirect_uri: Type.String(),
   version: Nullable(Type.Integer()),
@@ -65,3 +72,5 @@ export const ExchangeBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const LinkStart = Type.Object({ location: Type.String({ description: "The identity provider's authorization URL: open it in this browser" }) });

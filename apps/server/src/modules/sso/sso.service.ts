@@ -8,9 +8,12 @@ import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
 import type { PlatformRoleColumn } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
+import { recentSecondFactor, stepUpRequired } from '../../kernel/http/guard.ts';
 import { createOutboundFetch, type OutboundFetch } from '../../kernel/http/outbound-fetch.ts';
 import type { Platform } from '../../platform.ts';
+import { holdsSensitivePermission } from '../access/index.ts';
 import { findUserWithTenant, normalizeEmail, type IdentityService, type TokenPair } from '../identity/index.ts';
+import { activeFactorKinds } from '../mfa/index.ts';
 import type { DeviceInput } from '../sessions/sessions.service.ts';
 import { authorizationUrl, discoverProvider, pkce, ProviderError, redeemCode } from './oidc.ts';
 import {
@@ -68,16 +71,35 @@ function parseScoped(value: string | undefined): { tenantId: string | null; secr
   return { tenantId: scope === PLATFORM_SCOPE ? null : scope, secret };
 }
 
-/** The cookie that binds a sign-in to the browser that started it (login CSRF). */
+/**
+ * The cookie that binds a sign-in to the browser that started it (login CSRF). `__Host-`: the
+ * browser keeps it only when it is Secure, for Path=/ and without a Domain, so neither a sibling
+ * subdomain nor a plain-http page can plant or overwrite it.
+ */
 export function browserCookieName(stateHash: string) {
-  return `tsv_sso_${stateHash.slice(0, 16)}`;
+  return `__Host-tsv_sso_${stateHash.slice(0, 16)}`;
 }
 
 /** Where the callback sends the browser: the console, with a one-time code or an error code. */
 export type CallbackOutcome = { location: string; clearCookie: string | null };
 
-/** Error codes the console explains (never which account, or whether one exists). */
-export type SsoErrorCode = 'state_invalid' | 'sso_unavailable' | 'provider_error' | 'idp_denied' | 'not_allowed';
+/**
+ * Error codes the console explains (never which account, or whether one exists: only
+ * `account_link_required` says that an account has the address the provider verified for the
+ * person signing in). `idp_unavailable` is the one worth retrying as it is.
+ */
+export type SsoErrorCode =
+  | 'state_invalid'
+  | 'sso_unavailable'
+  | 'idp_unavailable'
+  | 'provider_error'
+  | 'id_token_invalid'
+  | 'idp_denied'
+  | 'not_allowed'
+  | 'account_link_required';
+
+/** Authorization error responses (RFC 6749 4.1.2.1) that say the provider is down, not that it refused. */
+const PROVIDER_OUTAGE_ERRORS = new Set(['temporarily_unavailable', 'server_error']);
 
 class SignInFailure extends Error {
   constructor(
@@ -90,12 +112,22 @@ class SignInFailure extends Error {
   }
 }
 
+/** A provider's failure as the console explains it: down (retry later), an answer that does not verify, or anything else. */
+function providerFailure(error: ProviderError): SignInFailure {
+  if (error.unavailable) return new SignInFailure('idp_unavailable', error.reason, null, error.message);
+  // A token that does not verify may be forged: a security event.
+  if (error.reason.startsWith('id_token')) return new SignInFailure('id_token_invalid', error.reason, 'high', error.message);
+  return new SignInFailure('provider_error', error.reason, null, error.message);
+}
+
 /** An identity provider ready for a sign-in, with the role its JIT users get in its context. */
 type ResolvedProvider = {
   issuer: string;
   clientId: string;
   clientSecret: string;
   allowedDomains: string[];
+  /** A first sign-in may link an existing account with the verified address (the platform's provider: always). */
+  linkExistingAccounts: boolean;
 } & ({ tenantId: string; defaultRole: DefaultTenantRole } | { tenantId: null; defaultRole: PlatformRoleColumn });
 
 function publicConfig(tenantId: string, redirectUri: string, row: SsoConfigRow | undefined) {
@@ -108,6 +140,7 @@ function publicConfig(tenantId: string, redirectUri: string, row: SsoConfigRow |
     allowed_domains: row?.allowed_domains ?? [],
     enabled: row?.enabled ?? false,
     default_role: row?.default_role ?? null,
+    link_existing_accounts: row?.link_existing_accounts ?? false,
     redirect_uri: redirectUri,
     version: row?.version ?? null,
     updated_at: row ? row.updated_at.toISOString() : null,
@@ -151,17 +184,30 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
       clientSecret: secrets.open(row.client_secret_sealed, secretPlace(tenantId, 'sso.client_secret')),
       allowedDomains: row.allowed_domains,
       defaultRole: row.default_role,
+      linkExistingAccounts: row.link_existing_accounts,
     };
   }
 
   function platformProvider(): ResolvedProvider | null {
     const oidc = config.platformOidc;
     if (!oidc) return null;
-    return { tenantId: null, issuer: oidc.issuer, clientId: oidc.clientId, clientSecret: oidc.clientSecret, allowedDomains: oidc.allowedDomains, defaultRole: oidc.defaultRole };
+    // The deployment's own provider, set in its environment: trusted to link staff accounts by address.
+    return {
+      tenantId: null,
+      issuer: oidc.issuer,
+      clientId: oidc.clientId,
+      clientSecret: oidc.clientSecret,
+      allowedDomains: oidc.allowedDomains,
+      defaultRole: oidc.defaultRole,
+      linkExistingAccounts: true,
+    };
   }
 
-  /** Opens a sign-in: the state row, and the provider's authorization URL with the browser cookie. */
-  async function begin(provider: ResolvedProvider): Promise<{ location: string; cookie: { name: string; value: string } }> {
+  /**
+   * Opens a sign-in: the state row, and the provider's authorization URL with the browser cookie.
+   * With `linkUserId`, the sign-in links that signed-in user instead of signing anyone in.
+   */
+  async function begin(provider: ResolvedProvider, linkUserId: string | null = null): Promise<{ location: string; cookie: { name: string; value: string } }> {
     const discovered = await discoverProvider(fetch, provider.issuer, config.outboundAllowHosts);
     const state = scoped(provider.tenantId, random());
     const nonce = random();
@@ -177,6 +223,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
         // Needed in clear at the callback, so sealed rather than hashed.
         secrets_sealed: secrets.seal(JSON.stringify({ verifier, nonce }), secretPlace(provider.tenantId, `sso.login.${stateHash}`)),
         expires_at: new Date(Date.now() + LOGIN_TTL_MS),
+        link_user_id: linkUserId,
       });
       return id;
     });
@@ -212,10 +259,44 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
     return { tenantId: parsed.tenantId, state, stateHash, row };
   }
 
+  /** The address the ID token carries, when the provider verified it and its domain is allowed. */
+  function vouchedEmail(provider: ResolvedProvider, claims: JWTPayload): string {
+    const rawEmail = typeof claims.email === 'string' ? claims.email : null;
+    if (!rawEmail || rawEmail.length > 320) throw new SignInFailure('not_allowed', 'email_missing');
+    const email = normalizeEmail(rawEmail);
+    const verified = claims.email_verified === true || claims.email_verified === 'true';
+    if (!verified) throw new SignInFailure('not_allowed', 'email_not_verified');
+    const domain = email.slice(email.lastIndexOf('@') + 1);
+    if (!provider.allowedDomains.includes(domain)) throw new SignInFailure('not_allowed', 'domain_not_allowed');
+    return email;
+  }
+
+  async function linkIdentity(tx: Tx, ctx: RequestContext, provider: ResolvedProvider, link: { userId: string; subject: string; email: string; how: 'provisioned' | 'address' | 'account' }) {
+    const { tenantId, issuer } = provider;
+    const identityRow = await insertIdentity(tx, { tenant_id: tenantId, user_id: link.userId, provider: issuer, subject: link.subject, email: link.email });
+    await recordAudit(tx, ctx, {
+      tenantId,
+      action: 'user.identity_linked',
+      resourceType: 'user',
+      resourceId: link.userId,
+      metadata: { identity_id: identityRow.id, issuer, provisioned: link.how === 'provisioned', linked_by: link.how },
+    });
+  }
+
+  /**
+   * An account the provider could take over past the platform's own protections: one with a second
+   * factor (SSO sign-ins ask none of their own), or with a sensitive permission (an Owner's, an
+   * Administrator's…). Trust in the provider does not link it by address; its holder links it.
+   */
+  async function needsProofToLink(tx: Tx, userId: string): Promise<boolean> {
+    return (await activeFactorKinds(tx, userId)).length > 0 || (await holdsSensitivePermission(tx, userId));
+  }
+
   /**
    * The account a verified ID token signs into, in the provider's context: by (provider, subject);
-   * on first sign-in linked to the account with that address, or provisioned (JIT), only when the
-   * provider says the address is verified and its domain is allowed.
+   * on first sign-in, the account with that address when the organization trusts its provider to
+   * link it (and it needs no proof), or a new one (JIT) when there is none; only when the provider
+   * says the address is verified and its domain is allowed.
    */
   async function accountFor(tx: Tx, ctx: RequestContext, provider: ResolvedProvider, claims: JWTPayload): Promise<string> {
     const { tenantId, issuer } = provider;
@@ -225,43 +306,45 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
       await touchIdentity(tx, linked.id);
       return linked.user_id;
     }
-    const rawEmail = typeof claims.email === 'string' ? claims.email : null;
-    if (!rawEmail || rawEmail.length > 320) throw new SignInFailure('not_allowed', 'email_missing');
-    const email = normalizeEmail(rawEmail);
-    const verified = claims.email_verified === true || claims.email_verified === 'true';
-    if (!verified) throw new SignInFailure('not_allowed', 'email_not_verified');
-    const domain = email.slice(email.lastIndexOf('@') + 1);
-    if (!provider.allowedDomains.includes(domain)) throw new SignInFailure('not_allowed', 'domain_not_allowed');
+    const email = vouchedEmail(provider, claims);
     const existing = await findAccountByEmail(tx, tenantId, email);
-    let userId: string;
     if (existing) {
       // Another subject of this provider already owns the account: never silently re-link it.
       if (await hasIdentityAt(tx, existing.id, issuer)) throw new SignInFailure('not_allowed', 'identity_conflict', 'medium');
-      userId = existing.id;
-    } else {
-      const name = typeof claims.name === 'string' ? claims.name.slice(0, 200) : '';
-      userId =
-        provider.tenantId === null
-          ? await identity.insertUser(tx, ctx, { email, name, passwordHash: null, tenantId: null, role: provider.defaultRole })
-          : await identity.insertUser(tx, ctx, { email, name, passwordHash: null, tenantId: provider.tenantId, role: provider.defaultRole });
-      await markEmailVerified(tx, userId);
-      await recordAudit(tx, ctx, {
-        tenantId,
-        action: 'user.provisioned',
-        resourceType: 'user',
-        resourceId: userId,
-        metadata: { source: 'sso', issuer, role: provider.defaultRole },
-      });
+      if (!provider.linkExistingAccounts) throw new SignInFailure('account_link_required', 'link_not_trusted');
+      if (tenantId !== null && (await needsProofToLink(tx, existing.id))) throw new SignInFailure('account_link_required', 'link_needs_proof');
+      await linkIdentity(tx, ctx, provider, { userId: existing.id, subject, email, how: 'address' });
+      return existing.id;
     }
-    const link = await insertIdentity(tx, { tenant_id: tenantId, user_id: userId, provider: issuer, subject, email });
+    const name = typeof claims.name === 'string' ? claims.name.slice(0, 200) : '';
+    const userId =
+      provider.tenantId === null
+        ? await identity.insertUser(tx, ctx, { email, name, passwordHash: null, tenantId: null, role: provider.defaultRole })
+        : await identity.insertUser(tx, ctx, { email, name, passwordHash: null, tenantId: provider.tenantId, role: provider.defaultRole });
+    await markEmailVerified(tx, userId);
     await recordAudit(tx, ctx, {
       tenantId,
-      action: 'user.identity_linked',
+      action: 'user.provisioned',
       resourceType: 'user',
       resourceId: userId,
-      metadata: { identity_id: link.id, issuer, provisioned: !existing },
+      metadata: { source: 'sso', issuer, role: provider.defaultRole },
     });
+    await linkIdentity(tx, ctx, provider, { userId, subject, email, how: 'provisioned' });
     return userId;
+  }
+
+  /**
+   * A sign-in started from a signed-in account (the proof path): links the provider subject to that
+   * account, when the provider vouches for the account's own address.
+   */
+  async function linkToAccount(tx: Tx, ctx: RequestContext, provider: ResolvedProvider, claims: JWTPayload, userId: string): Promise<void> {
+    const subject = claims.sub!;
+    const linked = await findIdentity(tx, provider.tenantId, provider.issuer, subject);
+    if (linked?.user_id === userId) return;
+    if (linked || (await hasIdentityAt(tx, userId, provider.issuer))) throw new SignInFailure('not_allowed', 'identity_conflict', 'medium');
+    const email = vouchedEmail(provider, claims);
+    if ((await findAccountByEmail(tx, provider.tenantId, email))?.id !== userId) throw new SignInFailure('not_allowed', 'link_email_mismatch');
+    await linkIdentity(tx, ctx, provider, { userId, subject, email, how: 'account' });
   }
 
   /** The redirect to the provider; a provider that is down or no longer valid sends the browser back to the console. */
@@ -271,7 +354,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       ctx.log.warn({ reason: error.reason, issuer: provider.issuer }, 'identity provider unavailable');
-      return { location: consoleUrl({ error: 'provider_error' }), cookie: null };
+      return { location: consoleUrl({ error: error.unavailable ? 'idp_unavailable' : 'provider_error' }), cookie: null };
     }
   }
 
@@ -314,6 +397,8 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
         allowed_domains: [...new Set(input.allowed_domains.map((domain) => domain.toLowerCase()))],
         enabled: input.enabled,
         default_role: input.default_role,
+        // Omitted is off: trust to link by address is given explicitly, never kept by accident.
+        link_existing_accounts: input.link_existing_accounts ?? false,
         updated_by: ctx.actor!.userId,
       };
       const row = await db.withTenant(scope, async (tx) => {
@@ -331,6 +416,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
             allowed_domains: values.allowed_domains,
             enabled: values.enabled,
             default_role: values.default_role,
+            link_existing_accounts: values.link_existing_accounts,
             secret_changed: Boolean(input.client_secret),
           },
         });
@@ -365,6 +451,35 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
       return startWith(ctx, provider);
     },
 
+    /**
+     * The proof path of linking (FR-AUTH-001): a signed-in user starts a sign-in at the
+     * organization's provider that links it to their account. Being signed in proves the password
+     * (and the second factor the login asked for); an account with a second factor must have proven
+     * it recently, as for any sensitive action. Never during an impersonation: a link outlives it.
+     */
+    async startLink(ctx: RequestContext) {
+      const actor = ctx.actor;
+      const scope = scopeOf(ctx);
+      if (actor?.type !== 'user') throw new AppError('forbidden', 'Only a person signed in to their own account can link single sign-on.');
+      if (actor.impersonatorId) throw new AppError('forbidden', 'Single sign-on cannot be linked while impersonating.');
+      const provider = await db.withTenant(scope, async (tx) => {
+        const row = await findSsoConfig(tx);
+        if (!row?.enabled) throw new AppError('not-found', 'Your organization has no single sign-on to link.');
+        if (await hasIdentityAt(tx, actor.userId, row.issuer)) throw new AppError('conflict', 'Your account is already linked to the identity provider.');
+        if ((await activeFactorKinds(tx, actor.userId)).length > 0 && !recentSecondFactor(actor, config.stepUpMaxAgeSeconds)) {
+          throw stepUpRequired(config.stepUpMaxAgeSeconds);
+        }
+        return resolved(scope.tenantId, row);
+      });
+      try {
+        return await begin(provider, actor.userId);
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        if (error.unavailable) throw new AppError('unavailable', 'The identity provider cannot be reached: try again in a few minutes.');
+        throw new AppError('sso-provider-invalid', error.message, { reason: error.reason });
+      }
+    },
+
     /** FR-AUTH-011: the redirect to the platform's provider. */
     async startPlatform(ctx: RequestContext) {
       const provider = platformProvider();
@@ -384,7 +499,9 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
         tenantId = parseScoped(query.state)?.tenantId ?? null;
         const claimed = await claimState(ctx, query.state, cookies);
         clearCookie = browserCookieName(claimed.stateHash);
-        if (query.error) throw new SignInFailure('idp_denied', 'provider_error_response', null, query.error);
+        if (query.error) {
+          throw new SignInFailure(PROVIDER_OUTAGE_ERRORS.has(query.error) ? 'idp_unavailable' : 'idp_denied', 'provider_error_response', null, query.error);
+        }
         const provider = tenantId ? await db.withTenant(tenantId, async (tx) => {
           const tenant = await tx.selectFrom('tenants').select('status').where('id', '=', tenantId!).executeTakeFirst();
           const row = await findSsoConfig(tx);
@@ -407,14 +524,22 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
           });
         } catch (error) {
           if (!(error instanceof ProviderError)) throw error;
-          const forged = error.reason.startsWith('id_token');
-          throw new SignInFailure('provider_error', error.reason, forged ? 'high' : null, error.message);
+          throw providerFailure(error);
         }
         const oidc = config.platformOidc;
         const groups = tenantId === null && oidc ? claims[oidc.groupsClaim] : undefined;
         // FR-RBAC-006: Super Admin for this session only, from the provider's group; never stored on the user.
         const elevatedBy = tenantId === null && oidc?.superAdminGroup && Array.isArray(groups) && groups.includes(oidc.superAdminGroup) ? 'identity_provider_group' : null;
         const amr = ['fed', ...(Array.isArray(claims.amr) && claims.amr.some((value) => MFA_AMR.has(String(value))) ? ['mfa'] : [])];
+        const linkUserId = claimed.row.link_user_id;
+        if (linkUserId) {
+          // The signed-in user keeps the session they have: no code, no new session.
+          await inScope(tenantId, async (tx) => {
+            if ((await findAccountStatus(tx, linkUserId))?.status !== 'active') throw new SignInFailure('not_allowed', 'account_disabled');
+            await linkToAccount(tx, ctx, provider, claims, linkUserId);
+          });
+          return { location: consoleUrl({ linked: '1' }), clearCookie };
+        }
         const code = scoped(tenantId, random());
         await inScope(tenantId, async (tx) => {
           const userId = await accountFor(tx, ctx, provider, claims);

@@ -18,6 +18,8 @@ export interface TestIdp {
   accounts: Map<string, TestAccount>;
   /** Who signs in at the next login interaction, and with which methods (RFC 8176 amr). */
   nextLogin: { accountId: string; amr?: string[] };
+  /** While set, the token endpoint answers with this HTTP status and an error page (an outage). */
+  tokenEndpointStatus: number | null;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function startTestIdp(clients: { client_id: string; client_secret: 
     issuer,
     accounts,
     nextLogin: { accountId: '' },
+    tokenEndpointStatus: null,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -69,6 +72,9 @@ export async function startTestIdp(clients: { client_id: string; client_secret: 
   });
   const callback = provider.callback();
   server.on('request', (req, res) => {
+    if (idp.tokenEndpointStatus && req.url?.startsWith('/token')) {
+      return void res.writeHead(idp.tokenEndpointStatus, { 'content-type': 'text/html' }).end('<h1>Service Unavailable</h1>');
+    }
     if (!req.url?.startsWith('/interaction/')) return void callback(req, res);
     void (async () => {
       const interaction = await provider.interactionDetails(req, res);

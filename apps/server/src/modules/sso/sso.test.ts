@@ -27,14 +27,24 @@ describe('single sign-on over OIDC (FR-AUTH-001, FR-AUTH-003, FR-AUTH-011, FR-SY
   async function start(browser: Browser, path: string): Promise<URL> {
     const response = await t.app.inject({ method: 'GET', url: path });
     assert.equal(response.statusCode, 302, response.body);
-    for (const header of ([] as string[]).concat(response.headers['set-cookie'] ?? [])) {
+    keepBindingCookie(browser, response.headers['set-cookie']);
+    return new URL(response.headers.location as string);
+  }
+
+  /** Stores the browser-binding cookie as a browser would, after checking its attributes. */
+  function keepBindingCookie(browser: Browser, setCookie: string | string[] | undefined) {
+    for (const header of ([] as string[]).concat(setCookie ?? [])) {
       const [pair] = header.split(';');
       const at = pair!.indexOf('=');
       browser.platformCookies.set(pair!.slice(0, at), pair!.slice(at + 1));
+      // A __Host- cookie: Secure, Path=/ and no Domain, or the browser drops it.
+      assert.match(pair!, /^__Host-tsv_sso_[0-9a-f]{16}=/);
+      assert.match(header, /; Secure(;|$)/);
+      assert.match(header, /; Path=\/(;|$)/);
+      assert.doesNotMatch(header, /Domain=/i);
       assert.match(header, /HttpOnly/);
       assert.match(header, /SameSite=Lax/);
     }
-    return new URL(response.headers.location as string);
   }
 
   /** The callback as the browser opens it; returns the console URL it is sent to. */
@@ -66,6 +76,9 @@ describe('single sign-on over OIDC (FR-AUTH-001, FR-AUTH-003, FR-AUTH-011, FR-SY
     return { error: null, code, tokens: body, me: me.json() as { id: string; email: string; tenant_id: string | null; roles: string[]; permissions: string[]; amr: string[] } };
   }
 
+  /** acme's settings as the first test saves them (the stored secret is kept when omitted). */
+  const acmeSso = () => ({ issuer: idp.issuer, client_id: 'acme-client', allowed_domains: ['acme.test', 'acme.demo.test'], enabled: true, default_role: 'member' });
+
   async function configure(session: Session, tenant: string, body: Record<string, unknown>) {
     return t.app.inject({ method: 'PUT', url: `/v1/tenants/${t.tenants[tenant]!.id}/sso`, headers: session.headers, payload: body });
   }
@@ -90,6 +103,9 @@ describe('single sign-on over OIDC (FR-AUTH-001, FR-AUTH-003, FR-AUTH-011, FR-SY
     idp.accounts.set('alice-sub', { email: 'alice@acme.test', email_verified: true, name: 'Alice' });
     idp.accounts.set('member-sub', { email: 'member@acme.demo.test', email_verified: true });
     idp.accounts.set('member-twin-sub', { email: 'member@acme.demo.test', email_verified: true });
+    idp.accounts.set('owner-sub', { email: 'owner@acme.demo.test', email_verified: true });
+    idp.accounts.set('guarded-sub', { email: 'guarded@acme.demo.test', email_verified: true });
+    idp.accounts.set('stranger-sub', { email: 'stranger@acme.test', email_verified: true });
     idp.accounts.set('unverified-sub', { email: 'mallory@acme.test', email_verified: false });
     idp.accounts.set('outsider-sub', { email: 'eve@elsewhere.test', email_verified: true });
     idp.accounts.set('ops-sub', { email: 'ops@staff.test', email_verified: true, groups: ['staff'] });
@@ -116,14 +132,7 @@ describe('single sign-on over OIDC (FR-AUTH-001, FR-AUTH-003, FR-AUTH-011, FR-SY
   });
 
   test('FR-AUTH-003: an Owner registers the IdP after discovery checks out; the secret is sealed, never shown or audited', async () => {
-    const saved = await configure(acmeOwner, 'acme', {
-      issuer: idp.issuer,
-      client_id: 'acme-client',
-      client_secret: SECRETS.acme,
-      allowed_domains: ['acme.test', 'acme.demo.test'],
-      enabled: true,
-      default_role: 'member',
-    });
+    const saved = await configure(acmeOwner, 'acme', { ...acmeSso(), client_secret: SECRETS.acme });
     assert.equal(saved.statusCode, 200, saved.body);
     const body = saved.json() as Record<string, unknown>;
     assert.equal(body.client_secret_set, true);
@@ -225,14 +234,109 @@ describe('single sign-on over OIDC (FR-AUTH-001, FR-AUTH-003, FR-AUTH-011, FR-SY
     assert.equal(links.length, 1);
   });
 
-  test('FR-AUTH-001: an existing account is linked by a verified, allowed address once; a second subject for it is refused', async () => {
+  test('FR-AUTH-001: an existing account is not linked by address unless the organization trusts its provider to', async () => {
     const memberId = (await t.db.owner.selectFrom('users').select('id').where('email', '=', 'member@acme.demo.test').executeTakeFirstOrThrow()).id;
+    const refused = await signIn('/v1/auth/sso/acme/start', 'member-sub');
+    assert.equal(refused.error, 'account_link_required');
+    assert.equal((await events('auth.login', t.tenants.acme!.id)).at(-1)?.metadata.reason, 'link_not_trusted');
+    assert.deepEqual(await t.db.owner.selectFrom('user_identities').select('id').where('user_id', '=', memberId).execute(), []);
+
+    // The Owner trusts the provider to link accounts by address: a change of the SSO settings, so step-up applies.
+    const current = (await t.app.inject({ method: 'GET', url: `/v1/tenants/${t.tenants.acme!.id}/sso`, headers: acmeOwner.headers })).json() as { version: number; link_existing_accounts: boolean };
+    assert.equal(current.link_existing_accounts, false, 'off by default');
+    const trusted = await configure(acmeOwner, 'acme', { ...acmeSso(), link_existing_accounts: true, version: current.version });
+    assert.equal(trusted.statusCode, 200, trusted.body);
+    assert.equal((trusted.json() as { link_existing_accounts: boolean }).link_existing_accounts, true);
+    assert.equal((await events('sso.configured', t.tenants.acme!.id)).at(-1)?.metadata.link_existing_accounts, true);
+    assert.ok(t.running.routes.some((route) => route.url === '/v1/tenants/:tenantId/sso' && route.method.includes('PUT') && route.stepUp));
+
     const linked = await signIn('/v1/auth/sso/acme/start', 'member-sub');
     assert.equal(linked.me!.id, memberId);
+    assert.equal((await events('user.identity_linked', t.tenants.acme!.id)).at(-1)?.metadata.linked_by, 'address');
+    // A second subject for the same account is refused.
     const twin = await signIn('/v1/auth/sso/acme/start', 'member-twin-sub');
     assert.equal(twin.error, 'not_allowed');
     const refusals = await events('auth.login', t.tenants.acme!.id);
     assert.equal(refusals.at(-1)?.metadata.reason, 'identity_conflict');
+  });
+
+  test('FR-AUTH-001: trust never links an account with a second factor or a sensitive permission (an Owner) by address', async () => {
+    const guardedId = await t.addUser('acme', 'guarded@acme.demo.test', 'member');
+    await t.db.owner
+      .insertInto('mfa_factors')
+      .values({ tenant_id: t.tenants.acme!.id, user_id: guardedId, kind: 'webauthn', name: 'Security key', status: 'active', credential_id: 'guarded-credential', public_key: 'guarded-key' })
+      .execute();
+    const ownerId = (await t.db.owner.selectFrom('users').select('id').where('email', '=', 'owner@acme.demo.test').executeTakeFirstOrThrow()).id;
+    for (const [account, userId] of [['guarded-sub', guardedId], ['owner-sub', ownerId]] as const) {
+      const result = await signIn('/v1/auth/sso/acme/start', account);
+      assert.equal(result.error, 'account_link_required', account);
+      assert.equal((await events('auth.login', t.tenants.acme!.id)).at(-1)?.metadata.reason, 'link_needs_proof');
+      assert.deepEqual(await t.db.owner.selectFrom('user_identities').select('id').where('user_id', '=', userId).execute(), [], account);
+    }
+    const sessions = await t.db.owner.selectFrom('sessions').select('amr').where('user_id', 'in', [guardedId, ownerId]).execute();
+    assert.deepEqual(sessions.filter((session) => session.amr.includes('fed')), []);
+  });
+
+  describe('linking from the signed-in account (the proof path)', () => {
+    /** Starts a link as `session` from `browser`; the answer, and the provider URL with the cookie kept. */
+    async function startLink(session: Session, browser: Browser) {
+      const response = await t.app.inject({ method: 'POST', url: '/v1/auth/sso/link', headers: session.headers });
+      if (response.statusCode === 200) keepBindingCookie(browser, response.headers['set-cookie']);
+      return response;
+    }
+
+    async function linkAs(session: Session, accountId: string) {
+      const browser = newBrowser();
+      const started = await startLink(session, browser);
+      assert.equal(started.statusCode, 200, started.body);
+      idp.nextLogin = { accountId };
+      const back = await signInAtIdp((started.json() as { location: string }).location, CALLBACK, browser.idp);
+      return callback(browser, back);
+    }
+
+    test('an Owner signed in with the password links the provider subject of the same address; SSO then signs the Owner in', async () => {
+      const ownerId = (await t.db.owner.selectFrom('users').select('id').where('email', '=', 'owner@acme.demo.test').executeTakeFirstOrThrow()).id;
+      const result = await linkAs(acmeOwner, 'owner-sub');
+      assert.equal(result.get('linked'), '1', result.toString());
+      assert.equal(result.get('code'), null, 'no new session');
+      const link = await t.db.owner.selectFrom('user_identities').selectAll().where('user_id', '=', ownerId).executeTakeFirstOrThrow();
+      assert.equal(link.subject, 'owner-sub');
+      assert.equal((await events('user.identity_linked', t.tenants.acme!.id)).at(-1)?.metadata.linked_by, 'account');
+      const signedIn = await signIn('/v1/auth/sso/acme/start', 'owner-sub');
+      assert.equal(signedIn.me!.id, ownerId);
+      // Linked once: a second link is a 409.
+      const again = await startLink(acmeOwner, newBrowser());
+      assert.equal(again.statusCode, 409, again.body);
+    });
+
+    test("a provider subject with another address, or one linked to someone else, is not linked", async () => {
+      await t.addUser('acme', 'linker@acme.demo.test', 'member');
+      const linker = await t.login('linker@acme.demo.test', 'acme');
+      const linkerId = (await t.db.owner.selectFrom('users').select('id').where('email', '=', 'linker@acme.demo.test').executeTakeFirstOrThrow()).id;
+      assert.equal((await linkAs(linker, 'stranger-sub')).get('error'), 'not_allowed');
+      assert.equal((await events('auth.login', t.tenants.acme!.id)).at(-1)?.metadata.reason, 'link_email_mismatch');
+      assert.equal((await linkAs(linker, 'alice-sub')).get('error'), 'not_allowed');
+      assert.equal((await events('auth.login', t.tenants.acme!.id)).at(-1)?.metadata.reason, 'identity_conflict');
+      assert.deepEqual(await t.db.owner.selectFrom('user_identities').select('id').where('user_id', '=', linkerId).execute(), []);
+      assert.equal(await t.db.owner.selectFrom('users').select('id').where('email', '=', 'stranger@acme.test').executeTakeFirst(), undefined);
+    });
+
+    test('an account with a second factor must have proven it recently; anonymous callers are refused', async () => {
+      await t.addUser('acme', 'late-mfa@acme.demo.test', 'member');
+      // Signed in with the password only, then a factor enrolled: the session never proved it.
+      const session = await t.login('late-mfa@acme.demo.test', 'acme');
+      const userId = (await t.db.owner.selectFrom('users').select('id').where('email', '=', 'late-mfa@acme.demo.test').executeTakeFirstOrThrow()).id;
+      await t.db.owner
+        .insertInto('mfa_factors')
+        .values({ tenant_id: t.tenants.acme!.id, user_id: userId, kind: 'webauthn', name: 'Security key', status: 'active', credential_id: 'late-credential', public_key: 'late-key' })
+        .execute();
+      const refused = await startLink(session, newBrowser());
+      assert.equal(refused.statusCode, 403, refused.body);
+      assert.equal((refused.json() as { type: string }).type, '/problems/step-up-required');
+      assert.equal(refused.headers['set-cookie'], undefined);
+      const anonymous = await t.app.inject({ method: 'POST', url: '/v1/auth/sso/link' });
+      assert.equal(anonymous.statusCode, 401);
+    });
   });
 
   test('FR-AUTH-001: an unverified address or a domain that is not allowed creates nobody', async () => {
@@ -336,6 +440,61 @@ describe('single sign-on over OIDC (FR-AUTH-001, FR-AUTH-003, FR-AUTH-011, FR-SY
     assert.ok(!ops.me!.permissions.includes('platform.switches.write'));
   });
 
+  describe('an identity provider that is down is a distinct, retryable error, never a forged token (FR-AUTH-001)', () => {
+    let down: TestIdp;
+    const CLIENT = 'globex-outage-client';
+    const SECRET = 'globex-outage-secret-0123456789';
+
+    before(async () => {
+      down = await startTestIdp([{ client_id: CLIENT, client_secret: SECRET, redirect_uri: CALLBACK }]);
+      down.accounts.set('grace-sub', { email: 'grace@globex.test', email_verified: true });
+      const saved = await configure(globexOwner, 'globex', { issuer: down.issuer, client_id: CLIENT, client_secret: SECRET, allowed_domains: ['globex.test'], enabled: true, default_role: 'member' });
+      assert.equal(saved.statusCode, 200, saved.body);
+    });
+    after(async () => {
+      await down?.close().catch(() => undefined);
+    });
+
+    /** The sign-in up to the provider's redirect back, then `outage`, then the callback. */
+    async function signInThrough(outage: () => Promise<void> | void) {
+      const browser = newBrowser();
+      down.nextLogin = { accountId: 'grace-sub' };
+      const back = await signInAtIdp((await start(browser, '/v1/auth/sso/globex/start')).toString(), CALLBACK, browser.idp);
+      await outage();
+      return callback(browser, back);
+    }
+
+    const highSecurityEvents = async () => (await events('auth.login', t.tenants.globex!.id)).filter((event) => event.severity === 'high').length;
+
+    test('the token endpoint answering 503 with an error page: idp_unavailable, audited, no security event', async () => {
+      const before = await highSecurityEvents();
+      const result = await signInThrough(() => {
+        down.tokenEndpointStatus = 503;
+      });
+      down.tokenEndpointStatus = null;
+      assert.equal(result.get('error'), 'idp_unavailable');
+      const failure = (await events('auth.login', t.tenants.globex!.id)).at(-1)!;
+      assert.equal(failure.outcome, 'failure');
+      assert.equal(failure.metadata.reason, 'provider_unavailable');
+      assert.equal(await highSecurityEvents(), before);
+      // Once the provider is back, signing in again works.
+      const again = await signInThrough(() => undefined);
+      assert.ok(again.get('code'), again.toString());
+    });
+
+    test('the provider stopped between its redirect and the callback, then at the start: idp_unavailable', async () => {
+      const before = await highSecurityEvents();
+      const result = await signInThrough(() => down.close());
+      assert.equal(result.get('error'), 'idp_unavailable');
+      assert.equal((await events('auth.login', t.tenants.globex!.id)).at(-1)?.metadata.reason, 'outbound_network');
+      assert.equal(await highSecurityEvents(), before);
+      const started = await t.app.inject({ method: 'GET', url: '/v1/auth/sso/globex/start' });
+      assert.equal(started.statusCode, 302);
+      assert.equal(started.headers.location, `${PUBLIC_URL}/#/sso-complete?error=idp_unavailable`);
+      assert.equal(started.headers['set-cookie'], undefined);
+    });
+  });
+
   describe('crafted ID tokens from a provider under test control (FR-AUTH-001, CON-SEC-009)', () => {
     const CLIENT = 'fake-client';
     const SECRET = 'fake-client-secret-0123456789';
@@ -388,17 +547,17 @@ describe('single sign-on over OIDC (FR-AUTH-001, FR-AUTH-003, FR-AUTH-011, FR-SY
 
     test('wrong audience is refused', async () => {
       const flow = await begin();
-      assert.equal((await present(await rs256(claims(flow.nonce), 'another-client'), flow)).get('error'), 'provider_error');
+      assert.equal((await present(await rs256(claims(flow.nonce), 'another-client'), flow)).get('error'), 'id_token_invalid');
     });
 
     test('wrong nonce is refused', async () => {
       const flow = await begin();
-      assert.equal((await present(await rs256(claims('not-the-nonce')), flow)).get('error'), 'provider_error');
+      assert.equal((await present(await rs256(claims('not-the-nonce')), flow)).get('error'), 'id_token_invalid');
     });
 
     test('another issuer is refused', async () => {
       const flow = await begin();
-      assert.equal((await present(await rs256(claims(flow.nonce), CLIENT, 'https://evil.example'), flow)).get('error'), 'provider_error');
+      assert.equal((await present(await rs256(claims(flow.nonce), CLIENT, 'https://evil.example'), flow)).get('error'), 'id_token_invalid');
     });
 
     test('alg confusion: HS256 with the client secret as the key is refused', async () => {
@@ -410,7 +569,7 @@ describe('single sign-on over OIDC (FR-AUTH-001, FR-AUTH-003, FR-AUTH-011, FR-SY
         .setIssuedAt()
         .setExpirationTime('5m')
         .sign(new TextEncoder().encode(SECRET));
-      assert.equal((await present(token, flow)).get('error'), 'provider_error');
+      assert.equal((await present(token, flow)).get('error'), 'id_token_invalid');
       const refused = await events('auth.login', t.tenants.globex!.id);
       assert.equal(refused.at(-1)?.category, 'security');
       assert.equal(refused.at(-1)?.metadata.reason, 'id_token_alg');
@@ -419,7 +578,7 @@ describe('single sign-on over OIDC (FR-AUTH-001, FR-AUTH-003, FR-AUTH-011, FR-SY
     test('alg none is refused', async () => {
       const flow = await begin();
       const token = new UnsecuredJWT(claims(flow.nonce)).setIssuer(fake.issuer).setAudience(CLIENT).setIssuedAt().setExpirationTime('5m').encode();
-      assert.equal((await present(token, flow)).get('error'), 'provider_error');
+      assert.equal((await present(token, flow)).get('error'), 'id_token_invalid');
       const users = await t.db.owner.selectFrom('users').select('id').where('email', '=', 'frank@globex.test').execute();
       assert.equal(users.length, 1, 'only the control case created frank');
     });
