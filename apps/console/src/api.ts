@@ -548,6 +548,8 @@ export interface PasswordPolicy {
   min_length: number;
   require_all_classes: boolean;
   history: number;
+  /** The guess estimate (zxcvbn score, 3 or 4) new passwords must reach. */
+  min_strength: number;
   /** 0 while the organization uses the platform minimum. */
   version: number;
 }
@@ -578,7 +580,7 @@ export interface VerificationPolicy {
 
 export const securityApi = {
   passwordPolicy: (tenantId: string) => request<PasswordPolicy>('GET', tenantPath(tenantId, 'password-policy')),
-  savePasswordPolicy: (tenantId: string, input: Pick<PasswordPolicy, 'min_length' | 'require_all_classes' | 'history'>) =>
+  savePasswordPolicy: (tenantId: string, input: Pick<PasswordPolicy, 'min_length' | 'require_all_classes' | 'history' | 'min_strength'>) =>
     request<PasswordPolicy>('PUT', tenantPath(tenantId, 'password-policy'), input),
   sessionPolicy: (tenantId: string) => request<SessionPolicy>('GET', tenantPath(tenantId, 'session-policy')),
   saveSessionPolicy: (tenantId: string, input: Pick<SessionPolicy, 'idle_timeout_seconds' | 'absolute_ttl_seconds'>) =>

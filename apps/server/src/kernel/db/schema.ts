@@ -70,6 +70,8 @@ export interface PasswordPoliciesTable {
   min_length: Generated<number>;
   require_all_classes: Generated<boolean>;
   history: Generated<number>;
+  /** The zxcvbn score (3..4) new passwords must reach. */
+  min_strength: Generated<number>;
   version: Generated<number>;
   updated_by: string | null;
   created_at: CreatedAt;
