@@ -68,6 +68,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
           correlation_id: request.id,
         }
       : error;
+  // A refusal that knows when to come back says so in Retry-After too (RFC 9110).
+  if (typeof problem.retry_after === 'number') reply.header('retry-after', String(problem.retry_after));
   return reply.status(problem.status).type('application/problem+json').send(problem);
 }
 
