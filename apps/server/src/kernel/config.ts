@@ -56,7 +56,7 @@ export interface Config {
   signingKey: string | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
-  /** The first step of the progressive delay after a locked-out login failure (doubles, capped at 30 s). */
+  /** The first step of the progressive delay once an account has more than 20 failed sign-ins in an hour (doubles, capped at 30 s). */
   loginFailureDelayMs: number;
   sessionAbsoluteTtlSeconds: number;
   /** A session unused this long is refused (FR-AUTH-008); tenants may shorten it. */

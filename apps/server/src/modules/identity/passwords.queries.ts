@@ -46,8 +46,8 @@ export async function recentPasswordHashes(tx: Tx, userId: string, count: number
 }
 
 /**
- * Sets a new password: the hash, its history entry (older entries past the longest history a
- * tenant may ask for are dropped), and a clean lockout state.
+ * Sets a new password: the hash and its history entry (older entries past the longest history a
+ * tenant may ask for are dropped).
  */
 export async function setPassword(tx: Tx, user: { id: string; tenant_id: string | null }, passwordHash: string): Promise<void> {
   await tx
@@ -55,9 +55,6 @@ export async function setPassword(tx: Tx, user: { id: string; tenant_id: string 
     .set({
       password_hash: passwordHash,
       password_changed_at: new Date(),
-      failed_login_count: 0,
-      last_failed_login_at: null,
-      locked_until: null,
       version: sql`version + 1`,
       updated_at: new Date(),
     })

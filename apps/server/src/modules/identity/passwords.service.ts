@@ -8,6 +8,7 @@ import { createNotifier } from '../../kernel/notify/notify.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import type { Platform } from '../../platform.ts';
 import { findUserByEmail } from './identity.queries.ts';
+import { addressSource, clearAccountFailures, loginAccountKey, loginThrottle } from './lockout.ts';
 import { normalizeEmail, revokeUserSessions } from './identity.service.ts';
 import { proveResetSecondFactor, resetSecondFactorMethods } from '../mfa/index.ts';
 import {
@@ -100,7 +101,7 @@ const resetLink = (publicUrl: string, token: string) => `${publicUrl}/#/reset-pa
 /** Password change, reset by emailed link, and the tenant's password policy (FR-AUTH-002, FR-AUTH-003). */
 /** `secrets` opens the TOTP secrets a reset is checked against (a reset never bypasses MFA). */
 export function createPasswordsService(platform: Platform, secrets: SecretBox) {
-  const { db, jobs, passwords, sessions, config } = platform;
+  const { db, jobs, passwords, sessions, config, throttleKeys } = platform;
   const notifier = createNotifier(jobs);
   const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
 
@@ -151,6 +152,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       await withRevocation(sessions, { kind: 'user', id: actor.userId }, () =>
         inScope(actor.tenantId, async (tx) => {
           await setPassword(tx, subject.owner, passwordHash);
+          await clearAccountFailures(tx, loginAccountKey(throttleKeys, { tenant: actor.tenantId, email: subject.owner.email }));
           await revokeUserSessions(tx, actor.userId, 'password_changed', actor.sessionId);
           await recordAudit(tx, ctx, { tenantId: actor.tenantId, action: 'auth.password_changed', resourceType: 'user', resourceId: actor.userId });
         }),
@@ -215,9 +217,11 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       const userId = found.reset.user_id;
       const applied = await withRevocation(sessions, { kind: 'user', id: userId }, () =>
         inScope(tenantId, async (tx) => {
-          if (found.mfaMethods.length > 0 && (await proveResetSecondFactor(tx, ctx, { config, secrets }, { tenantId, userId }, input)) === 'invalid') return 'mfa';
+          const throttle = loginThrottle(throttleKeys, { tenant: tenantId, email: found.subject.owner.email, source: addressSource(ctx.ip) });
+          if (found.mfaMethods.length > 0 && (await proveResetSecondFactor(tx, ctx, { config, secrets }, { tenantId, userId, throttle }, input)) === 'invalid') return 'mfa';
           if (!(await claimReset(tx, found.reset.id, userId))) return false;
           await setPassword(tx, found.subject.owner, passwordHash);
+          await clearAccountFailures(tx, throttle.account);
           await revokeUserSessions(tx, userId, 'password_reset');
           await recordAudit(tx, ctx, {
             tenantId,
