@@ -13,6 +13,8 @@ export interface Tokens {
   refresh_token?: string;
   token_type?: string;
   expires_in?: number;
+  /** The device of a tenant user's session, sent again at the next login (rememberDevice). */
+  device_id?: string;
 }
 
 export interface Me {
@@ -484,11 +486,46 @@ export async function download(path: string): Promise<{ blob: Blob; filename: st
   return { blob: await res.blob(), filename };
 }
 
+/**
+ * The device id the API gave this browser for each login name (FR-AUTH-008), sent again at the next
+ * login: a device that signed in before is a source of its own for the login lockout, so failures
+ * from elsewhere cannot lock its user out of it (docs/passwords-and-lockout.md). Kept beyond the tab.
+ */
+const DEVICES_STORAGE_KEY = 'tsv.console.devices';
+const loginName = (email: string, tenant: string) => `${tenant.trim().toLowerCase()} ${email.trim().toLowerCase()}`;
+/** The login name of a sign-in waiting for its second factor: its device id comes with the tokens. */
+let pendingLoginName: string | null = null;
+
+function rememberedDevices(): Record<string, string> {
+  try {
+    const parsed: unknown = JSON.parse(localStorage.getItem(DEVICES_STORAGE_KEY) ?? '{}');
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function rememberDevice(name: string | null, deviceId: string | undefined): void {
+  if (!name || !deviceId) return;
+  try {
+    localStorage.setItem(DEVICES_STORAGE_KEY, JSON.stringify({ ...rememberedDevices(), [name]: deviceId }));
+  } catch {
+    /* storage unavailable (private mode): the next login is from a new device */
+  }
+}
+
 export async function login(email: string, password: string, tenant?: string): Promise<void> {
-  const body: { email: string; password: string; tenant?: string } = { email, password };
+  const body: { email: string; password: string; tenant?: string; device?: { id: string } } = { email, password };
+  // Only tenant users have devices.
+  pendingLoginName = tenant ? loginName(email, tenant) : null;
   if (tenant) body.tenant = tenant;
+  const deviceId = pendingLoginName ? rememberedDevices()[pendingLoginName] : undefined;
+  // A damaged entry is left out rather than refused by the API (it wants a UUID).
+  if (deviceId && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(deviceId)) body.device = { id: deviceId };
   const res = await send('POST', '/v1/auth/login', body, false);
-  setTokens(await parse<Tokens>(res));
+  const pair = await parse<Tokens>(res);
+  rememberDevice(pendingLoginName, pair.device_id);
+  setTokens(pair);
 }
 
 /** An organization's OIDC identity provider (FR-AUTH-003); the client secret is write-only. */
@@ -553,6 +590,8 @@ export interface PasswordPolicy {
   min_length: number;
   require_all_classes: boolean;
   history: number;
+  /** The guess estimate (zxcvbn score, 3 or 4) new passwords must reach. */
+  min_strength: number;
   /** 0 while the organization uses the platform minimum. */
   version: number;
 }
@@ -583,7 +622,7 @@ export interface VerificationPolicy {
 
 export const securityApi = {
   passwordPolicy: (tenantId: string) => request<PasswordPolicy>('GET', tenantPath(tenantId, 'password-policy')),
-  savePasswordPolicy: (tenantId: string, input: Pick<PasswordPolicy, 'min_length' | 'require_all_classes' | 'history'>) =>
+  savePasswordPolicy: (tenantId: string, input: Pick<PasswordPolicy, 'min_length' | 'require_all_classes' | 'history' | 'min_strength'>) =>
     request<PasswordPolicy>('PUT', tenantPath(tenantId, 'password-policy'), input),
   sessionPolicy: (tenantId: string) => request<SessionPolicy>('GET', tenantPath(tenantId, 'session-policy')),
   saveSessionPolicy: (tenantId: string, input: Pick<SessionPolicy, 'idle_timeout_seconds' | 'absolute_ttl_seconds'>) =>
@@ -599,6 +638,7 @@ export const securityApi = {
 export async function verifyMfa(challengeToken: string, factor: SecondFactor): Promise<{ recovery_codes?: string[] }> {
   const res = await send('POST', '/v1/auth/mfa/verify', { challenge_token: challengeToken, ...factor }, false);
   const { recovery_codes, ...pair } = await parse<Tokens & { recovery_codes?: string[] }>(res);
+  rememberDevice(pendingLoginName, pair.device_id);
   setTokens(pair);
   return recovery_codes ? { recovery_codes } : {};
 }

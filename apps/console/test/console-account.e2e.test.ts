@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { eventually, type TestPlatform } from '../../server/test/helpers.ts';
+import { eventually, TEST_PASSWORD, type TestPlatform } from '../../server/test/helpers.ts';
 import {
   alertOf,
   assertAccessible,
@@ -193,5 +193,26 @@ test('sessions and devices: the current session is marked and another one can be
     await assertAccessible(p, 'account page on a phone');
   } finally {
     await narrow.context.close();
+  }
+});
+
+test('a browser that signed in before is its own source: failures from its address do not lock its user out of it', opts, async () => {
+  const email = 'known-device@acme.demo.test';
+  await platform().addUser('acme', email, 'member');
+  const { context, page } = await newPage();
+  try {
+    await signInOk(page, email, TEST_PASSWORD, MEMBER.org);
+    // Someone at the same address (the test runs on one) fails five times: the address is locked out.
+    const attempt = (password: string) =>
+      fetch(`${baseURL()}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password, tenant: MEMBER.org }) });
+    for (let i = 0; i < 5; i++) assert.equal((await attempt('Wrong-Passw0rd!')).status, 401);
+    assert.equal((await attempt(TEST_PASSWORD)).status, 429);
+    // A new tab of the same browser signs in: it sends the device id it was given.
+    const again = await context.newPage();
+    await signInOk(again, email, TEST_PASSWORD, MEMBER.org);
+    const devices = await platform().db.owner.selectFrom('devices').innerJoin('users', 'users.id', 'devices.user_id').select('devices.id').where('users.email', '=', email).execute();
+    assert.equal(devices.length, 1, 'both sign-ins are from one device');
+  } finally {
+    await context.close();
   }
 });

@@ -6,6 +6,7 @@ import type { PasswordHasher } from './kernel/auth/passwords.ts';
 import type { SessionCache } from './kernel/auth/session-cache.ts';
 import type { TokenService } from './kernel/auth/tokens.ts';
 import type { JobQueue } from './kernel/jobs/jobs.ts';
+import type { ThrottleKeys } from './kernel/db/throttle-keys.ts';
 import type { AppKeyVerifier } from './modules/apps/index.ts';
 import type { FlagCache, KillSwitches } from './modules/flags/index.ts';
 
@@ -26,4 +27,6 @@ export interface Platform {
   flags: FlagCache;
   /** The kill switch checks at the point of action (FR-FLAG-003): `switches.assertOpen('messaging', { tenantId })`. */
   switches: KillSwitches;
+  /** Keys of the counters that span tenants: login failures, verification codes per destination. */
+  throttleKeys: ThrottleKeys;
 }

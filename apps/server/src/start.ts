@@ -8,6 +8,7 @@ import { decodeRevocation, SESSION_CHANNEL, SessionCache } from './kernel/auth/s
 import { createTokenService, loadSigningJwk } from './kernel/auth/tokens.ts';
 import { loadSecretBox, type SecretBox } from './kernel/crypto/secret-box.ts';
 import { createDatabase, type Database } from './kernel/db/database.ts';
+import { createThrottleKeys } from './kernel/db/throttle-keys.ts';
 import { migrate } from './kernel/db/migrate.ts';
 import { createHttpServer, type App } from './kernel/http/server.ts';
 import { closeRedis, connectRedis } from './kernel/http/rate-limit.ts';
@@ -150,9 +151,11 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
   const passwords = await createPasswordHasher(config.argon2);
   const jobs = await createJobQueue(db, log, { worker: options.worker });
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : null;
-  const platform: Platform = { config, log, db, tokens, sessions, passwords, jobs, appKeys, redis, flags, switches };
   // SSO client secrets and other stored secrets are sealed with SECRETS_KEY (required in production).
-  const services = buildServices(platform, await loadSecretBox({ keys: config.secretsKeys, environment: config.environment, dataDir: config.dataDir }));
+  const secrets = await loadSecretBox({ keys: config.secretsKeys, environment: config.environment, dataDir: config.dataDir });
+  const throttleKeys = createThrottleKeys(secrets.deriveKey('tsv throttle keys'));
+  const platform: Platform = { config, log, db, tokens, sessions, passwords, jobs, appKeys, redis, flags, switches, throttleKeys };
+  const services = buildServices(platform, secrets);
   if (config.superAdminEmailsIgnored) log.warn({ environment: config.environment }, 'SUPER_ADMIN_EMAILS is ignored: it is honoured only when ENVIRONMENT=staging');
 
   // Email goes out through SMTP when SMTP_URL is set, else to the dev mailbox (docs/verification-and-mail.md).

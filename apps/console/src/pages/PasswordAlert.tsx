@@ -38,7 +38,7 @@ export function NewPasswordFields({
           aria-invalid={invalid || undefined}
         />
         <p id={ids.policy} className="hint">
-          At least 12 characters, using three of: lowercase, uppercase, digits, symbols.
+          At least 12 characters, using three of: lowercase, uppercase, digits, symbols. Hard to guess: not a common password, even with letters swapped or digits added.
         </p>
       </div>
       <div className="field">

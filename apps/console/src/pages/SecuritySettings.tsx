@@ -4,7 +4,7 @@ import { PageHeading, SelectField, TextField, type Option } from '../ui';
 import { SettingsSection, useSetting } from './SettingsSection';
 
 /** The platform minimum (FR-AUTH-002) an organization may tighten but never weaken, and the API's upper bounds. */
-const PASSWORD = { minLength: 12, maxLength: 128, minHistory: 5, maxHistory: 24 } as const;
+const PASSWORD = { minLength: 12, maxLength: 128, minHistory: 5, maxHistory: 24, minStrength: 3, maxStrength: 4 } as const;
 /** The session lifetimes the API accepts, in minutes; the platform's own limits may be shorter still. */
 const SESSION = { idleMin: 1, absoluteMin: 5, max: 30 * 24 * 60 } as const;
 
@@ -50,7 +50,12 @@ function PasswordPolicyForm({ tenantId }: { tenantId: string }) {
         // Refused here as the API refuses it: nothing weaker than the platform minimum is sent.
         const minLength = between(wholeNumber(data, 'min_length', 'Minimum length'), 'Minimum length', PASSWORD.minLength, PASSWORD.maxLength, 'characters');
         const history = between(wholeNumber(data, 'history', 'Password history'), 'Password history', PASSWORD.minHistory, PASSWORD.maxHistory, 'passwords');
-        return securityApi.savePasswordPolicy(tenantId, { min_length: minLength, require_all_classes: data.get('require_all_classes') === 'on', history });
+        return securityApi.savePasswordPolicy(tenantId, {
+          min_length: minLength,
+          require_all_classes: data.get('require_all_classes') === 'on',
+          history,
+          min_strength: data.get('strongest') === 'on' ? PASSWORD.maxStrength : PASSWORD.minStrength,
+        });
       },
       (saved) => `Password policy saved. New passwords need at least ${saved.min_length} characters.`,
     );
@@ -89,6 +94,13 @@ function PasswordPolicyForm({ tenantId }: { tenantId: string }) {
             defaultValue={policy.history}
             hint={`How many previous passwords cannot be used again. Platform minimum: ${PASSWORD.minHistory} (up to ${PASSWORD.maxHistory}).`}
           />
+          <CheckField
+            name="strongest"
+            defaultChecked={policy.min_strength >= PASSWORD.maxStrength}
+            hint="Platform minimum: hard to guess (about 100 million guesses). This asks for about 10 billion."
+          >
+            Require very hard to guess passwords
+          </CheckField>
         </>
       )}
     </SettingsSection>

@@ -40,6 +40,11 @@ export interface Config {
     loginPerMinute: number;
     appPerMinute: number;
   };
+  /**
+   * Verification codes sent to one destination (a phone number or an email address, whichever
+   * accounts and tenants ask) and by one tenant (FR-VER-002); see docs/verification-and-mail.md.
+   */
+  verificationCaps: { destinationPerHour: number; destinationPerDay: number; tenantPerHour: number };
   /** Requests one tenant may have in flight on one node (FR-TEN-008); limit 0 turns the bound off. */
   tenantConcurrency: { limit: number; queueLength: number; queueTimeoutMs: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -56,7 +61,7 @@ export interface Config {
    * refreshing at once); later, or for an older token, a replay revokes the session. 0: never.
    */
   refreshReuseGraceSeconds: number;
-  /** The first step of the progressive delay after a locked-out login failure (doubles, capped at 30 s). */
+  /** The first step of the progressive delay once an account has more than 20 failed sign-ins in an hour (doubles, capped at 30 s). */
   loginFailureDelayMs: number;
   sessionAbsoluteTtlSeconds: number;
   /** A session unused this long is refused (FR-AUTH-008); tenants may shorten it. */
@@ -292,6 +297,11 @@ export function loadConfig(env: Env = process.env): Config {
       ipPerMinute: int(env, 'RATE_LIMIT_IP_PER_MINUTE', 120, 1, 1_000_000_000),
       loginPerMinute: int(env, 'RATE_LIMIT_LOGIN_PER_MINUTE', 10, 1, 1_000_000_000),
       appPerMinute: int(env, 'RATE_LIMIT_APP_PER_MINUTE', 600, 1, 1_000_000_000),
+    },
+    verificationCaps: {
+      destinationPerHour: int(env, 'VERIFICATION_DESTINATION_PER_HOUR', 3, 1, 1_000),
+      destinationPerDay: int(env, 'VERIFICATION_DESTINATION_PER_DAY', 10, 1, 10_000),
+      tenantPerHour: int(env, 'VERIFICATION_TENANT_PER_HOUR', 100, 1, 1_000_000),
     },
     tenantConcurrency: {
       // Half the pool: one tenant alone can never hold every connection.

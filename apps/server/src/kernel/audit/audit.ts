@@ -106,7 +106,8 @@ export type AuditAction =
   | 'verification.failed'
   | 'verification.policy_updated'
   | 'user.phone_changed'
-  | 'security.verification_locked';
+  | 'security.verification_locked'
+  | 'security.verification_send_capped';
 
 export interface AuditInput {
   /** The chain the event belongs to: the tenant's, or null for the platform chain. */

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -15,6 +15,11 @@ export interface SecretBox {
   open(sealed: string, associatedData: string): string;
   /** The id of the key that seals; a value sealed under another key should be sealed again. */
   readonly currentKeyId: string;
+  /**
+   * A 32-byte key for another purpose, derived from the sealing key (HKDF-SHA-256, the purpose as
+   * info): it changes when SECRETS_KEY is rotated.
+   */
+  deriveKey(purpose: string): Buffer;
 }
 
 const VERSION = 'v1';
@@ -31,6 +36,7 @@ export function createSecretBox(keys: readonly Buffer[]): SecretBox {
   const currentKeyId = keyIdOf(current);
   return {
     currentKeyId,
+    deriveKey: (purpose) => Buffer.from(hkdfSync('sha256', current, Buffer.alloc(0), purpose, 32)),
     seal(plaintext, associatedData) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', current, iv);

@@ -35,10 +35,8 @@ export interface UsersTable {
   /** Set when the user is deleted (soft); the address it had is kept in deleted_email. */
   deleted_at: Date | null;
   deleted_email: string | null;
-  /** Consecutive failed logins; the account is locked until locked_until past the threshold. */
-  failed_login_count: Generated<number>;
-  last_failed_login_at: Date | null;
-  locked_until: Date | null;
+  // failed_login_count, last_failed_login_at and locked_until stay for the previous release only:
+  // login failures are counted in login_failures (raw SQL, modules/identity/lockout.ts).
   password_changed_at: Date | null;
   /** FR-VER-001: null until the address is verified (link, code, or an emailed invitation). */
   email_verified_at: Date | null;
@@ -70,6 +68,8 @@ export interface PasswordPoliciesTable {
   min_length: Generated<number>;
   require_all_classes: Generated<boolean>;
   history: Generated<number>;
+  /** The zxcvbn score (3..4) new passwords must reach. */
+  min_strength: Generated<number>;
   version: Generated<number>;
   updated_by: string | null;
   created_at: CreatedAt;

@@ -15,7 +15,7 @@ function rolesOf(user: 'users' | 'u'): RawBuilder<string[]> {
 export function findUserByEmail(tx: Tx, email: string) {
   return tx
     .selectFrom('users')
-    .select(['id', 'tenant_id', 'email', 'name', 'status', 'password_hash', 'locked_until', rolesOf('users').as('roles')])
+    .select(['id', 'tenant_id', 'email', 'name', 'status', 'password_hash', rolesOf('users').as('roles')])
     .where('email', '=', email)
     .executeTakeFirst();
 }

@@ -8,7 +8,7 @@ export function identityRoutes(app: App, identity: IdentityService, jwks: () => 
     '/v1/auth/login',
     {
       config: { access: 'public', requirements: ['FR-AUTH-001', 'FR-AUTH-005', 'FR-AUTH-007', 'FR-AUTH-013', 'FR-RATE-001', 'ERR-AUTH-461', 'FR-AUTH-010'], rateLimit: { perIp: 'login' } },
-      schema: { tags: ['auth'], summary: 'Sign in with email and password', body: LoginBody, response: { 200: TokenResponse, 401: Problem, 403: Problem } },
+      schema: { tags: ['auth'], summary: 'Sign in with email and password', body: LoginBody, response: { 200: TokenResponse, 401: Problem, 403: Problem, 429: Problem } },
     },
     async (request) => identity.login(request.ctx, request.body),
   );

@@ -23,7 +23,7 @@ import {
   insertSession,
   revokeSession,
 } from './identity.queries.ts';
-import { clearLoginFailures, countLoginFailure, failureDelayMs, isLocked, recordAccountLocked } from './lockout.ts';
+import { clearLoginFailures, countLoginFailure, failureDelayMs, lockedOut, lockedUntil, loginSource, loginThrottle, recordAccountLocked } from './lockout.ts';
 import { activeFactorKinds, openLoginChallenge } from '../mfa/index.ts';
 
 export interface TokenPair {
@@ -133,7 +133,7 @@ export async function revokeUserSessions(tx: Tx, userId: string, reason: string,
 }
 
 export function createIdentityService(platform: Platform) {
-  const { db, config, tokens, passwords, sessions } = platform;
+  const { db, config, tokens, passwords, sessions, throttleKeys } = platform;
   const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) =>
     tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn);
 
@@ -298,45 +298,46 @@ export function createIdentityService(platform: Platform) {
   return {
     /**
      * Email and password login (FR-AUTH-001). Unknown tenant, unknown user, wrong password and a
-     * disabled account all give the same answer after the same amount of hashing work.
+     * disabled account all give the same answer after the same amount of hashing work; a source
+     * locked out of a login name gets 429, known account or not (FR-AUTH-004, lockout.ts).
      */
     async login(ctx: RequestContext, input: { email: string; password: string; tenant?: string | undefined; device?: DeviceInput | undefined }): Promise<TokenPair> {
       const email = normalizeEmail(input.email);
+      const slug = input.tenant?.toLowerCase();
       // CAUTION: one platform transaction resolves the slug, then enters that tenant to find the
       // user: the only read of the platform plane made before anyone is authenticated.
       const found = await db.withPlatform(async (tx) => {
-        if (input.tenant === undefined) return { tenant: null, user: await findUserByEmail(tx, email) };
-        const tenant = await tx.selectFrom('tenants').select(['id', 'status']).where('slug', '=', input.tenant.toLowerCase()).executeTakeFirst();
-        if (!tenant) return undefined;
-        await enterTenantContext(tx, tenant.id);
-        return { tenant, user: await findUserByEmail(tx, email) };
+        const tenant = slug === undefined ? null : await tx.selectFrom('tenants').select(['id', 'status']).where('slug', '=', slug).executeTakeFirst();
+        if (tenant) await enterTenantContext(tx, tenant.id);
+        const user = tenant === undefined ? undefined : await findUserByEmail(tx, email);
+        const tenantId = tenant?.id ?? null;
+        const source = await loginSource(tx, { tenantId, userId: user?.id, deviceId: input.device?.id, ip: ctx.ip });
+        const throttle = loginThrottle(throttleKeys, { tenant: tenant === undefined ? `slug:${slug}` : tenantId, email, source });
+        return { tenant: tenant ?? null, user, throttle, lockedUntil: await lockedUntil(tx, throttle) };
       });
-      if (!found) {
-        await passwords.verify(null, input.password);
-        await db.withPlatform((tx) =>
-          recordAudit(tx, ctx, { tenantId: null, action: 'auth.login', outcome: 'failure', metadata: { reason: 'unknown_tenant' } }),
-        );
-        throw invalid();
-      }
-      const { user } = found;
+      const { user, throttle } = found;
       const tenantId = found.tenant?.id ?? null;
-      // FR-AUTH-004: a locked account is not verified but spends the decoy hash, so its answer
-      // (status, body and time) is a wrong password's.
-      const locked = user !== undefined && isLocked(user);
-      const matched = await passwords.verify(locked ? null : (user?.password_hash ?? null), input.password);
+      const unknownTenant = slug !== undefined && !found.tenant;
+      if (found.lockedUntil) {
+        await inScope(tenantId, (tx) =>
+          recordAudit(tx, ctx, { tenantId, action: 'auth.login', outcome: 'denied', resourceType: user ? 'user' : undefined, resourceId: user?.id, metadata: { reason: 'locked' } }),
+        );
+        throw lockedOut(found.lockedUntil);
+      }
+      const matched = await passwords.verify(user?.password_hash ?? null, input.password);
       if (!user || !matched || user.status !== 'active') {
         const failures = await inScope(tenantId, async (tx) => {
-          const counted = user && !matched ? await countLoginFailure(tx, user.id) : { failures: 0, lockedNow: false };
+          const counted = await countLoginFailure(tx, throttle);
           await recordAudit(tx, ctx, {
             tenantId,
             action: 'auth.login',
             outcome: 'failure',
             resourceType: user ? 'user' : undefined,
             resourceId: user?.id,
-            metadata: { reason: !user ? 'unknown_user' : locked ? 'locked' : !matched ? 'bad_password' : 'disabled' },
+            metadata: { reason: unknownTenant ? 'unknown_tenant' : !user ? 'unknown_user' : !matched ? 'bad_password' : 'disabled' },
           });
-          if (counted.lockedNow) await recordAccountLocked(tx, ctx, { tenantId, userId: user!.id, failures: counted.failures });
-          return counted.failures;
+          if (counted.lockedNow) await recordAccountLocked(tx, ctx, { tenantId, userId: user?.id, failures: counted.failures });
+          return counted.accountFailures;
         });
         // Capped below the request timeout: a timeout would answer differently from a wrong password.
         await sleep(Math.min(failureDelayMs(failures, config.loginFailureDelayMs), config.requestTimeoutMs / 2));
@@ -349,7 +350,7 @@ export function createIdentityService(platform: Platform) {
         // ERR-AUTH-461: with a second factor due, the failures stay counted until it is proven.
         const challenge = await openLoginChallenge(tx, ctx, config, { user, tenantId, device: input.device });
         if (challenge) return { challenge };
-        await clearLoginFailures(tx, user.id);
+        await clearLoginFailures(tx, throttle);
         return { sign: await openSession(tx, ctx, { user, tenantId, amr: ['pwd'], method: 'password', device: input.device }) };
       });
       if (outcome.challenge) throw new AppError('mfa-required', 'Prove a second factor to finish signing in: POST /v1/auth/mfa/verify.', { ...outcome.challenge });

@@ -16,13 +16,14 @@ describe('password policy, platform minimum (FR-AUTH-002)', () => {
     assert.deepEqual(rules('Abcdefgh1!xy'), []);
   });
 
-  test('lengths count code points, not UTF-16 units: 11 emoji are 22 units but 11 characters', () => {
-    assert.deepEqual(rules(`a1${'😀'.repeat(9)}`), ['min_length']);
-    assert.deepEqual(rules(`a1${'😀'.repeat(10)}`), []);
+  test('lengths count code points, not UTF-16 units: 11 characters are 20 units here', () => {
+    assert.deepEqual(rules('a1😀🎉🐙🌵🚲🎈🦊🍋🧭'), ['min_length']);
+    assert.deepEqual(rules('a1😀🎉🐙🌵🚲🎈🦊🍋🧭🪁'), []);
   });
 
   test('more than 1024 characters fails max_length: long passwords are refused, never truncated', () => {
-    const atLimit = `Aa1${'x'.repeat(PASSWORD_MAX_LENGTH - 3)}`;
+    const phrase = 'Velvet-Canyon-Ribbon-42';
+    const atLimit = Array.from({ length: PASSWORD_MAX_LENGTH }, (_, i) => phrase[i % phrase.length]).join('');
     assert.deepEqual(rules(atLimit), []);
     assert.deepEqual(rules(`${atLimit}y`), ['max_length']);
   });
@@ -40,13 +41,13 @@ describe('password policy, platform minimum (FR-AUTH-002)', () => {
 
   test('every unmet rule is listed with a message', () => {
     const unmet = unmetPasswordRules('qzvkx');
-    assert.deepEqual(unmet.map((u) => u.rule), ['min_length', 'character_classes']);
+    assert.deepEqual(unmet.map((u) => u.rule), ['min_length', 'character_classes', 'guessable']);
     for (const { message } of unmet) assert.ok(message.length > 0);
   });
 });
 
 describe('password policy, tenant tightening, common and personal passwords (FR-AUTH-002)', () => {
-  const tight = { minLength: 16, requireAllClasses: true, history: 8 };
+  const tight = { minLength: 16, requireAllClasses: true, history: 8, minStrength: 3 };
   const ruleNames = (password: string, policy = PLATFORM_PASSWORD_POLICY, context = {}) => unmetPasswordRules(password, policy, context).map((unmet) => unmet.rule);
 
   test('a tenant policy asks for more length and all four classes', () => {
@@ -56,15 +57,36 @@ describe('password policy, tenant tightening, common and personal passwords (FR-
   });
 
   test('a policy below the platform minimum is never applied and cannot be stored', () => {
-    assert.deepEqual(ruleNames('Abcdefgh1!x', { minLength: 8, requireAllClasses: false, history: 1 }), ['min_length']);
-    assert.equal(policyWeakerThanMinimum({ minLength: 8, requireAllClasses: false, history: 5 }).length, 1);
-    assert.equal(policyWeakerThanMinimum({ minLength: 12, requireAllClasses: false, history: 4 }).length, 1);
+    assert.deepEqual(ruleNames('Abcdefgh1!x', { minLength: 8, requireAllClasses: false, history: 1, minStrength: 0 }), ['min_length']);
+    assert.deepEqual(ruleNames('1q2w3e4r5t6yU', { ...PLATFORM_PASSWORD_POLICY, minStrength: 0 }), ['guessable']);
+    assert.equal(policyWeakerThanMinimum({ minLength: 8, requireAllClasses: false, history: 5, minStrength: 3 }).length, 1);
+    assert.equal(policyWeakerThanMinimum({ minLength: 12, requireAllClasses: false, history: 4, minStrength: 3 }).length, 1);
+    assert.equal(policyWeakerThanMinimum({ minLength: 12, requireAllClasses: false, history: 5, minStrength: 2 }).length, 1);
     assert.deepEqual(policyWeakerThanMinimum(tight), []);
   });
 
-  test('common passwords from the shipped list are refused, whatever their case', () => {
+  test('common passwords from the shipped list are refused, whatever their case, with digits and symbols added or letters swapped', () => {
     assert.deepEqual(ruleNames('Qwerty123456'), ['common_password']);
-    assert.deepEqual(ruleNames('QWERTY123456!'), []);
+    assert.deepEqual(ruleNames('QWERTY123456!'), ['common_password']);
+    for (const variant of ['Password123!', 'P@ssw0rd1234', 'Summer2026!!', '!!Dragon2026', 'Sunfl0wer-2026', 'L3tme1n!2026']) {
+      assert.deepEqual(ruleNames(variant), ['common_password'], variant);
+    }
+    assert.deepEqual(ruleNames('Velvet canyon ribbon lantern'), [], 'a passphrase of common words is not a common password');
+  });
+
+  test('a password easy to guess is refused with the estimator\'s warning; a tenant may ask for the strongest score', () => {
+    const unmet = unmetPasswordRules('Qwerty-Qwerty-1');
+    assert.deepEqual(unmet.map((u) => u.rule), ['guessable']);
+    assert.match(unmet[0]!.message, /^Repeated character patterns like "abcabcabc" are easy to guess\./);
+    assert.deepEqual(ruleNames('1q2w3e4r5t6yU'), ['guessable'], 'a keyboard walk');
+    assert.deepEqual(ruleNames('Correcthorse42!!'), [], 'score 3');
+    assert.deepEqual(ruleNames('Correcthorse42!!', { ...PLATFORM_PASSWORD_POLICY, minStrength: 4 }), ['guessable']);
+    assert.deepEqual(ruleNames('Velvet canyon ribbon lantern', { ...PLATFORM_PASSWORD_POLICY, minStrength: 4 }), []);
+  });
+
+  test('the demo and test passwords pass the platform minimum', () => {
+    assert.deepEqual(ruleNames('Test-Demo-Passw0rd!'), []);
+    assert.deepEqual(ruleNames('Demo-q4Hk2vXb7LmN-1'), [], 'the shape of a generated demo password');
   });
 
   test('the email local part and the tenant slug may not appear in the password', () => {

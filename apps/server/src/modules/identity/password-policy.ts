@@ -1,11 +1,14 @@
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as common from '@zxcvbn-ts/language-common';
+import * as english from '@zxcvbn-ts/language-en';
 
 /**
  * Password rules (FR-AUTH-002): the platform minimum, which a tenant may tighten but never weaken,
- * judged against a candidate and what is known about its owner. The password is judged exactly as
- * typed and hashed exactly as typed: nothing is truncated, trimmed, normalised or case-folded, so
- * what passes here is what the hash covers. Pure: the history rule (which needs hashing) is checked
- * by the caller and reported with the same shape.
+ * judged against a candidate and what is known about its owner. The password is hashed exactly as
+ * typed: nothing is truncated, trimmed, normalised or case-folded. The rules judge it as typed; the
+ * list check and the strength estimate also judge what it is built from, which can only refuse more.
+ * Pure: the history rule (which needs hashing) is checked by the caller and reported with the same
+ * shape.
  */
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 1024;
@@ -13,28 +16,36 @@ export const PASSWORD_MAX_LENGTH = 1024;
 export const PASSWORD_MIN_CLASSES = 3;
 /** How many previous passwords may not be reused. */
 export const PASSWORD_MIN_HISTORY = 5;
+/**
+ * The zxcvbn score (0..4) a password must reach: 3 means about 10^8 guesses or more, out of reach
+ * of an online attack and slow offline against Argon2id; 4 means 10^10 or more.
+ */
+export const PASSWORD_MIN_STRENGTH = 3;
 /** The upper bounds a tenant may tighten to. */
-export const PASSWORD_POLICY_LIMITS = { minLength: 128, history: 24 } as const;
+export const PASSWORD_POLICY_LIMITS = { minLength: 128, history: 24, minStrength: 4 } as const;
 
 export interface PasswordPolicy {
   minLength: number;
   requireAllClasses: boolean;
   history: number;
+  minStrength: number;
 }
 
 export const PLATFORM_PASSWORD_POLICY: PasswordPolicy = Object.freeze({
   minLength: PASSWORD_MIN_LENGTH,
   requireAllClasses: false,
   history: PASSWORD_MIN_HISTORY,
+  minStrength: PASSWORD_MIN_STRENGTH,
 });
 
-/** What the candidate must not contain: the owner's address and the tenant's slug. */
+/** What the candidate must not contain or be built from: the owner's address and name, the tenant's slug. */
 export interface PasswordContext {
   email?: string | undefined;
+  name?: string | undefined;
   tenantSlug?: string | undefined;
 }
 
-export type PasswordRule = 'min_length' | 'max_length' | 'character_classes' | 'common_password' | 'personal_information' | 'history';
+export type PasswordRule = 'min_length' | 'max_length' | 'character_classes' | 'common_password' | 'personal_information' | 'guessable' | 'history';
 
 export interface UnmetPasswordRule {
   rule: PasswordRule;
@@ -46,6 +57,7 @@ export function policyWeakerThanMinimum(policy: PasswordPolicy): string[] {
   const weaker: string[] = [];
   if (policy.minLength < PASSWORD_MIN_LENGTH) weaker.push(`min_length must be at least ${PASSWORD_MIN_LENGTH}.`);
   if (policy.history < PASSWORD_MIN_HISTORY) weaker.push(`history must be at least ${PASSWORD_MIN_HISTORY}.`);
+  if (policy.minStrength < PASSWORD_MIN_STRENGTH) weaker.push(`min_strength must be at least ${PASSWORD_MIN_STRENGTH}.`);
   return weaker;
 }
 
@@ -72,10 +84,52 @@ function characterClasses(characters: readonly string[]): number {
 
 let commonPasswords: Set<string> | undefined;
 
+/** Look-alike characters put in place of letters, and the letter each stands for. */
+const SUBSTITUTIONS: Record<string, string> = { '@': 'a', '4': 'a', '8': 'b', '(': 'c', '3': 'e', '6': 'g', '9': 'g', '0': 'o', '$': 's', '5': 's', '7': 't', '+': 't', '2': 'z' };
+/** These stand for an i as often as for an l: both readings are tried. */
+const I_OR_L = /[1!|]/g;
+/** Digits, punctuation and spaces put before or after a word. */
+const AFFIXES = /^[^\p{L}]+|[^\p{L}]+$/gu;
+
+/**
+ * The spellings of a candidate to look up in the list: as typed, and its core, with the digits and
+ * symbols added before or after it removed and common substitutions undone (`P@ssw0rd1234` and
+ * `Summer2026!!` are `password` and `summer`). All lower case.
+ */
+function listSpellings(password: string): string[] {
+  const lowered = password.toLowerCase();
+  const core = lowered.replace(AFFIXES, '');
+  if (core === '') return [lowered];
+  const unsubstituted = [...core].map((character) => SUBSTITUTIONS[character] ?? character).join('');
+  return [lowered, unsubstituted.replace(I_OR_L, 'i'), unsubstituted.replace(I_OR_L, 'l')];
+}
+
 /** The list shipped with the project (no network call), loaded once, lower-cased. */
 function isCommonPassword(password: string): boolean {
-  commonPasswords ??= new Set(dictionary['passwords-common'].map((entry) => entry.toLowerCase()));
-  return commonPasswords.has(password.toLowerCase());
+  commonPasswords ??= new Set(common.dictionary['passwords-common'].map((entry) => entry.toLowerCase()));
+  return listSpellings(password).some((spelling) => commonPasswords!.has(spelling));
+}
+
+let estimator: ZxcvbnFactory | undefined;
+
+/**
+ * zxcvbn's guess estimate with the dictionaries shipped with the project (common passwords, English
+ * words and names, keyboard layouts), built once on first use: nothing is fetched at run time.
+ * Only the first 64 characters are judged and few substitutions are tried per password: the cost
+ * of an estimate grows steeply with both, and a longer password that starts strong is strong.
+ */
+function strengthOf(password: string, context: PasswordContext) {
+  estimator ??= new ZxcvbnFactory({
+    translations: english.translations,
+    graphs: common.adjacencyGraphs,
+    dictionary: { ...common.dictionary, ...english.dictionary },
+    maxLength: 64,
+    l33tMaxSubstitutions: 10,
+  });
+  // Whole and in words: `Grace-Hopper-1906` is built from the name Grace Hopper.
+  const whole = [context.email, context.email?.split('@')[0], context.name, context.tenantSlug].filter((input): input is string => Boolean(input));
+  const words = whole.flatMap((input) => input.split(/[^\p{L}\p{N}]+/u)).filter((word) => word.length >= PERSONAL_MIN_LENGTH);
+  return estimator.check(password, [...new Set([...whole, ...words])]);
 }
 
 function containsPersonalInformation(password: string, context: PasswordContext): boolean {
@@ -102,11 +156,22 @@ export function unmetPasswordRules(password: string, policy: PasswordPolicy = PL
       message: `Mix ${minClasses === 4 ? 'all 4' : `at least ${minClasses}`} of: lower-case letters, upper-case letters, digits, other characters.`,
     });
   }
-  if (isCommonPassword(password)) {
-    unmet.push({ rule: 'common_password', message: 'This password is too common: it appears in lists of leaked passwords.' });
+  const listed = isCommonPassword(password);
+  if (listed) {
+    unmet.push({ rule: 'common_password', message: 'This password is too common: it appears in lists of leaked passwords, perhaps with letters swapped or digits added.' });
   }
-  if (containsPersonalInformation(password, context)) {
+  const personal = containsPersonalInformation(password, context);
+  if (personal) {
     unmet.push({ rule: 'personal_information', message: 'Do not use your email address or the organization name in the password.' });
+  }
+  // The estimate catches what the rules above do not name; it is not asked twice about one weakness.
+  if (!listed && !personal) {
+    const minStrength = Math.max(policy.minStrength, PASSWORD_MIN_STRENGTH);
+    const strength = strengthOf(password, context);
+    if (strength.score < minStrength) {
+      const { warning, suggestions } = strength.feedback;
+      unmet.push({ rule: 'guessable', message: [warning ?? 'This password is easy to guess.', ...suggestions].join(' ') });
+    }
   }
   return unmet;
 }

@@ -2,29 +2,33 @@ import { sql } from 'kysely';
 import type { Tx } from '../../kernel/db/database.ts';
 import { PASSWORD_POLICY_LIMITS } from './password-policy.ts';
 
-/** A user with what the password rules need: its address, current hash and tenant slug. */
+/** A user with what the password rules need: its address, name, current hash and tenant slug. */
 export function findPasswordOwner(tx: Tx, userId: string) {
   return tx
     .selectFrom('users as u')
     .leftJoin('tenants as t', 't.id', 'u.tenant_id')
-    .select(['u.id', 'u.tenant_id', 'u.email', 'u.status', 'u.password_hash', 't.slug as tenant_slug'])
+    .select(['u.id', 'u.tenant_id', 'u.email', 'u.name', 'u.status', 'u.password_hash', 't.slug as tenant_slug'])
     .where('u.id', '=', userId)
     .executeTakeFirst();
 }
 
 /** The tenant's policy row in the current tenant context; none means the platform minimum. */
 export function findPasswordPolicy(tx: Tx) {
-  return tx.selectFrom('password_policies').select(['min_length', 'require_all_classes', 'history', 'version', 'updated_at']).executeTakeFirst();
+  return tx.selectFrom('password_policies').select(['min_length', 'require_all_classes', 'history', 'min_strength', 'version', 'updated_at']).executeTakeFirst();
 }
 
-export function upsertPasswordPolicy(tx: Tx, tenantId: string, policy: { min_length: number; require_all_classes: boolean; history: number; updated_by: string | null }) {
+export function upsertPasswordPolicy(
+  tx: Tx,
+  tenantId: string,
+  policy: { min_length: number; require_all_classes: boolean; history: number; min_strength: number; updated_by: string | null },
+) {
   return tx
     .insertInto('password_policies')
     .values({ tenant_id: tenantId, ...policy })
     .onConflict((oc) =>
       oc.column('tenant_id').doUpdateSet({ ...policy, version: sql`password_policies.version + 1`, updated_at: new Date() }),
     )
-    .returning(['min_length', 'require_all_classes', 'history', 'version', 'updated_at'])
+    .returning(['min_length', 'require_all_classes', 'history', 'min_strength', 'version', 'updated_at'])
     .executeTakeFirstOrThrow();
 }
 
@@ -42,8 +46,8 @@ export async function recentPasswordHashes(tx: Tx, userId: string, count: number
 }
 
 /**
- * Sets a new password: the hash, its history entry (older entries past the longest history a
- * tenant may ask for are dropped), and a clean lockout state.
+ * Sets a new password: the hash and its history entry (older entries past the longest history a
+ * tenant may ask for are dropped).
  */
 export async function setPassword(tx: Tx, user: { id: string; tenant_id: string | null }, passwordHash: string): Promise<void> {
   await tx
@@ -51,9 +55,6 @@ export async function setPassword(tx: Tx, user: { id: string; tenant_id: string 
     .set({
       password_hash: passwordHash,
       password_changed_at: new Date(),
-      failed_login_count: 0,
-      last_failed_login_at: null,
-      locked_until: null,
       version: sql`version + 1`,
       updated_at: new Date(),
     })

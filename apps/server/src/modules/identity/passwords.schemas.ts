@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_HISTORY, PASSWORD_MIN_LENGTH, PASSWORD_POLICY_LIMITS } from './password-policy.ts';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_HISTORY, PASSWORD_MIN_LENGTH, PASSWORD_MIN_STRENGTH, PASSWORD_POLICY_LIMITS } from './password-policy.ts';
 
 // New passwords are limited only by the policy's maximum: the policy reports a long one as a rule,
 // and the body limit below keeps requests bounded.
@@ -36,6 +36,13 @@ export const PasswordPolicyBody = Type.Object(
     min_length: Type.Integer({ minimum: PASSWORD_MIN_LENGTH, maximum: PASSWORD_POLICY_LIMITS.minLength }),
     require_all_classes: Type.Boolean(),
     history: Type.Integer({ minimum: PASSWORD_MIN_HISTORY, maximum: PASSWORD_POLICY_LIMITS.history }),
+    min_strength: Type.Optional(
+      Type.Integer({
+        minimum: PASSWORD_MIN_STRENGTH,
+        maximum: PASSWORD_POLICY_LIMITS.minStrength,
+        description: `The guess estimate (zxcvbn score) new passwords must reach; ${PASSWORD_MIN_STRENGTH} when omitted`,
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -45,5 +52,6 @@ export const PasswordPolicyResponse = Type.Object({
   min_length: Type.Integer(),
   require_all_classes: Type.Boolean(),
   history: Type.Integer(),
+  min_strength: Type.Integer(),
   version: Type.Integer({ description: '0 while the organization uses the platform minimum' }),
 });

@@ -8,6 +8,7 @@ import { createNotifier } from '../../kernel/notify/notify.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import type { Platform } from '../../platform.ts';
 import { findUserByEmail } from './identity.queries.ts';
+import { addressSource, clearAccountFailures, loginAccountKey, loginThrottle } from './lockout.ts';
 import { normalizeEmail, revokeUserSessions } from './identity.service.ts';
 import { proveResetSecondFactor, resetSecondFactorMethods } from '../mfa/index.ts';
 import {
@@ -55,8 +56,17 @@ function parseResetToken(token: string): { tenantId: string | null; hash: string
 /** The same answer for an unknown, expired or used link: no hint which. */
 const invalidReset = () => new AppError('password-reset-invalid', 'This password reset link is not valid. Ask for a new one.');
 
-const toPolicy = (row: { min_length: number; require_all_classes: boolean; history: number } | undefined): PasswordPolicy =>
-  row ? { minLength: row.min_length, requireAllClasses: row.require_all_classes, history: row.history } : PLATFORM_PASSWORD_POLICY;
+const toPolicy = (row: { min_length: number; require_all_classes: boolean; history: number; min_strength: number } | undefined): PasswordPolicy =>
+  row ? { minLength: row.min_length, requireAllClasses: row.require_all_classes, history: row.history, minStrength: row.min_strength } : PLATFORM_PASSWORD_POLICY;
+
+const policyView = (tenantId: string, policy: PasswordPolicy, version: number) => ({
+  tenant_id: tenantId,
+  min_length: policy.minLength,
+  require_all_classes: policy.requireAllClasses,
+  history: policy.history,
+  min_strength: policy.minStrength,
+  version,
+});
 
 /** The policy in force in the transaction's context: the tenant's, or the platform minimum for staff. */
 export async function passwordPolicyIn(tx: Tx, tenantId: string | null): Promise<PasswordPolicy> {
@@ -91,7 +101,7 @@ const resetLink = (publicUrl: string, token: string) => `${publicUrl}/#/reset-pa
 /** Password change, reset by emailed link, and the tenant's password policy (FR-AUTH-002, FR-AUTH-003). */
 /** `secrets` opens the TOTP secrets a reset is checked against (a reset never bypasses MFA). */
 export function createPasswordsService(platform: Platform, secrets: SecretBox) {
-  const { db, jobs, passwords, sessions, config } = platform;
+  const { db, jobs, passwords, sessions, config, throttleKeys } = platform;
   const notifier = createNotifier(jobs);
   const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
 
@@ -117,7 +127,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
     const policy = await passwordPolicyIn(tx, tenantId);
     const history = await recentPasswordHashes(tx, userId, policy.history);
     const previous = [...new Set([...(owner.password_hash ? [owner.password_hash] : []), ...history])];
-    return { owner, policy, previous, context: { email: owner.email, tenantSlug: owner.tenant_slug ?? undefined } };
+    return { owner, policy, previous, context: { email: owner.email, name: owner.name, tenantSlug: owner.tenant_slug ?? undefined } };
   }
 
   async function assertAcceptable(candidate: string, subject: NonNullable<Awaited<ReturnType<typeof passwordSubject>>>): Promise<void> {
@@ -142,6 +152,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       await withRevocation(sessions, { kind: 'user', id: actor.userId }, () =>
         inScope(actor.tenantId, async (tx) => {
           await setPassword(tx, subject.owner, passwordHash);
+          await clearAccountFailures(tx, loginAccountKey(throttleKeys, { tenant: actor.tenantId, email: subject.owner.email }));
           await revokeUserSessions(tx, actor.userId, 'password_changed', actor.sessionId);
           await recordAudit(tx, ctx, { tenantId: actor.tenantId, action: 'auth.password_changed', resourceType: 'user', resourceId: actor.userId });
         }),
@@ -206,9 +217,11 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       const userId = found.reset.user_id;
       const applied = await withRevocation(sessions, { kind: 'user', id: userId }, () =>
         inScope(tenantId, async (tx) => {
-          if (found.mfaMethods.length > 0 && (await proveResetSecondFactor(tx, ctx, { config, secrets }, { tenantId, userId }, input)) === 'invalid') return 'mfa';
+          const throttle = loginThrottle(throttleKeys, { tenant: tenantId, email: found.subject.owner.email, source: addressSource(ctx.ip) });
+          if (found.mfaMethods.length > 0 && (await proveResetSecondFactor(tx, ctx, { config, secrets }, { tenantId, userId, throttle }, input)) === 'invalid') return 'mfa';
           if (!(await claimReset(tx, found.reset.id, userId))) return false;
           await setPassword(tx, found.subject.owner, passwordHash);
+          await clearAccountFailures(tx, throttle.account);
           await revokeUserSessions(tx, userId, 'password_reset');
           await recordAudit(tx, ctx, {
             tenantId,
@@ -228,23 +241,23 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
     async getPolicy(ctx: RequestContext) {
       const scope = scopeOf(ctx);
       const row = await db.withTenant(scope, (tx) => findPasswordPolicy(tx));
-      const policy = toPolicy(row);
-      return { tenant_id: scope.tenantId, min_length: policy.minLength, require_all_classes: policy.requireAllClasses, history: policy.history, version: row?.version ?? 0 };
+      return policyView(scope.tenantId, toPolicy(row), row?.version ?? 0);
     },
 
     /** Tightens the tenant's password policy; anything weaker than the platform minimum is refused. */
-    async updatePolicy(ctx: RequestContext, input: { min_length: number; require_all_classes: boolean; history: number }) {
+    async updatePolicy(ctx: RequestContext, input: { min_length: number; require_all_classes: boolean; history: number; min_strength?: number | undefined }) {
       if (ctx.reach !== 'all') throw new AppError('forbidden', 'The password policy is set for the whole organization, not a unit.');
-      const weaker = policyWeakerThanMinimum({ minLength: input.min_length, requireAllClasses: input.require_all_classes, history: input.history });
+      const policy = { ...input, min_strength: input.min_strength ?? PLATFORM_PASSWORD_POLICY.minStrength };
+      const weaker = policyWeakerThanMinimum(toPolicy(policy));
       if (weaker.length > 0) throw new AppError('validation', `The policy is weaker than the platform minimum: ${weaker.join(' ')}`);
       const scope = scopeOf(ctx);
       const updatedBy = ctx.actor?.userId;
       const row = await db.withTenant(scope, async (tx) => {
-        const saved = await upsertPasswordPolicy(tx, scope.tenantId, { ...input, updated_by: isUuid(updatedBy) ? updatedBy : null });
-        await recordAudit(tx, ctx, { tenantId: scope.tenantId, action: 'auth.password_policy_updated', resourceType: 'password_policy', metadata: { ...input } });
+        const saved = await upsertPasswordPolicy(tx, scope.tenantId, { ...policy, updated_by: isUuid(updatedBy) ? updatedBy : null });
+        await recordAudit(tx, ctx, { tenantId: scope.tenantId, action: 'auth.password_policy_updated', resourceType: 'password_policy', metadata: { ...policy } });
         return saved;
       });
-      return { tenant_id: scope.tenantId, min_length: row.min_length, require_all_classes: row.require_all_classes, history: row.history, version: row.version };
+      return policyView(scope.tenantId, toPolicy(row), row.version);
     },
   };
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { buildTestPlatform, eventually, TEST_PASSWORD, type Session, type TestPlatform } from '../../../test/helpers.ts';
 import { normalizeEmail } from './identity.service.ts';
+import { loginAccountKey } from './lockout.ts';
 
 const NEW_PASSWORD = 'Brand-New-Passw0rd!';
 
@@ -74,6 +76,24 @@ describe('password change, reset by mail and tenant policy (FR-AUTH-002, FR-AUTH
     assert.ok(event);
   });
 
+  test('attack: breached passwords with letters swapped or digits added, and easily guessed ones, are refused at change and reset', async () => {
+    await t.addUser('acme', 'variants@acme.example', 'member', { password: NEW_PASSWORD });
+    const session = await t.login('variants@acme.example', 'acme', NEW_PASSWORD);
+    for (const breached of ['Password123!', 'P@ssw0rd1234', 'Summer2026!!']) {
+      const refused = await change(session, NEW_PASSWORD, breached);
+      assert.equal(refused.statusCode, 400, breached);
+      assert.equal(refused.json().type, '/problems/weak-password');
+      assert.deepEqual(unmetRules(refused), ['common_password'], breached);
+    }
+    const guessable = await change(session, NEW_PASSWORD, 'Qwerty-Qwerty-1');
+    assert.deepEqual(unmetRules(guessable), ['guessable']);
+    assert.match(guessable.json().unmet_rules[0].message, /easy to guess/, 'the estimator names the weakness');
+    await requestReset('variants@acme.example');
+    const token = await mailedToken('variants@acme.example');
+    assert.deepEqual(unmetRules(await confirm(token, 'P@ssw0rd1234')), ['common_password']);
+    assert.equal((await change(session, NEW_PASSWORD, 'Velvet canyon ribbon lantern')).statusCode, 204, 'a strong passphrase is accepted');
+  });
+
   test('the last 5 passwords are refused, the 6th back is accepted', async () => {
     await t.addUser('acme', 'history@acme.example', 'member');
     const session = await t.login('history@acme.example', 'acme');
@@ -115,7 +135,8 @@ describe('password change, reset by mail and tenant policy (FR-AUTH-002, FR-AUTH
   test('128 characters are accepted whole and a 129th character matters', async () => {
     await t.addUser('acme', 'long@acme.example', 'member');
     const session = await t.login('long@acme.example', 'acme');
-    const long128 = `Aa1!${'x'.repeat(124)}`;
+    const phrase = 'Velvet-Canyon-Ribbon-42';
+    const long128 = Array.from({ length: 128 }, (_, i) => phrase[i % phrase.length]).join('');
     assert.equal((await change(session, TEST_PASSWORD, long128)).statusCode, 204);
     assert.equal((await login('long@acme.example', long128)).statusCode, 200);
     assert.equal((await login('long@acme.example', `${long128.slice(0, 127)}y`)).statusCode, 401, 'the 128th character counts');
@@ -148,13 +169,14 @@ describe('password change, reset by mail and tenant policy (FR-AUTH-002, FR-AUTH
   });
 
   test('reset clears a lockout', async () => {
-    const id = await t.addUser('acme', 'lockedout@acme.example', 'member');
+    await t.addUser('acme', 'lockedout@acme.example', 'member');
     for (let i = 0; i < 5; i++) await login('lockedout@acme.example', 'Wrong-Passw0rd!');
+    assert.equal((await login('lockedout@acme.example', TEST_PASSWORD)).statusCode, 429);
     await requestReset('lockedout@acme.example');
     assert.equal((await confirm(await mailedToken('lockedout@acme.example'), NEW_PASSWORD)).statusCode, 204);
     assert.equal((await login('lockedout@acme.example', NEW_PASSWORD)).statusCode, 200);
-    const state = await t.db.owner.selectFrom('users').select('failed_login_count').where('id', '=', id).executeTakeFirstOrThrow();
-    assert.equal(state.failed_login_count, 0);
+    const account = loginAccountKey(t.running.platform.throttleKeys, { tenant: acme, email: 'lockedout@acme.example' });
+    assert.deepEqual((await sql`select 1 from login_failures where account = ${account}`.execute(t.db.owner)).rows, [], 'every counter of the account is gone');
   });
 
   test('an expired link is refused', async () => {
@@ -188,8 +210,8 @@ describe('password change, reset by mail and tenant policy (FR-AUTH-002, FR-AUTH
   test('a tenant tightens the policy but can never weaken it', async () => {
     const url = `/v1/tenants/${acme}/password-policy`;
     const put = (session: Session, payload: object) => t.app.inject({ method: 'PUT', url, headers: session.headers, payload });
-    assert.deepEqual((await t.app.inject({ method: 'GET', url, headers: owner.headers })).json(), { tenant_id: acme, min_length: 12, require_all_classes: false, history: 5, version: 0 });
-    for (const weaker of [{ min_length: 8, require_all_classes: false, history: 5 }, { min_length: 12, require_all_classes: false, history: 3 }]) {
+    assert.deepEqual((await t.app.inject({ method: 'GET', url, headers: owner.headers })).json(), { tenant_id: acme, min_length: 12, require_all_classes: false, history: 5, min_strength: 3, version: 0 });
+    for (const weaker of [{ min_length: 8, require_all_classes: false, history: 5 }, { min_length: 12, require_all_classes: false, history: 3 }, { min_length: 12, require_all_classes: false, history: 5, min_strength: 2 }]) {
       assert.equal((await put(owner, weaker)).statusCode, 400);
     }
     assert.equal((await t.app.inject({ method: 'GET', url, headers: owner.headers })).json().version, 0, 'a refused policy changes nothing');
@@ -198,11 +220,14 @@ describe('password change, reset by mail and tenant policy (FR-AUTH-002, FR-AUTH
 
     const saved = await put(owner, { min_length: 16, require_all_classes: true, history: 8 });
     assert.equal(saved.statusCode, 200, saved.body);
-    assert.deepEqual(saved.json(), { tenant_id: acme, min_length: 16, require_all_classes: true, history: 8, version: 1 });
+    assert.deepEqual(saved.json(), { tenant_id: acme, min_length: 16, require_all_classes: true, history: 8, min_strength: 3, version: 1 });
     await t.addUser('acme', 'tight@acme.example', 'member');
     const session = await t.login('tight@acme.example', 'acme');
     assert.deepEqual(unmetRules(await change(session, TEST_PASSWORD, 'Correcthorse42!')), ['min_length']);
     assert.deepEqual(unmetRules(await change(session, TEST_PASSWORD, 'Correcthorse424242')), ['character_classes']);
+    const strongest = await put(owner, { min_length: 16, require_all_classes: true, history: 8, min_strength: 4 });
+    assert.equal(strongest.json().min_strength, 4);
+    assert.deepEqual(unmetRules(await change(session, TEST_PASSWORD, 'Correcthorse42!!')), ['guessable'], 'score 3 is not enough now');
     assert.equal((await change(session, TEST_PASSWORD, 'Correct-horse-4242')).statusCode, 204);
     // Restore the platform minimum's values for the other tests of this tenant.
     assert.equal((await put(owner, { min_length: 12, require_all_classes: false, history: 5 })).statusCode, 200);

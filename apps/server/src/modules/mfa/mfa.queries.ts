@@ -198,7 +198,7 @@ export function upsertTenantMfaPolicy(tx: Tx, policy: { tenant_id: string; requi
     .executeTakeFirstOrThrow();
 }
 
-/** What a second-factor check needs of the user: status, lock and email. */
+/** What a second-factor check needs of the user: status and email. */
 export function findSignInUser(tx: Tx, userId: string) {
-  return tx.selectFrom('users').select(['id', 'tenant_id', 'email', 'status', 'locked_until']).where('id', '=', userId).executeTakeFirst();
+  return tx.selectFrom('users').select(['id', 'tenant_id', 'email', 'status']).where('id', '=', userId).executeTakeFirst();
 }

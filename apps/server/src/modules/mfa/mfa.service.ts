@@ -10,7 +10,7 @@ import { recentSecondFactor } from '../../kernel/http/guard.ts';
 import type { Platform } from '../../platform.ts';
 import { findUserWithTenant } from '../identity/identity.queries.ts';
 import { revokeUserSessions, type IdentityService, type TokenPair } from '../identity/identity.service.ts';
-import { clearLoginFailures, countLoginFailure, isLocked, recordAccountLocked } from '../identity/lockout.ts';
+import { addressSource, clearLoginFailures, countLoginFailure, lockedUntil, loginSource, loginThrottle, recordAccountLocked, type LoginThrottle } from '../identity/lockout.ts';
 import type { DeviceInput } from '../sessions/sessions.service.ts';
 import { CHALLENGE_MAX_ATTEMPTS, methodsOf, parseChallengeToken, type MfaMethod } from './challenges.ts';
 import {
@@ -44,12 +44,20 @@ import { answeredChallenge, authenticationOptions, registrationOptions, verifyRe
 const invalidChallenge = () => new AppError('mfa-challenge-invalid', 'This sign-in has expired or was already used. Sign in again.');
 const notFound = () => new AppError('not-found', 'No such factor.');
 
+/** The user whose second factor is checked, and the lockout counters of the sign-in. */
+interface FactorOwner {
+  tenantId: string | null;
+  userId: string;
+  throttle: LoginThrottle;
+}
+
 /**
- * Counts a failed second factor toward the user's lockout (FR-AUTH-004) and records it; the
- * failure that locks the account is a security event.
+ * Counts a failed second factor toward the lockout of its source (FR-AUTH-004) and records it;
+ * the failure that locks the source out is a security event.
  */
-async function countFailure(tx: Tx, ctx: RequestContext, tenantId: string | null, userId: string, action: 'auth.mfa_verify' | 'auth.step_up' | 'auth.password_reset', metadata: Record<string, unknown>) {
-  const counted = await countLoginFailure(tx, userId);
+async function countFailure(tx: Tx, ctx: RequestContext, owner: FactorOwner, action: 'auth.mfa_verify' | 'auth.step_up' | 'auth.password_reset', metadata: Record<string, unknown>) {
+  const { tenantId, userId } = owner;
+  const counted = await countLoginFailure(tx, owner.throttle);
   await recordAudit(tx, ctx, { tenantId, action, outcome: 'failure', resourceType: 'user', resourceId: userId, metadata });
   if (counted.lockedNow) await recordAccountLocked(tx, ctx, { tenantId, userId, failures: counted.failures, factor: true });
 }
@@ -75,7 +83,7 @@ export async function proveResetSecondFactor(
   tx: Tx,
   ctx: RequestContext,
   keys: { config: Config; secrets: SecretBox },
-  owner: { tenantId: string | null; userId: string },
+  owner: FactorOwner,
   proof: { totp_code?: string | undefined; recovery_code?: string | undefined },
 ): Promise<'not_enrolled' | 'proven' | 'invalid'> {
   if ((await activeFactorKinds(tx, owner.userId)).length === 0) return 'not_enrolled';
@@ -84,7 +92,7 @@ export async function proveResetSecondFactor(
       ? await proveSecondFactor(tx, keys, owner.userId, { totp_code: proof.totp_code, recovery_code: proof.totp_code === undefined ? proof.recovery_code : undefined }, null)
       : { ok: false, reason: 'bad_code' };
   if (!outcome.ok) {
-    await countFailure(tx, ctx, owner.tenantId, owner.userId, 'auth.password_reset', { reason: `mfa_${outcome.reason}` });
+    await countFailure(tx, ctx, owner, 'auth.password_reset', { reason: `mfa_${outcome.reason}` });
     return 'invalid';
   }
   if (outcome.method === 'recovery_code') await recordRecoveryCodeUse(tx, ctx, owner.tenantId, owner.userId, await countUnusedRecoveryCodes(tx, owner.userId));
@@ -98,7 +106,7 @@ export async function resetSecondFactorMethods(tx: Tx, userId: string): Promise<
 
 /** Second factors (NFR-SEC-003), the login challenge (ERR-AUTH-461), step-up (FR-AUTH-014), tenant MFA policy. */
 export function createMfaService(platform: Platform, identity: IdentityService, secrets: SecretBox) {
-  const { db, config, sessions } = platform;
+  const { db, config, sessions, throttleKeys } = platform;
   const keys = { config, secrets };
   const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
   const own = <T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>) => inScope(ctx.actor!.tenantId, fn);
@@ -195,7 +203,11 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
         const challenge = await liveChallenge(tx, ctx, tenantId, parsed.hash);
         if (!challenge) return { error: 'challenge' as const };
         const user = await findSignInUser(tx, challenge.user_id);
-        if (!user || user.status !== 'active' || isLocked(user)) {
+        const device = (challenge.device ?? undefined) as DeviceInput | undefined;
+        const throttle = user
+          ? loginThrottle(throttleKeys, { tenant: tenantId, email: user.email, source: await loginSource(tx, { tenantId, userId: user.id, deviceId: device?.id, ip: ctx.ip }) })
+          : null;
+        if (!user || !throttle || user.status !== 'active' || (await lockedUntil(tx, throttle))) {
           await useChallenge(tx, challenge.id);
           await recordAudit(tx, ctx, { tenantId, action: 'auth.mfa_verify', outcome: 'denied', resourceType: 'user', resourceId: challenge.user_id, metadata: { reason: user?.status === 'active' ? 'locked' : 'disabled' } });
           return { error: 'challenge' as const };
@@ -207,7 +219,7 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
           : await proveSecondFactor(tx, keys, user.id, input, challenge.webauthn_challenge);
         if (!proof.ok) {
           const { attempts } = await countChallengeAttempt(tx, challenge.id);
-          await countFailure(tx, ctx, tenantId, user.id, 'auth.mfa_verify', { reason: proof.reason, attempts, challenge_id: challenge.id });
+          await countFailure(tx, ctx, { tenantId, userId: user.id, throttle }, 'auth.mfa_verify', { reason: proof.reason, attempts, challenge_id: challenge.id });
           if (attempts >= CHALLENGE_MAX_ATTEMPTS) {
             await useChallenge(tx, challenge.id);
             await recordAudit(tx, ctx, {
@@ -224,7 +236,7 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
           return { error: 'code' as const, attemptsLeft: Math.max(0, CHALLENGE_MAX_ATTEMPTS - attempts) };
         }
         await useChallenge(tx, challenge.id);
-        await clearLoginFailures(tx, user.id);
+        await clearLoginFailures(tx, throttle);
         if (proof.method === 'recovery_code') await recordRecoveryCodeUse(tx, ctx, tenantId, user.id, await countUnusedRecoveryCodes(tx, user.id));
         let recoveryCodes: string[] | undefined;
         if (challenge.enrollment_required) {
@@ -237,7 +249,7 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
           tenantId,
           amr: ['pwd', 'mfa', proof.amr],
           method: 'mfa',
-          device: (challenge.device ?? undefined) as DeviceInput | undefined,
+          device,
           mfaAt: new Date(),
         });
         return { error: null, sign, recoveryCodes };
@@ -441,7 +453,8 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
       const actor = ctx.actor!;
       const outcome = await own(ctx, async (tx) => {
         const user = await findSignInUser(tx, actor.userId);
-        if (!user || isLocked(user)) return { error: true as const };
+        const throttle = user ? loginThrottle(throttleKeys, { tenant: actor.tenantId, email: user.email, source: addressSource(ctx.ip) }) : null;
+        if (!user || !throttle || (await lockedUntil(tx, throttle))) return { error: true as const };
         let webauthnChallenge: string | null = null;
         if (input.webauthn) {
           const answered = answeredChallenge(input.webauthn);
@@ -449,10 +462,10 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
         }
         const proof = await proveSecondFactor(tx, keys, actor.userId, input, webauthnChallenge);
         if (!proof.ok) {
-          await countFailure(tx, ctx, actor.tenantId, actor.userId, 'auth.step_up', { reason: proof.reason, session_id: actor.sessionId });
+          await countFailure(tx, ctx, { tenantId: actor.tenantId, userId: actor.userId, throttle }, 'auth.step_up', { reason: proof.reason, session_id: actor.sessionId });
           return { error: true as const };
         }
-        await clearLoginFailures(tx, actor.userId);
+        await clearLoginFailures(tx, throttle);
         if (proof.method === 'recovery_code') await recordRecoveryCodeUse(tx, ctx, actor.tenantId, actor.userId, await countUnusedRecoveryCodes(tx, actor.userId));
         const amr = [...new Set([...actor.amr, 'mfa', proof.amr])];
         const sign = await identity.stepUpSession(tx, ctx, amr, new Date());

@@ -272,9 +272,10 @@ describe('MFA sign-in, the mfa-required challenge and its attacks (NFR-SEC-003, 
     const brute = await events('security.mfa_brute_force', id);
     assert.equal(brute.length, 1);
     assert.equal(brute[0]!.severity, 'high');
-    assert.equal((await events('security.account_locked', id)).length, 1, 'five failed factors lock the account (FR-AUTH-004)');
+    assert.equal((await events('security.account_locked', id)).length, 1, 'five failed factors lock the source out of the account (FR-AUTH-004)');
     const locked = await login('brute@acme.example');
-    assert.equal((locked.json() as Problem).type, '/problems/invalid-credentials', 'the locked account looks like a wrong password');
+    assert.equal(locked.statusCode, 429, 'the password is not even checked');
+    assert.equal((locked.json() as Problem).type, '/problems/rate-limited', 'as for any locked login name, known or not');
   });
 
   test('a recovery code finishes a sign-in once, and its use is a medium security event', async () => {

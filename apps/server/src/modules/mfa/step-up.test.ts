@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
+import { sql } from 'kysely';
 import { generate } from 'otplib';
 import { planeOf, PLATFORM_ROLES, type Permission, type PlatformRole } from '../../kernel/auth/permissions.ts';
 import { buildTestPlatform, TEST_PASSWORD, type Session, type TestPlatform } from '../../../test/helpers.ts';
+import { loginThrottle } from '../identity/lockout.ts';
 import { verifiedEmail } from './mfa.test-helpers.ts';
 
 const MAX_AGE = 600;
@@ -151,7 +153,8 @@ describe('step-up for sensitive actions, for every sensitive route (FR-AUTH-014,
     assert.ok(response.statusCode === 403 || response.statusCode === 401, response.body);
     const failed = await t.db.owner.selectFrom('audit_events').select('outcome').where('action', '=', 'auth.step_up').where('outcome', '=', 'failure').execute();
     assert.ok(failed.length >= 1);
-    const user = await t.db.owner.selectFrom('users').select('failed_login_count').where('email', '=', 'stepup-owner@acme.example').executeTakeFirstOrThrow();
-    assert.equal(user.failed_login_count, 1);
+    const { account, source } = loginThrottle(t.running.platform.throttleKeys, { tenant: t.tenants.acme!.id, email: 'stepup-owner@acme.example', source: 'address:127.0.0.1' });
+    const counted = await sql<{ failures: number }>`select failures from login_failures where account = ${account} and source = ${source}`.execute(t.db.owner);
+    assert.equal(counted.rows[0]?.failures, 1);
   });
 });

@@ -198,7 +198,10 @@ describe('invitations: invite, mail, accept, resend, revoke, expiry (FR-TENANT-0
     const problem = weak.json();
     assert.equal(problem.type, '/problems/weak-password');
     assert.deepEqual(problem.unmet_rules.map((r: { rule: string }) => r.rule), ['min_length', 'character_classes', 'common_password']);
-    const tooLong = await accept(token, `Aa1${'x'.repeat(1100)}`);
+    const breached = await accept(token, 'P@ssw0rd1234');
+    assert.deepEqual(breached.json().unmet_rules.map((r: { rule: string }) => r.rule), ['common_password'], 'a listed password with letters swapped and digits added');
+    const phrase = 'Velvet-Canyon-Ribbon-42';
+    const tooLong = await accept(token, Array.from({ length: 1100 }, (_, i) => phrase[i % phrase.length]).join(''));
     assert.equal(tooLong.statusCode, 400);
     assert.deepEqual(tooLong.json().unmet_rules.map((r: { rule: string }) => r.rule), ['max_length']);
     assert.deepEqual(await usersWithEmail('weak@example.com'), []);

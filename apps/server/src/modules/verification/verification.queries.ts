@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../kernel/db/database.ts';
+import { nameThrottleKeys } from '../../kernel/db/throttle-keys.ts';
 
 export type Purpose = 'email' | 'phone';
 
@@ -78,6 +79,40 @@ export async function countVerify(tx: Tx, row: { tenant_id: string | null; user_
   const result = counted.rows[0]!;
   const lockedNow = result.locked_until !== null && new Date(result.locked_until).getTime() > Date.now() && !previous.rows[0]?.locked;
   return { ...result, locked_now: lockedNow };
+}
+
+/** A counter of sends that spans accounts: its key (a throttle key), how many it allows, and over how long. */
+export interface SendAllowance {
+  key: string;
+  limit: number;
+  windowSeconds: number;
+}
+
+/**
+ * Takes one send from every allowance, or from none when any is spent: returns the spent ones with
+ * the seconds until each frees (a window starts at its first send). Parallel sends that share a
+ * counter queue on its row, locked in key order (never a deadlock), so they are counted exactly, on
+ * every node.
+ */
+export async function takeSendAllowances(tx: Tx, allowances: readonly SendAllowance[]): Promise<{ key: string; retry_after: number }[]> {
+  await nameThrottleKeys(tx, allowances.map((allowance) => allowance.key));
+  const windows = sql.join(allowances.map((allowance) => sql`(${allowance.key}::text, ${allowance.limit}::int, ${allowance.windowSeconds}::int)`));
+  await sql`insert into verification_send_counts (key) select key from (values ${windows}) as a (key, lim, secs) order by key on conflict do nothing`.execute(tx);
+  const counted = await sql<{ key: string; spent: boolean; retry_after: number }>`
+    select c.key, c.window_start > now() - make_interval(secs => a.secs) and c.sends >= a.lim as spent,
+           ceil(extract(epoch from c.window_start + make_interval(secs => a.secs) - now()))::int as retry_after
+      from verification_send_counts c join (values ${windows}) as a (key, lim, secs) on a.key = c.key
+     order by c.key
+       for update of c`.execute(tx);
+  const spent = counted.rows.filter((row) => row.spent);
+  if (spent.length > 0) return spent;
+  await sql`
+    update verification_send_counts c set
+      sends = case when c.window_start <= now() - make_interval(secs => a.secs) then 1 else c.sends + 1 end,
+      window_start = case when c.window_start <= now() - make_interval(secs => a.secs) then now() else c.window_start end
+      from (values ${windows}) as a (key, lim, secs)
+     where a.key = c.key`.execute(tx);
+  return [];
 }
 
 export function findLock(tx: Tx, userId: string, purpose: Purpose) {

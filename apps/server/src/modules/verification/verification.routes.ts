@@ -1,5 +1,3 @@
-import type { FastifyReply } from 'fastify';
-import { AppError } from '../../kernel/errors.ts';
 import type { App } from '../../kernel/http/server.ts';
 import { problemResponses, TenantParams } from '../../kernel/http/schemas.ts';
 import { CodeBody, LinkBody, PhoneBody, PhoneResponse, SendResponse, VerificationPolicy, VerificationPolicyBody, VerifiedResponse } from './verification.schemas.ts';
@@ -9,16 +7,6 @@ const TAGS = ['verification'];
 const EMAIL = ['FR-VER-001'];
 const PHONE = ['FR-VER-002'];
 
-/** A refusal for a spent allowance or a lockout says when to come back (Retry-After). */
-async function withRetryAfter<T>(reply: FastifyReply, action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (error) {
-    if (error instanceof AppError && typeof error.extra?.retry_after === 'number') reply.header('retry-after', String(error.extra.retry_after));
-    throw error;
-  }
-}
-
 /** Every route a signed-in user needs to get verified is open to unverified users (allowUnverified). */
 export function verificationRoutes(app: App, verification: VerificationService) {
   app.post(
@@ -27,7 +15,7 @@ export function verificationRoutes(app: App, verification: VerificationService) 
       config: { access: 'authenticated', allowUnverified: true, requirements: EMAIL },
       schema: { tags: TAGS, summary: 'Mail me a verification link and code (3 an hour)', response: { 202: SendResponse, ...problemResponses } },
     },
-    async (request, reply) => reply.status(202).send(await withRetryAfter(reply, () => verification.sendEmail(request.ctx))),
+    async (request, reply) => reply.status(202).send(await verification.sendEmail(request.ctx)),
   );
   app.post(
     '/v1/me/email-verification/confirm',
@@ -35,7 +23,7 @@ export function verificationRoutes(app: App, verification: VerificationService) 
       config: { access: 'authenticated', allowUnverified: true, requirements: EMAIL },
       schema: { tags: TAGS, summary: 'Verify my email address with the code from the mail', body: CodeBody, response: { 200: VerifiedResponse, ...problemResponses } },
     },
-    async (request, reply) => withRetryAfter(reply, () => verification.confirmEmailCode(request.ctx, request.body.code)),
+    async (request) => verification.confirmEmailCode(request.ctx, request.body.code),
   );
   app.post(
     '/v1/auth/email-verification/confirm',
@@ -51,7 +39,7 @@ export function verificationRoutes(app: App, verification: VerificationService) 
       config: { access: 'authenticated', allowUnverified: true, requirements: PHONE },
       schema: { tags: TAGS, summary: 'Set my phone number and send it a code (3 an hour)', body: PhoneBody, response: { 200: PhoneResponse, ...problemResponses } },
     },
-    async (request, reply) => withRetryAfter(reply, () => verification.setPhone(request.ctx, request.body)),
+    async (request) => verification.setPhone(request.ctx, request.body),
   );
   app.post(
     '/v1/me/phone/verify',
@@ -59,7 +47,7 @@ export function verificationRoutes(app: App, verification: VerificationService) 
       config: { access: 'authenticated', allowUnverified: true, requirements: PHONE },
       schema: { tags: TAGS, summary: 'Verify my phone number with the code (5 tries an hour)', body: CodeBody, response: { 200: VerifiedResponse, ...problemResponses } },
     },
-    async (request, reply) => withRetryAfter(reply, () => verification.verifyPhone(request.ctx, request.body.code)),
+    async (request) => verification.verifyPhone(request.ctx, request.body.code),
   );
 
   const POLICY = '/v1/tenants/:tenantId/verification-policy';

@@ -19,6 +19,7 @@ import {
   markEmailVerified,
   markPhoneVerified,
   setPhone,
+  takeSendAllowances,
   upsertVerificationPolicy,
   type Purpose,
 } from './verification.queries.ts';
@@ -129,7 +130,7 @@ export async function issueEmailVerification(tx: Tx, ctx: RequestContext, deps: 
 
 /** Email and phone verification and the tenant's verification policy (FR-VER-001, FR-VER-002). */
 export function createVerificationService(platform: Platform) {
-  const { db, jobs, config, sessions } = platform;
+  const { db, jobs, config, sessions, throttleKeys } = platform;
   const deps: VerificationDeps = { notifier: createNotifier(jobs), publicUrl: config.publicUrl };
   const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
 
@@ -145,19 +146,54 @@ export function createVerificationService(platform: Platform) {
   }
 
   /**
-   * Counts a send; past the hourly allowance, or while verification is locked, nothing is sent and
-   * the refusal is audited. Returns the refusal to throw after the transaction commits.
+   * The counters a code to `destination` takes from besides its user's own: the destination's, by
+   * hour and by day, whichever accounts and tenants ask (an attacker with many accounts cannot pump
+   * codes to one number), and the tenant's by hour. Destinations are stored normalised (E.164, or an
+   * address folded by normalizeEmail), so one number or address is one counter.
    */
-  async function allowSend(tx: Tx, ctx: RequestContext, subject: Subject, purpose: Purpose): Promise<AppError | null> {
+  function sendCaps(tenantId: string | null, destination: string) {
+    const { destinationPerHour, destinationPerDay, tenantPerHour } = config.verificationCaps;
+    return [
+      { cap: 'destination_hour', key: throttleKeys.of('verification destination hour', destination), limit: destinationPerHour, windowSeconds: 3600 },
+      { cap: 'destination_day', key: throttleKeys.of('verification destination day', destination), limit: destinationPerDay, windowSeconds: 86_400 },
+      { cap: 'tenant_hour', key: throttleKeys.of('verification tenant hour', tenantId ?? PLATFORM_PREFIX), limit: tenantPerHour, windowSeconds: 3600 },
+    ];
+  }
+
+  /**
+   * Counts a send to `message.to`; past the user's hourly allowance or a cap, or while verification
+   * is locked, nothing is sent and the refusal is audited (a cap as a security event). Returns the
+   * refusal to throw after the transaction commits.
+   */
+  async function allowSend(tx: Tx, ctx: RequestContext, subject: Subject, purpose: Purpose, message: { channel: PhoneChannel; to: string }): Promise<AppError | null> {
+    const audit = { tenantId: subject.tenant_id, resourceType: 'user', resourceId: subject.id } as const;
     const lock = await findLock(tx, subject.id, purpose);
     if (lock?.locked_until && lock.locked_until.getTime() > Date.now()) {
-      await recordAudit(tx, ctx, { tenantId: subject.tenant_id, action: 'verification.failed', outcome: 'denied', resourceType: 'user', resourceId: subject.id, metadata: { purpose, reason: 'locked' } });
+      await recordAudit(tx, ctx, { ...audit, action: 'verification.failed', outcome: 'denied', metadata: { purpose, reason: 'locked' } });
       return limited(lock.locked_until, 'Verification is locked for a while after too many wrong codes.');
     }
     const counted = await countSend(tx, { tenant_id: subject.tenant_id, user_id: subject.id, purpose });
-    if (counted.count <= SENDS_PER_HOUR) return null;
-    await recordAudit(tx, ctx, { tenantId: subject.tenant_id, action: 'verification.failed', outcome: 'denied', resourceType: 'user', resourceId: subject.id, metadata: { purpose, reason: 'send_limit' } });
-    return limited(new Date(new Date(counted.window_start).getTime() + 3600_000), `At most ${SENDS_PER_HOUR} codes are sent an hour.`);
+    if (counted.count > SENDS_PER_HOUR) {
+      await recordAudit(tx, ctx, { ...audit, action: 'verification.failed', outcome: 'denied', metadata: { purpose, reason: 'send_limit' } });
+      return limited(new Date(new Date(counted.window_start).getTime() + 3600_000), `At most ${SENDS_PER_HOUR} codes are sent an hour.`);
+    }
+    const caps = sendCaps(subject.tenant_id, message.to);
+    const spent = await takeSendAllowances(tx, caps);
+    if (spent.length === 0) return null;
+    const spentCaps = caps.filter((cap) => spent.some((row) => row.key === cap.key));
+    await recordAudit(tx, ctx, {
+      ...audit,
+      action: 'security.verification_send_capped',
+      category: 'security',
+      severity: 'medium',
+      outcome: 'denied',
+      metadata: { purpose, channel: message.channel, caps: spentCaps.map((cap) => cap.cap) },
+    });
+    const retryAfter = Math.max(...spent.map((row) => row.retry_after));
+    const detail = spentCaps.some((cap) => cap.cap !== 'tenant_hour')
+      ? 'No more codes can be sent to this address or number for now.'
+      : `Your organization has sent its ${config.verificationCaps.tenantPerHour} codes for this hour.`;
+    return new AppError('rate-limited', detail, { retry_after: Math.max(1, retryAfter) });
   }
 
   /**
@@ -210,7 +246,7 @@ export function createVerificationService(platform: Platform) {
       const refusal = await inScope(actor.tenantId, async (tx) => {
         const subject = await subjectOf(tx, ctx);
         if (subject.email_verified_at) throw new AppError('conflict', 'The email address is verified already.');
-        const refused = await allowSend(tx, ctx, subject, 'email');
+        const refused = await allowSend(tx, ctx, subject, 'email', { channel: 'email', to: subject.email });
         if (!refused) await issueEmailVerification(tx, ctx, deps, subject);
         return refused;
       });
@@ -269,7 +305,8 @@ export function createVerificationService(platform: Platform) {
           await recordAudit(tx, ctx, { tenantId: subject.tenant_id, action: 'user.phone_changed', resourceType: 'user', resourceId: subject.id, metadata: { had_phone: subject.phone !== null } });
           await announceVerificationChange(tx, subject.id);
         }
-        const refused = await allowSend(tx, ctx, subject, 'phone');
+        const to = channel === 'email' ? subject.email : phone;
+        const refused = await allowSend(tx, ctx, subject, 'phone', { channel, to });
         if (refused) return { refused, channel };
         const code = sixDigits();
         const id = randomUUID();
@@ -290,7 +327,7 @@ export function createVerificationService(platform: Platform) {
             channel,
             tenantId: subject.tenant_id,
             kind: 'phone_verification',
-            to: channel === 'email' ? subject.email : phone,
+            to,
             subject: 'Your verification code',
             text: `Your verification code is ${code}. It works once and expires in ${CODE_TTL_SECONDS / 60} minutes.`,
           },

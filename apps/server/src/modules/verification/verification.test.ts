@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { nameThrottleKeys } from '../../kernel/db/throttle-keys.ts';
 import { buildTestPlatform, eventually, TEST_PASSWORD, type Session, type TestPlatform } from '../../../test/helpers.ts';
 
 interface Mail {
@@ -284,6 +286,47 @@ describe('email verification, the unverified gate and phone verification (FR-VER
     assert.equal((await userRow(id)).phone_verified_at, null);
   });
 
+  test('attack: three accounts in two tenants send codes to one number: the fourth is 429 with Retry-After, a security event, and nothing is sent', async () => {
+    const pumped = '+14155550777';
+    const accounts = [];
+    for (const [tenant, email] of [['acme', 'pump-a@acme.example'], ['acme', 'pump-b@acme.example'], ['globex', 'pump-c@globex.example']] as const) {
+      const id = await t.addUser(tenant, email, 'member');
+      accounts.push({ id, session: await t.login(email, tenant) });
+    }
+    for (const { session } of accounts) {
+      assert.equal((await inject(session, 'PUT', '/v1/me/phone', { phone: pumped, channel: 'sms' })).statusCode, 200);
+    }
+    // Each account is within its own allowance (3 an hour): only the number's cap refuses.
+    for (const { session } of [accounts[2]!, accounts[0]!]) {
+      const fourth = await inject(session, 'PUT', '/v1/me/phone', { phone: '+1 415 555 0777', channel: 'whatsapp' });
+      assert.equal(fourth.statusCode, 429, fourth.body);
+      assert.equal(fourth.json().type, '/problems/rate-limited');
+      assert.ok(Number(fourth.headers['retry-after']) > 3000);
+      assert.equal(fourth.json().retry_after, Number(fourth.headers['retry-after']));
+    }
+    const capped = await events(accounts[2]!.id, 'security.verification_send_capped');
+    assert.deepEqual(capped.map((e) => [e.category, e.severity, e.outcome, e.metadata]), [['security', 'medium', 'denied', { purpose: 'phone', channel: 'whatsapp', caps: ['destination_hour'] }]]);
+    const codes = await t.db.owner.selectFrom('verification_codes').select('id').where('target', '=', pumped).execute();
+    assert.equal(codes.length, 3, 'no code was made for the refused sends');
+    await phoneCode(pumped, 3);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.equal((await mails(pumped)).length, 3, 'and no message went out');
+    // The counters name no number: they hold keyed hashes only.
+    const counters = (await sql`select * from verification_send_counts`.execute(t.db.owner)).rows;
+    assert.ok(counters.length > 0 && !JSON.stringify(counters).includes('4155550777'));
+    // The app role reaches only the counters it names (which takes the key): it cannot list or reset them.
+    const key = t.running.platform.throttleKeys.of('verification destination hour', pumped);
+    const visible = (named: boolean) =>
+      t.db.withTenant(acme, async (tx) => {
+        if (named) await nameThrottleKeys(tx, [key]);
+        return (await sql<{ sends: number }>`select sends from verification_send_counts`.execute(tx)).rows;
+      });
+    assert.deepEqual(await visible(false), []);
+    assert.deepEqual(await visible(true), [{ sends: 3 }]);
+    const reset = await t.db.withTenant(acme, (tx) => sql`update verification_send_counts set sends = 0`.execute(tx));
+    assert.equal(Number(reset.numAffectedRows), 0);
+  });
+
   test('FR-VER-002: a tenant that requires a phone gates its members with 403 phone-unverified, on every cached session at once', async () => {
     const session = await t.login('member@acme.demo.test', 'acme');
     assert.equal((await inject(session, 'GET', `/v1/tenants/${acme}/customers`)).statusCode, 200);
@@ -311,5 +354,40 @@ describe('email verification, the unverified gate and phone verification (FR-VER
       await t.db.owner.updateTable('tenant_verification_policy').set({ require_phone: false }).where('tenant_id', '=', acme).execute();
       t.running.platform.sessions.apply({ kind: 'all' });
     }
+  });
+});
+
+describe('verification caps per destination by day and per tenant (FR-VER-002)', () => {
+  let t: TestPlatform;
+
+  before(async () => {
+    t = await buildTestPlatform({ VERIFICATION_TENANT_PER_HOUR: '3', VERIFICATION_DESTINATION_PER_DAY: '2' });
+  });
+  after(() => t?.close());
+
+  const setPhone = (session: Session, phone: string) =>
+    t.app.inject({ method: 'PUT', url: '/v1/me/phone', headers: session.headers, payload: { phone, channel: 'sms' } });
+  async function member(tenant: string, email: string) {
+    await t.addUser(tenant, email, 'member');
+    return t.login(email, tenant);
+  }
+
+  test('a tenant sends at most VERIFICATION_TENANT_PER_HOUR codes an hour, to any numbers; other tenants are not held back', async () => {
+    for (let i = 1; i <= 3; i++) assert.equal((await setPhone(await member('acme', `tenant-cap-${i}@acme.example`), `+1415555090${i}`)).statusCode, 200);
+    const over = await setPhone(await member('acme', 'tenant-cap-4@acme.example'), '+14155550904');
+    assert.equal(over.statusCode, 429, over.body);
+    assert.match(over.json().detail, /organization has sent its 3 codes/);
+    assert.ok(Number(over.headers['retry-after']) > 3000);
+    assert.equal((await setPhone(await member('globex', 'tenant-cap@globex.example'), '+14155550905')).statusCode, 200);
+  });
+
+  test('a destination gets at most VERIFICATION_DESTINATION_PER_DAY codes a day', async () => {
+    const first = await member('globex', 'day-cap-1@globex.example');
+    const second = await member('globex', 'day-cap-2@globex.example');
+    assert.equal((await setPhone(first, '+14155550911')).statusCode, 200);
+    assert.equal((await setPhone(second, '+14155550911')).statusCode, 200);
+    const third = await setPhone(first, '+14155550911');
+    assert.equal(third.statusCode, 429);
+    assert.ok(Number(third.headers['retry-after']) > 80_000, 'the day window');
   });
 });
