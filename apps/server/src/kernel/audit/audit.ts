@@ -104,7 +104,9 @@ export type AuditAction =
   | 'verification.failed'
   | 'verification.policy_updated'
   | 'user.phone_changed'
-  | 'security.verification_locked';
+  | 'security.verification_locked'
+  | 'security.job_scope_mismatch'
+  | 'job.replayed';
 
 export interface AuditInput {
   /** The chain the event belongs to: the tenant's, or null for the platform chain. */
