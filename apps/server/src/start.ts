@@ -26,7 +26,7 @@ import { createCustomersService, customersRoutes } from './modules/customers/ind
 import { applyJobSwitches, createFlagsService, FlagCache, flagsRoutes, KillSwitches, switchedJob } from './modules/flags/index.ts';
 import { createIdentityService, createPasswordsService, identityRoutes, passwordsRoutes } from './modules/identity/index.ts';
 import { createImpersonationService, IMPERSONATION_MINUTES, impersonationRoutes } from './modules/impersonation/index.ts';
-import { createHealthService, opsRoutes } from './modules/ops/index.ts';
+import { createDeadLettersService, createHealthService, deadLettersRoutes, opsRoutes } from './modules/ops/index.ts';
 import { createOrdersService, orderSummaryJob, ordersRoutes } from './modules/orders/index.ts';
 import { createSessionsService, sessionsRoutes } from './modules/sessions/index.ts';
 import { createSsoService, ssoRoutes } from './modules/sso/index.ts';
@@ -80,6 +80,7 @@ function buildServices(platform: Platform, secrets: SecretBox) {
     sso: createSsoService(platform, identity, secrets),
     mfa: createMfaService(platform, identity, secrets),
     verification: createVerificationService(platform),
+    deadLetters: createDeadLettersService(platform),
   };
 }
 
@@ -172,6 +173,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
     const server = await createHttpServer(config, log, { db, tokens, sessions, apps: appKeys, apiKeys, redis });
     ({ app, routes } = server);
     opsRoutes(app, platform, createHealthService(platform, { metrics: server.metrics, queues: JOBS.map((job) => job.name), mail: smtp }));
+    deadLettersRoutes(app, services.deadLetters);
     identityRoutes(app, services.identity, () => tokens.jwks());
     passwordsRoutes(app, services.passwords);
     tenancyRoutes(app, services.tenancy);

@@ -107,7 +107,9 @@ export type AuditAction =
   | 'verification.policy_updated'
   | 'user.phone_changed'
   | 'security.verification_locked'
-  | 'security.verification_send_capped';
+  | 'security.verification_send_capped'
+  | 'security.job_scope_mismatch'
+  | 'job.replayed';
 
 export interface AuditInput {
   /** The chain the event belongs to: the tenant's, or null for the platform chain. */

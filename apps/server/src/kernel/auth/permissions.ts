@@ -4,7 +4,7 @@
  * tenants can read it; nobody can change it through the API. Adding a permission is a code change
  * that raises CATALOG_VERSION.
  */
-export const CATALOG_VERSION = 3;
+export const CATALOG_VERSION = 4;
 
 export type Plane = 'tenant' | 'platform';
 
@@ -48,6 +48,8 @@ export const PERMISSION_CATALOG = {
   'platform.apps.write': { plane: 'platform', description: 'Register, disable managed applications and issue keys', sensitive: true },
   'platform.billing.read': { plane: 'platform', description: 'Export billing events' },
   'platform.health.read': { plane: 'platform', description: 'Read platform health, queue depths and error rates' },
+  'platform.jobs.read': { plane: 'platform', description: 'List dead-lettered jobs: queue, tenant, error and attempts, never their payloads' },
+  'platform.jobs.replay': { plane: 'platform', description: 'Replay a dead-lettered job in the tenant that enqueued it' },
 } as const satisfies Record<string, PermissionSpec>;
 
 export type Permission = keyof typeof PERMISSION_CATALOG;

@@ -1,16 +1,24 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
 import { buildTestPlatform, eventually, type TestPlatform } from '../../../test/helpers.ts';
 import { createLogger } from '../log.ts';
-import { createSmtpTransport } from './transports.ts';
+import { prepareJobQueue } from '../jobs/jobs.ts';
+import { notificationJob } from './notify.ts';
+import { createSmtpTransport, devMailboxTransport } from './transports.ts';
 
-/** A real SMTP server on 127.0.0.1 (random port, no authentication) keeping every parsed message. */
-async function startSmtpServer(options: { refuse?: (recipient: string) => boolean } = {}) {
+/**
+ * A real SMTP server on 127.0.0.1 (random port, no authentication) keeping every parsed message.
+ * `loseAckOnce` names recipients whose first message is received whole, after which the connection
+ * drops before the server acknowledges it (the sender cannot tell whether it arrived).
+ */
+async function startSmtpServer(options: { refuse?: (recipient: string) => boolean; loseAckOnce?: (recipient: string) => boolean } = {}) {
   const received: ParsedMail[] = [];
+  const sockets = new Map<number, Socket>();
+  const ackLost = new Set<string>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -19,14 +27,23 @@ async function startSmtpServer(options: { refuse?: (recipient: string) => boolea
       if (options.refuse?.(address.address)) return callback(new Error('mailbox unavailable'));
       callback();
     },
-    onData(stream, _session, callback) {
+    onData(stream, session, callback) {
       simpleParser(stream)
         .then((parsed) => {
           received.push(parsed);
+          const recipient = session.envelope.rcptTo[0]?.address ?? '';
+          if (options.loseAckOnce?.(recipient) && !ackLost.has(recipient)) {
+            ackLost.add(recipient);
+            sockets.get(session.remotePort)?.destroy();
+            return;
+          }
           callback();
         })
         .catch(callback);
     },
+  });
+  server.server.on('connection', (socket: Socket) => {
+    if (socket.remotePort !== undefined) sockets.set(socket.remotePort, socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
@@ -38,7 +55,7 @@ describe('notification port and SMTP delivery (FR-VER-001, FR-OPS health)', () =
   let t: TestPlatform;
 
   before(async () => {
-    smtp = await startSmtpServer();
+    smtp = await startSmtpServer({ loseAckOnce: (recipient) => recipient.startsWith('ack-lost') });
     t = await buildTestPlatform({ SMTP_URL: smtp.url, SMTP_FROM: 'Acme Platform <no-reply@platform.example>' });
   });
   after(async () => {
@@ -62,6 +79,21 @@ describe('notification port and SMTP delivery (FR-VER-001, FR-OPS health)', () =
     await t.app.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { email: 'operator@demo.test' } });
     const mail = await eventually(async () => smtp.received.find((m) => to(m).includes('operator@demo.test')));
     assert.match(mail.text ?? '', /#\/reset-password\?token=platform\./);
+  });
+
+  test('a message whose acknowledgement was lost is sent again with the same Message-ID (FR-VER-001)', async () => {
+    // Retries start after a second instead of 30 s, so that the test need not wait for the backoff.
+    await prepareJobQueue(t.db, [{ ...notificationJob(devMailboxTransport), retryDelaySeconds: 0 }]);
+    await t.addUser('acme', 'ack-lost@acme.example', 'member');
+    const requested = await t.app.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { email: 'ack-lost@acme.example', tenant: 'acme' } });
+    assert.equal(requested.statusCode, 202, requested.body);
+    const copies = await eventually(async () => {
+      const found = smtp.received.filter((m) => to(m).includes('ack-lost@acme.example'));
+      return found.length >= 2 ? found : null;
+    }, 30_000);
+    assert.match(copies[0]!.messageId ?? '', /^<[0-9a-f-]{36}@platform\.example>$/);
+    assert.equal(copies[1]!.messageId, copies[0]!.messageId, 'the retry is the same message');
+    assert.equal(copies[1]!.text, copies[0]!.text);
   });
 
   test('SMS and WhatsApp codes land in the dev mailbox with their channel until their adapters exist', async () => {
@@ -113,7 +145,7 @@ describe('notification port and SMTP delivery (FR-VER-001, FR-OPS health)', () =
     const refusing = await startSmtpServer({ refuse: (recipient) => recipient.startsWith('bounce') });
     const transport = createSmtpTransport({ url: refusing.url, from: 'no-reply@platform.example', log: createLogger('silent') });
     try {
-      const message = { tenantId: null, channel: 'email' as const, subject: 'Hello', text: 'Hi', html: null };
+      const message = { tenantId: null, channel: 'email' as const, subject: 'Hello', text: 'Hi', html: null, messageId: null };
       await t.db.withPlatform((tx) => transport.deliver(tx, { ...message, to: 'ok@example.com' }));
       assert.equal(refusing.received.length, 1);
       await assert.rejects(t.db.withPlatform((tx) => transport.deliver(tx, { ...message, to: 'bounce@example.com' })));

@@ -31,6 +31,12 @@ export interface NotificationJobData extends TenantJobData {
   text: string;
   html: string | null;
   kind: string;
+  /**
+   * Chosen once when the message is enqueued, so every attempt (a retry after a lost SMTP
+   * acknowledgement, a deferral, a replay) carries the same Message-ID and the receiver can drop
+   * the duplicate. Absent on jobs enqueued before it existed.
+   */
+  message_id?: string;
 }
 
 export interface Notifier {
@@ -50,6 +56,7 @@ export function createNotifier(jobs: Pick<JobQueue, 'enqueue'>): Notifier {
         text: message.text,
         html: message.html ?? null,
         kind: message.kind,
+        message_id: randomUUID(),
       };
       await jobs.enqueue(tx, NOTIFICATION_JOB, data);
     },
@@ -64,6 +71,8 @@ export interface Delivery {
   subject: string;
   text: string;
   html: string | null;
+  /** The same on every attempt at this message (NotificationJobData.message_id). */
+  messageId: string | null;
 }
 
 /** Hands a message over; throws when it could not (the queue retries the job). */
@@ -80,9 +89,12 @@ export function notificationJob(transport: Transport): JobDefinition<Notificatio
   return {
     name: NOTIFICATION_JOB,
     retryLimit: 8,
+    // A send takes seconds; the transport gives up on a stalled server well within this.
+    leaseSeconds: 60,
     async handle(tx, data, ctx) {
       const tenantId = data.tenant_id === PLATFORM_JOB_SCOPE ? null : data.tenant_id;
-      await transport.deliver(tx, { tenantId, channel: data.channel, to: data.to, subject: data.subject, text: data.text, html: data.html });
+      const delivery = { tenantId, channel: data.channel, to: data.to, subject: data.subject, text: data.text, html: data.html, messageId: data.message_id ?? null };
+      await transport.deliver(tx, delivery);
       ctx.log.info({ kind: data.kind, channel: data.channel, mode: transport.mode }, 'message delivered');
     },
   };

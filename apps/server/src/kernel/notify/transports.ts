@@ -28,12 +28,29 @@ export interface SmtpTransport extends Transport {
  * the development mailbox. A refused or failed send throws, so the job is retried with backoff.
  */
 export function createSmtpTransport(options: { url: string; from: string; log: Logger }): SmtpTransport {
-  const mailer = nodemailer.createTransport({ url: options.url, pool: true, maxConnections: 5 } as Parameters<typeof nodemailer.createTransport>[0]);
+  // A stalled server fails the send well within the notification job's 60 s lease.
+  const mailer = nodemailer.createTransport({
+    url: options.url,
+    pool: true,
+    maxConnections: 5,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  } as Parameters<typeof nodemailer.createTransport>[0]);
+  const domain = /@([^\s<>@]+)>?\s*$/.exec(options.from)?.[1] ?? 'localhost';
   return {
     mode: 'smtp',
     async deliver(tx, message) {
       if (message.channel !== 'email') return deliverToDevMailbox(tx, message);
-      await mailer.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text, ...(message.html ? { html: message.html } : {}) });
+      await mailer.sendMail({
+        from: options.from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+        ...(message.html ? { html: message.html } : {}),
+        // The same on every attempt, so a message resent after a lost acknowledgement is a recognisable duplicate.
+        ...(message.messageId ? { messageId: `<${message.messageId}@${domain}>` } : {}),
+      });
     },
     async verify() {
       await mailer.verify();

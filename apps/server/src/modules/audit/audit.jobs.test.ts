@@ -9,6 +9,7 @@ import { PLATFORM_CHAIN } from '../../kernel/audit/audit.ts';
 import { verifyAuditChains } from '../../kernel/audit/verify.ts';
 import type { RequestContext } from '../../kernel/context.ts';
 import type { AuditEventsTable } from '../../kernel/db/schema.ts';
+import { PLATFORM_JOB_SCOPE } from '../../kernel/jobs/jobs.ts';
 import { createLogger } from '../../kernel/log.ts';
 import { buildTestPlatform, eventually, type TestPlatform } from '../../../test/helpers.ts';
 import { CHAIN_VERIFICATION_JOB, verifyChainsAndReport } from './index.ts';
@@ -129,8 +130,9 @@ describe('daily audit chain verification', () => {
       async () => {
         const target = (await chainOf(globex))[1]!;
         await t.db.owner.updateTable('audit_events').set({ actor_id: 'someone-else' }).where('id', '=', target.id).execute();
-        // What the schedule does each day: one job on the queue, handled by the worker.
-        await t.db.withTenant(globex, (tx) => t.running.platform.jobs.enqueue(tx, CHAIN_VERIFICATION_JOB, { tenant_id: globex, correlation_id: randomUUID() }));
+        // What the schedule does each day: one job on the queue, handled by the worker. A tenant
+        // cannot enqueue it (the worker refuses sweeps enqueued by tenants); the platform plane can.
+        await t.db.withPlatform((tx) => t.running.platform.jobs.enqueue(tx, CHAIN_VERIFICATION_JOB, { tenant_id: PLATFORM_JOB_SCOPE, correlation_id: randomUUID() }));
         const alarm = await eventually(async () => (await alarms(PLATFORM_CHAIN)).slice(before)[0], 30_000);
         assert.deepEqual(alarm.metadata, { chain_id: globex, tenant_id: globex, seq: target.seq, event_id: target.id, reason: 'hash-mismatch' });
         return async () => void (await t.db.owner.updateTable('audit_events').set({ actor_id: target.actor_id }).where('id', '=', target.id).execute());
