@@ -63,6 +63,8 @@ export interface TestPlatform {
    * is verified unless `verified: false` (FR-VER-001).
    */
   addUser(tenant: string, email: string, role: DefaultTenantRole, options?: { password?: string; status?: 'active' | 'disabled'; verified?: boolean }): Promise<string>;
+  /** Adds a verified platform staff member with a platform role; returns its id. */
+  addStaff(email: string, platformRole: 'operator' | 'support' | 'auditor'): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -122,6 +124,17 @@ export async function buildTestPlatform(env: Record<string, string> = {}, option
           .executeTakeFirstOrThrow();
         await assignDefaultRole(tx, tenantId, id, role);
         return id;
+      });
+    },
+    async addStaff(email, platformRole) {
+      const hash = await running.platform.passwords.hash(TEST_PASSWORD);
+      return database.db.withPlatform(async (tx) => {
+        const row = await tx
+          .insertInto('users')
+          .values({ tenant_id: null, email, platform_role: platformRole, password_hash: hash, email_verified_at: new Date() })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        return row.id;
       });
     },
     async close() {

@@ -45,15 +45,7 @@ describe('impersonation cannot plant lasting access (FR-RBAC-005)', () => {
   before(async () => {
     t = await buildTestPlatform({}, { worker: false });
     acme = t.tenants.acme!.id;
-    const hash = await t.running.platform.passwords.hash(TEST_PASSWORD);
-    supportId = await t.db.withPlatform(async (tx) => {
-      const row = await tx
-        .insertInto('users')
-        .values({ tenant_id: null, email: 'support@platform.test', platform_role: 'support', password_hash: hash, email_verified_at: new Date() })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return row.id;
-    });
+    supportId = await t.addStaff('support@platform.test', 'support');
     support = await t.login('support@platform.test');
     ownerId = (await t.db.owner.selectFrom('users').select('id').where('email', '=', 'owner@acme.demo.test').executeTakeFirstOrThrow()).id;
   });

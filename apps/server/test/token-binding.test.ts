@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
-import { buildTestPlatform, TEST_PASSWORD, type Session, type TestPlatform } from './helpers.ts';
+import { buildTestPlatform, type Session, type TestPlatform } from './helpers.ts';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const TEN_YEARS = 10 * 365 * 86_400;
@@ -53,15 +53,7 @@ describe('access tokens are bound to their session and their lifetime (FR-AUTH-0
     const { kid } = decodeProtectedHeader(owner.accessToken);
     sign = (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' }).sign(key);
 
-    const hash = await t.running.platform.passwords.hash(TEST_PASSWORD);
-    supportId = await t.db.withPlatform(async (tx) => {
-      const row = await tx
-        .insertInto('users')
-        .values({ tenant_id: null, email: 'support@platform.test', platform_role: 'support', password_hash: hash, email_verified_at: new Date() })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return row.id;
-    });
+    supportId = await t.addStaff('support@platform.test', 'support');
     support = await t.login('support@platform.test');
   });
   after(() => t?.close());
