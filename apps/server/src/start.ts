@@ -24,7 +24,7 @@ import { auditRoutes, chainVerificationJob, createAuditService } from './modules
 import { billingRetentionJob, billingRoutes, createBillingService } from './modules/billing/index.ts';
 import { createCustomersService, customersRoutes } from './modules/customers/index.ts';
 import { applyJobSwitches, createFlagsService, FlagCache, flagsRoutes, KillSwitches, switchedJob } from './modules/flags/index.ts';
-import { createIdentityService, createPasswordsService, identityRoutes, passwordsRoutes } from './modules/identity/index.ts';
+import { createIdentityService, createPasswordsService, identityRoutes, passwordResetJob, passwordsRoutes } from './modules/identity/index.ts';
 import { createImpersonationService, IMPERSONATION_MINUTES, impersonationRoutes } from './modules/impersonation/index.ts';
 import { createDeadLettersService, createHealthService, deadLettersRoutes, opsRoutes } from './modules/ops/index.ts';
 import { createOrdersService, orderSummaryJob, ordersRoutes } from './modules/orders/index.ts';
@@ -40,7 +40,7 @@ import type { Platform } from './platform.ts';
 const deliveryJob = (transport: Transport) => switchedJob(notificationJob(transport), { name: 'messaging', channel: (data) => data.channel });
 
 /** Every job the worker handles; the worker binds message delivery to its own transport (SMTP or the dev mailbox). */
-export const JOBS: AnyJobDefinition[] = [orderSummaryJob, chainVerificationJob, billingRetentionJob, deliveryJob(devMailboxTransport)];
+export const JOBS: AnyJobDefinition[] = [orderSummaryJob, chainVerificationJob, billingRetentionJob, passwordResetJob, deliveryJob(devMailboxTransport)];
 
 const CONSOLE_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
 

@@ -47,7 +47,8 @@ interface JobKind {
 
 export interface JobDefinition<D extends TenantJobData = TenantJobData> extends JobKind {
   name: string;
-  handle(tx: Tx, data: D, ctx: RequestContext): Promise<void>;
+  /** `jobs` enqueues follow-up work in the handler's transaction: it exists if the job's work commits. */
+  handle(tx: Tx, data: D, ctx: RequestContext, jobs: Pick<JobQueue, 'enqueue'>): Promise<void>;
 }
 
 /**
@@ -299,10 +300,12 @@ export async function createJobQueue(db: Database, log: Logger, options: { worke
     log: log.child({ job: name, jobId, correlationId }),
   });
 
+  const enqueue: JobQueue['enqueue'] = async (tx, name, data, options = {}) => {
+    await send(tx, name, data, options.startAfter ? { startAfter: options.startAfter } : {});
+  };
+
   return {
-    async enqueue(tx, name, data, options = {}) {
-      await send(tx, name, data, options.startAfter ? { startAfter: options.startAfter } : {});
-    },
+    enqueue,
     async work(definitions) {
       for (const definition of definitions) {
         if ('schedule' in definition) {
@@ -332,7 +335,7 @@ export async function createJobQueue(db: Database, log: Logger, options: { worke
               results.push(await refuse(job, ctx));
               continue;
             }
-            await inScope(job.data.tenant_id, (tx) => definition.handle(tx, job.data, ctx));
+            await inScope(job.data.tenant_id, (tx) => definition.handle(tx, job.data, ctx, { enqueue }));
             results.push({ id: job.id, status: 'completed' });
           }
           return results;

@@ -59,8 +59,8 @@ export function searchAuditEvents(tx: Tx, view: AuditView, filters: AuditFilters
 }
 
 /** The ids among `ids` already in the tenant's log (the ingest API's idempotency check). */
-export async function findExistingEventIds(tx: Tx, ids: readonly string[]): Promise<Set<string>> {
-  const rows = await tx.selectFrom('audit_events').select('id').where('id', 'in', ids).execute();
+export async function findExistingEventIds(tx: Tx, chainId: string, ids: readonly string[]): Promise<Set<string>> {
+  const rows = await tx.selectFrom('audit_events').select('id').where('chain_id', '=', chainId).where('id', 'in', ids).execute();
   return new Set(rows.map((row) => row.id));
 }
 

@@ -175,7 +175,7 @@ export function createAuditService(platform: Platform) {
         const tenant = await findTenantStatus(tx, tenantId);
         if (!tenant) throw new AppError('not-found');
         if (tenant.status !== 'active') throw new AppError('tenant-suspended');
-        const seen = await findExistingEventIds(tx, body.events.map((event) => event.id));
+        const seen = await findExistingEventIds(tx, tenantId, body.events.map((event) => event.id));
         const out: { id: string; status: 'appended' | 'duplicate' }[] = [];
         for (const event of body.events) {
           const id = event.id.toLowerCase();

@@ -107,7 +107,7 @@ export function deferWhileSwitchedOff<D extends TenantJobData>(deps: JobSwitchDe
   const deferSeconds = guard.deferSeconds ?? 30;
   return {
     ...definition,
-    async handle(tx, data, ctx) {
+    async handle(tx, data, ctx, jobs) {
       const defer = async (blocking: Pick<BlockingSwitch, 'scope'>) => {
         await deps.jobs.enqueue(tx, definition.name, data, { startAfter: new Date(Date.now() + deferSeconds * 1000) });
         ctx.log.info({ switch: guard.name, scope: blocking.scope, deferSeconds }, 'job deferred by a kill switch');
@@ -116,7 +116,7 @@ export function deferWhileSwitchedOff<D extends TenantJobData>(deps: JobSwitchDe
       if (blocking) return defer(blocking);
       await sql`savepoint job_kill_switch`.execute(tx);
       try {
-        await definition.handle(tx, data, ctx);
+        await definition.handle(tx, data, ctx, jobs);
       } catch (error) {
         if (!isSwitchedOff(error)) throw error;
         await sql`rollback to savepoint job_kill_switch`.execute(tx);

@@ -50,6 +50,8 @@ export interface SessionStart {
 }
 
 const PLATFORM_PREFIX = 'platform';
+/** A tenant id no tenant has (tenant ids are random v4 UUIDs): the context of a sign-in to an unknown organization. */
+const NO_TENANT = '00000000-0000-4000-8000-000000000000';
 /** FR-AUTH-008: sessions of administrators end sooner (SESSION_ADMIN_TTL_SECONDS). */
 const ADMIN_ROLES = new Set(['owner', 'admin', 'operator', 'support', 'auditor']);
 const NO_GRANTS = new Map();
@@ -308,10 +310,13 @@ export function createIdentityService(platform: Platform) {
       // user: the only read of the platform plane made before anyone is authenticated.
       const found = await db.withPlatform(async (tx) => {
         const tenant = slug === undefined ? null : await tx.selectFrom('tenants').select(['id', 'status']).where('slug', '=', slug).executeTakeFirst();
-        if (tenant) await enterTenantContext(tx, tenant.id);
-        const user = tenant === undefined ? undefined : await findUserByEmail(tx, email);
+        // An unknown slug enters a tenant that does not exist and looks for the user there: the
+        // same queries as for a known one, so the answer's timing does not tell the slug exists.
+        const contextTenant = tenant === undefined ? NO_TENANT : tenant?.id;
+        if (contextTenant) await enterTenantContext(tx, contextTenant);
+        const user = await findUserByEmail(tx, email);
         const tenantId = tenant?.id ?? null;
-        const source = await loginSource(tx, { tenantId, userId: user?.id, deviceId: input.device?.id, ip: ctx.ip });
+        const source = await loginSource(tx, { tenantId: contextTenant ?? null, userId: user?.id, deviceId: input.device?.id, ip: ctx.ip });
         const throttle = loginThrottle(throttleKeys, { tenant: tenant === undefined ? `slug:${slug}` : tenantId, email, source });
         return { tenant: tenant ?? null, user, throttle, lockedUntil: await lockedUntil(tx, throttle) };
       });

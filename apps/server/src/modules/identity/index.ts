@@ -4,3 +4,4 @@ export { createPasswordsService, passwordPolicyIn, type PasswordsService } from 
 export { passwordsRoutes } from './passwords.routes.ts';
 export { identityRoutes } from './identity.routes.ts';
 export { findUserWithTenant, revokeAllSessions } from './identity.queries.ts';
+export { passwordResetJob } from './passwords.jobs.ts';

@@ -5,7 +5,7 @@ import type { Tx } from '../../kernel/db/database.ts';
 import { nameThrottleKeys, type ThrottleKeys } from '../../kernel/db/throttle-keys.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { ipKey } from '../../kernel/http/rate-limit.ts';
-import { findUserDevice } from '../sessions/sessions.queries.ts';
+import { findKnownDevice } from '../sessions/sessions.service.ts';
 
 /**
  * Login lockout (FR-AUTH-004, FR-AUTH-007), keyed so that failures in one place cannot lock the
@@ -54,7 +54,7 @@ export function loginThrottle(keys: ThrottleKeys, login: { tenant: string | null
  */
 export async function loginSource(tx: Tx, from: { tenantId: string | null; userId: string | undefined; deviceId: string | undefined; ip: string | null }): Promise<string> {
   // An unknown account runs the same query (for no user), so it costs what a known one costs.
-  const known = from.tenantId !== null && from.deviceId !== undefined && (await findUserDevice(tx, from.userId ?? NO_USER, from.deviceId)) !== undefined;
+  const known = from.tenantId !== null && from.deviceId !== undefined && (await findKnownDevice(tx, { tenantId: from.tenantId, userId: from.userId ?? NO_USER, clientId: from.deviceId })) !== undefined;
   return known ? `device:${from.deviceId}` : addressSource(from.ip);
 }
 

@@ -1,13 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { withRevocation } from '../../kernel/auth/revocation.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
-import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
+import { isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { createNotifier } from '../../kernel/notify/notify.ts';
+import { PLATFORM_JOB_SCOPE } from '../../kernel/jobs/jobs.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import type { Platform } from '../../platform.ts';
-import { findUserByEmail } from './identity.queries.ts';
 import { addressSource, clearAccountFailures, loginAccountKey, loginThrottle } from './lockout.ts';
 import { normalizeEmail, revokeUserSessions } from './identity.service.ts';
 import { proveResetSecondFactor, resetSecondFactorMethods } from '../mfa/index.ts';
@@ -20,38 +18,16 @@ import {
   type PasswordPolicy,
   type UnmetPasswordRule,
 } from './password-policy.ts';
+import { PASSWORD_RESET_JOB, parseResetToken, type PasswordResetJobData } from './passwords.jobs.ts';
 import {
   claimReset,
-  countResetsSince,
   findLiveReset,
   findPasswordOwner,
   findPasswordPolicy,
-  insertPasswordReset,
   recentPasswordHashes,
   setPassword,
   upsertPasswordPolicy,
 } from './passwords.queries.ts';
-
-/** How long a reset link works. */
-export const RESET_TTL_SECONDS = 30 * 60;
-/** Reset mails per user per hour; further requests get the same answer and send nothing. */
-export const RESETS_PER_HOUR = 3;
-const PLATFORM_PREFIX = 'platform';
-
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-
-/** Reset tokens name their tenant (or the platform) so the link is looked up in the right context. */
-function newResetToken(tenantId: string | null) {
-  const secret = randomBytes(32).toString('base64url');
-  return { token: `${tenantId ?? PLATFORM_PREFIX}.${secret}`, hash: sha256(secret) };
-}
-
-function parseResetToken(token: string): { tenantId: string | null; hash: string } | null {
-  const [scope, secret, extra] = token.split('.');
-  if (!scope || !secret || extra !== undefined || secret.length < 40) return null;
-  if (scope !== PLATFORM_PREFIX && !isUuid(scope)) return null;
-  return { tenantId: scope === PLATFORM_PREFIX ? null : scope, hash: sha256(secret) };
-}
 
 /** The same answer for an unknown, expired or used link: no hint which. */
 const invalidReset = () => new AppError('password-reset-invalid', 'This password reset link is not valid. Ask for a new one.');
@@ -73,36 +49,10 @@ export async function passwordPolicyIn(tx: Tx, tenantId: string | null): Promise
   return tenantId === null ? PLATFORM_PASSWORD_POLICY : toPolicy(await findPasswordPolicy(tx));
 }
 
-/**
- * The reset mail, to the address stored on the account, never the address typed in the request.
- * The raw token exists only in this message (the app role cannot read job payloads).
- */
-function resetMail(tenantId: string | null, recipient: string, link: string) {
-  return {
-    channel: 'email' as const,
-    tenantId,
-    kind: 'password_reset',
-    to: recipient,
-    subject: 'Reset your password',
-    text: [
-      'Hello,',
-      '',
-      'Someone asked to reset the password of your account. Open this link to choose a new password:',
-      '',
-      link,
-      '',
-      `The link works once and expires in ${RESET_TTL_SECONDS / 60} minutes. If you did not ask for it, ignore this mail.`,
-    ].join('\n'),
-  };
-}
-
-const resetLink = (publicUrl: string, token: string) => `${publicUrl}/#/reset-password?token=${encodeURIComponent(token)}`;
-
 /** Password change, reset by emailed link, and the tenant's password policy (FR-AUTH-002, FR-AUTH-003). */
 /** `secrets` opens the TOTP secrets a reset is checked against (a reset never bypasses MFA). */
 export function createPasswordsService(platform: Platform, secrets: SecretBox) {
   const { db, jobs, passwords, sessions, config, throttleKeys } = platform;
-  const notifier = createNotifier(jobs);
   const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
 
   /**
@@ -160,33 +110,21 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
     },
 
     /**
-     * Sends a reset link if the address belongs to an active account (public). The answer is the
-     * same whatever happens: unknown organization, unknown address, disabled account, or the
-     * hourly allowance spent (then no mail is sent).
+     * Takes a reset request (public). The answer is the same, and the request does the same work,
+     * whatever happens next: the job finds the account, or an unknown organization or address, a
+     * disabled account, or the hourly allowance spent (then no mail is sent).
      */
     async requestReset(ctx: RequestContext, input: { email: string; tenant?: string | undefined }): Promise<void> {
-      const email = normalizeEmail(input.email);
-      // CAUTION: as at login, one platform transaction resolves the slug, then enters that tenant.
-      await db.withPlatform(async (tx) => {
-        let tenantId: string | null = null;
-        if (input.tenant !== undefined) {
-          const tenant = await tx.selectFrom('tenants').select(['id', 'status']).where('slug', '=', input.tenant.toLowerCase()).executeTakeFirst();
-          if (!tenant || tenant.status !== 'active') return;
-          tenantId = tenant.id;
-          await enterTenantContext(tx, tenant.id);
-        }
-        const user = await findUserByEmail(tx, email);
-        if (!user || user.status !== 'active') return;
-        const allowanceSpent = (await countResetsSince(tx, user.id, new Date(Date.now() - 3600_000))) >= RESETS_PER_HOUR;
-        if (allowanceSpent) {
-          await recordAudit(tx, ctx, { tenantId, action: 'auth.password_reset_requested', outcome: 'denied', resourceType: 'user', resourceId: user.id, metadata: { reason: 'hourly_limit' } });
-          return;
-        }
-        const { token, hash } = newResetToken(tenantId);
-        const reset = await insertPasswordReset(tx, { tenant_id: tenantId, user_id: user.id, token_hash: hash, expires_at: new Date(Date.now() + RESET_TTL_SECONDS * 1000) });
-        await notifier.notify(tx, resetMail(tenantId, user.email, resetLink(config.publicUrl, token)), ctx.correlationId);
-        await recordAudit(tx, ctx, { tenantId, action: 'auth.password_reset_requested', resourceType: 'user', resourceId: user.id, metadata: { reset_id: reset.id } });
-      });
+      const data: PasswordResetJobData = {
+        tenant_id: PLATFORM_JOB_SCOPE,
+        correlation_id: ctx.correlationId,
+        email: normalizeEmail(input.email),
+        tenant: input.tenant?.toLowerCase() ?? null,
+        public_url: config.publicUrl,
+        ip: ctx.ip,
+        user_agent: ctx.userAgent,
+      };
+      await db.withPlatform((tx) => jobs.enqueue(tx, PASSWORD_RESET_JOB, data));
     },
 
     /**

@@ -4,6 +4,9 @@ import { sql } from 'kysely';
 import { buildTestPlatform, eventually, TEST_PASSWORD, type Session, type TestPlatform } from '../../../test/helpers.ts';
 import { normalizeEmail } from './identity.service.ts';
 import { loginAccountKey } from './lockout.ts';
+import { PASSWORD_RESET_JOB } from './passwords.jobs.ts';
+
+const RESET_JOB_KEYS = ['correlation_id', 'email', 'enqueued_by_tenant', 'ip', 'public_url', 'tenant', 'tenant_id', 'user_agent'];
 
 const NEW_PASSWORD = 'Brand-New-Passw0rd!';
 
@@ -32,6 +35,9 @@ describe('password change, reset by mail and tenant policy (FR-AUTH-002, FR-AUTH
     t.app.inject({ method: 'POST', url: '/v1/auth/password-reset/confirm', payload: { token, new_password } });
   const mails = (recipient: string) =>
     t.db.owner.selectFrom('dev_mailbox').select(['body', 'tenant_id']).where('recipient', '=', recipient).where('subject', '=', 'Reset your password').orderBy('created_at').execute();
+  /** Every password-reset job ever enqueued, read as the owner (the app roles cannot read payloads). */
+  const resetJobs = async () =>
+    (await sql<{ id: string; name: string; data: Record<string, unknown> }>`select id, name, data from pgboss.job where name = ${PASSWORD_RESET_JOB}`.execute(t.db.owner)).rows;
   const unmetRules = (response: { json(): unknown }) => ((response.json() as { unmet_rules?: { rule: string }[] }).unmet_rules ?? []).map((unmet) => unmet.rule);
 
   /** The newest reset link mailed to an address once the worker delivered `count` of them. */
@@ -200,11 +206,28 @@ describe('password change, reset by mail and tenant policy (FR-AUTH-002, FR-AUTH
       assert.deepEqual(answer.json(), answers[0]!.json());
     }
     await mailedToken('often@acme.example', 3);
+    await eventually(async () => ((await t.running.platform.jobs.depth(PASSWORD_RESET_JOB)) === 0 ? true : null));
     const resets = await t.db.owner.selectFrom('password_resets').select('id').where('user_id', '=', id).execute();
     assert.equal(resets.length, 3, 'the 4th request issued no link');
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal((await mails('often@acme.example')).length, 3);
     assert.equal((await mails('nobody@acme.example')).length, 0);
+  });
+
+  test('attack: a reset request takes the same path for every address, so its timing tells nothing (existence oracle)', async () => {
+    await t.addUser('acme', 'oracle@acme.example', 'member');
+    const queued = async (email: string, tenant?: string) => {
+      const before = await resetJobs();
+      assert.equal((await requestReset(email, tenant)).statusCode, 202);
+      const added = (await resetJobs()).filter((job) => !before.some((seen) => seen.id === job.id));
+      return added.map((job) => ({ name: job.name, keys: Object.keys(job.data).sort() }));
+    };
+    const existing = await queued('oracle@acme.example');
+    assert.deepEqual(existing, [{ name: PASSWORD_RESET_JOB, keys: RESET_JOB_KEYS }], 'the request only enqueues the job');
+    assert.deepEqual(await queued('nobody-here@acme.example'), existing, 'an unknown address: the same');
+    assert.deepEqual(await queued('oracle@acme.example', 'no-such-tenant'), existing, 'an unknown organization: the same');
+    await mailedToken('oracle@acme.example');
+    assert.equal((await mails('nobody-here@acme.example')).length, 0);
   });
 
   test('a tenant tightens the policy but can never weaken it', async () => {

@@ -3,8 +3,7 @@ import { recordAudit } from '../../kernel/audit/audit.ts';
 import type { Config } from '../../kernel/config.ts';
 import type { RequestContext } from '../../kernel/context.ts';
 import { isUuid, type Tx } from '../../kernel/db/database.ts';
-import { findUserDevice } from '../sessions/sessions.queries.ts';
-import type { DeviceInput } from '../sessions/sessions.service.ts';
+import { findKnownDevice, type DeviceInput } from '../sessions/sessions.service.ts';
 import { activeFactorKinds, countUnusedRecoveryCodes, deleteExpiredChallenges, findTenantMfaPolicy, insertChallenge } from './mfa.queries.ts';
 
 /** ERR-AUTH-461: a login challenge lasts 5 minutes and allows 5 attempts, then it is spent. */
@@ -66,7 +65,7 @@ export async function openLoginChallenge(
   const requiredForUser = required === 'all' || (required === 'admins' && user.roles.some((role) => ADMIN_ROLES.has(role)));
   if (!enrolled && !requiredForUser) return null;
   const deviceId = input.device?.id;
-  const knownDevice = tenantId !== null && deviceId !== undefined && (await findUserDevice(tx, user.id, deviceId)) !== undefined;
+  const knownDevice = tenantId !== null && deviceId !== undefined && (await findKnownDevice(tx, { tenantId, userId: user.id, clientId: deviceId })) !== undefined;
   const newDevice = tenantId !== null && (policy?.new_device ?? true) && !knownDevice;
   const reasons = [...(enrolled ? ['factor_enrolled'] : []), ...(requiredForUser ? ['policy'] : []), ...(enrolled && newDevice ? ['new_device'] : [])];
   await deleteExpiredChallenges(tx, user.id);

@@ -24,12 +24,12 @@ export function upsertTenantSessionPolicy(tx: Tx, policy: { tenant_id: string; i
     .execute();
 }
 
-/** A device of the user that was not revoked. */
-export function findUserDevice(tx: Tx, userId: string, deviceId: string) {
+/** A device of the user that was not revoked, by its id or any of several. */
+export function findUserDevice(tx: Tx, userId: string, deviceId: string | string[]) {
   return tx
     .selectFrom('devices')
     .select(['id'])
-    .where('id', '=', deviceId)
+    .where('id', 'in', [deviceId].flat())
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();

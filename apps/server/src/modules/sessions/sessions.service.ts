@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { announceRevocation } from '../../kernel/auth/revocation.ts';
 import type { Config } from '../../kernel/config.ts';
@@ -30,22 +31,46 @@ export interface DeviceInput {
 }
 
 /**
- * Registers the device a tenant user signs in from, in the login transaction: a device id the
- * user already has is seen again; any other (unknown, revoked, someone else's, or none) makes a
- * new device, under the client's id when it is free so the client can keep using it.
+ * The id under which a client's own device id is stored: a UUIDv8 of the tenant, the user and the
+ * client's id, so the same client id names unrelated devices in two tenants or for two users, and
+ * whether an id is taken tells nothing about anyone else's devices.
+ */
+export function namespacedDeviceId(tenantId: string, userId: string, clientId: string): string {
+  const bytes = createHash('sha256').update(`${tenantId}\n${userId}\n${clientId}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * The user's live device a client names: by the device_id an earlier login returned, or by the
+ * client's own id (stored namespaced). The same query for an unknown user or tenant.
+ */
+export function findKnownDevice(tx: Tx, device: { tenantId: string; userId: string; clientId: string }) {
+  return findUserDevice(tx, device.userId, [device.clientId, namespacedDeviceId(device.tenantId, device.userId, device.clientId)]);
+}
+
+/**
+ * Registers the device a tenant user signs in from, in the login transaction: a device the user
+ * already has is seen again; any other id (unknown, revoked, or none) makes a new device, under
+ * the namespaced id of the client's id so the client can keep sending it.
  */
 export async function registerDevice(
   tx: Tx,
   input: { tenantId: string; userId: string; ip: string | null; device?: DeviceInput | undefined },
 ): Promise<{ id: string; isNew: boolean }> {
-  const requested = input.device?.id;
+  const clientId = input.device?.id;
   const seen = { ip: input.ip, os: input.device?.os ?? null, app_version: input.device?.app_version ?? null };
-  if (requested && (await findUserDevice(tx, input.userId, requested))) {
-    await touchDevice(tx, requested, seen);
-    return { id: requested, isNew: false };
+  const known = clientId === undefined ? undefined : await findKnownDevice(tx, { tenantId: input.tenantId, userId: input.userId, clientId });
+  if (known) {
+    await touchDevice(tx, known.id, seen);
+    return { id: known.id, isNew: false };
   }
-  const reuseId = requested !== undefined && !(await deviceIdTaken(tx, requested));
-  const { id } = await insertDevice(tx, { tenant_id: input.tenantId, ...(reuseId ? { id: requested } : {}), user_id: input.userId, ...seen });
+  // Taken only by a device of this user that was revoked: that id never comes back.
+  const namespaced = clientId === undefined ? undefined : namespacedDeviceId(input.tenantId, input.userId, clientId);
+  const reuseId = namespaced !== undefined && !(await deviceIdTaken(tx, namespaced));
+  const { id } = await insertDevice(tx, { tenant_id: input.tenantId, ...(reuseId ? { id: namespaced } : {}), user_id: input.userId, ...seen });
   return { id, isNew: true };
 }
 

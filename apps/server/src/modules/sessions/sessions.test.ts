@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildTestPlatform, eventually, TEST_PASSWORD, type TestPlatform } from '../../../test/helpers.ts';
 import { createLogger } from '../../kernel/log.ts';
 import { startPlatform, type Running } from '../../start.ts';
+import { namespacedDeviceId } from './sessions.service.ts';
 
 interface Signed {
   accessToken: string;
@@ -90,8 +91,21 @@ describe('sessions and devices (FR-AUTH-008)', () => {
     const owner = await signIn('owner@acme.demo.test', { os: 'macOS' });
     const member = await signIn('member@acme.demo.test', { id: owner.deviceId });
     assert.notEqual(member.deviceId, owner.deviceId);
+  });
+
+  test('attack: a client id names a device of its user only, so it neither links tenants nor tells who else uses it', async () => {
     const client = randomUUID();
-    assert.equal((await signIn('member@acme.demo.test', { id: client })).deviceId, client, 'a free client id is kept');
+    const member = await signIn('member@acme.demo.test', { id: client });
+    const memberUserId = (await t.db.owner.selectFrom('users').select('id').where('email', '=', 'member@acme.demo.test').executeTakeFirstOrThrow()).id;
+    assert.equal(member.deviceId, namespacedDeviceId(t.tenants.acme!.id, memberUserId, client), 'stored under its namespaced id');
+    assert.equal((await signIn('member@acme.demo.test', { id: client })).deviceId, member.deviceId, 'the client id names the same device again');
+    assert.equal((await signIn('member@acme.demo.test', { id: member.deviceId })).deviceId, member.deviceId, 'so does the device_id the login returned');
+    const owner = await signIn('owner@acme.demo.test', { id: client });
+    const elsewhere = await signIn('member@globex.demo.test', { id: client }, 'globex');
+    const stored = await t.db.owner.selectFrom('devices').select('id').where('id', 'in', [client, member.deviceId, owner.deviceId, elsewhere.deviceId]).execute();
+    assert.equal(new Set([member.deviceId, owner.deviceId, elsewhere.deviceId]).size, 3, 'another user, another tenant: other devices');
+    assert.equal(stored.length, 3);
+    assert.ok(!stored.some((row) => row.id === client), 'the client id itself is stored nowhere');
   });
 
   test('revoking one of my sessions ends it at once on every node, and is audited', async () => {
