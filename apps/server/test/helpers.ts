@@ -89,6 +89,8 @@ export async function buildTestPlatform(env: Record<string, string> = {}, option
     PUBLIC_URL: 'http://localhost:3000',
     // Tests sign in with passwords only, whatever ENVIRONMENT they set; the step-up tests turn it on.
     STEP_UP_ENFORCED: 'false',
+    // Failed sign-ins answer at once; the lockout tests measure the padding with a value of their own.
+    LOGIN_FAILURE_ANSWER_MS: '0',
     ...env,
   });
   const database = await createTestDatabase(config.queryTimeoutMs, options.server ?? process.env.DATABASE_URL);

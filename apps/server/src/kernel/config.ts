@@ -63,6 +63,11 @@ export interface Config {
   refreshReuseGraceSeconds: number;
   /** The first step of the progressive delay once an account has more than 20 failed sign-ins in an hour (doubles, capped at 30 s). */
   loginFailureDelayMs: number;
+  /**
+   * A failed sign-in answers no sooner than this after it began, so that what was unknown (the
+   * organization, the address) or how the failure was recorded does not show in its timing.
+   */
+  loginFailureAnswerMs: number;
   sessionAbsoluteTtlSeconds: number;
   /** A session unused this long is refused (FR-AUTH-008); tenants may shorten it. */
   sessionIdleTimeoutSeconds: number;
@@ -319,6 +324,7 @@ export function loadConfig(env: Env = process.env): Config {
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 7 * 86_400, 300, 90 * 86_400),
     refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 60),
     loginFailureDelayMs: int(env, 'LOGIN_FAILURE_DELAY_MS', 1000, 0, 30_000),
+    loginFailureAnswerMs: int(env, 'LOGIN_FAILURE_ANSWER_MS', 250, 0, 5_000),
     sessionAbsoluteTtlSeconds: int(env, 'SESSION_ABSOLUTE_TTL_SECONDS', 12 * 3600, 300, 30 * 86_400),
     sessionIdleTimeoutSeconds: int(env, 'SESSION_IDLE_TIMEOUT_SECONDS', 1800, 60, 30 * 86_400),
     sessionAdminTtlSeconds: int(env, 'SESSION_ADMIN_TTL_SECONDS', 4 * 3600, 300, 30 * 86_400),

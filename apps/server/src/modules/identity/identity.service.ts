@@ -304,6 +304,7 @@ export function createIdentityService(platform: Platform) {
      * locked out of a login name gets 429, known account or not (FR-AUTH-004, lockout.ts).
      */
     async login(ctx: RequestContext, input: { email: string; password: string; tenant?: string | undefined; device?: DeviceInput | undefined }): Promise<TokenPair> {
+      const began = performance.now();
       const email = normalizeEmail(input.email);
       const slug = input.tenant?.toLowerCase();
       // CAUTION: one platform transaction resolves the slug, then enters that tenant to find the
@@ -344,8 +345,10 @@ export function createIdentityService(platform: Platform) {
           if (counted.lockedNow) await recordAccountLocked(tx, ctx, { tenantId, userId: user?.id, failures: counted.failures });
           return counted.accountFailures;
         });
-        // Capped below the request timeout: a timeout would answer differently from a wrong password.
-        await sleep(Math.min(failureDelayMs(failures, config.loginFailureDelayMs), config.requestTimeoutMs / 2));
+        // Padded to the uniform answer time, or slowed down further for an account under attack;
+        // capped below the request timeout: a timeout would answer differently from a wrong password.
+        const padding = config.loginFailureAnswerMs - (performance.now() - began);
+        await sleep(Math.min(Math.max(failureDelayMs(failures, config.loginFailureDelayMs), padding, 0), config.requestTimeoutMs / 2));
         throw invalid();
       }
       // A suspension that commits after this check is still caught: the session check on every

@@ -156,3 +156,26 @@ describe('failures spread over many addresses (FR-AUTH-004)', () => {
     }
   });
 });
+
+describe('a uniform answer time for failed sign-ins (LOGIN_FAILURE_ANSWER_MS)', () => {
+  test('attack: a wrong password, an unknown address and an unknown organization all answer after the same padding (existence oracle)', async () => {
+    const t = await buildTestPlatform({ LOGIN_FAILURE_DELAY_MS: '0', LOGIN_FAILURE_ANSWER_MS: '400' }, { worker: false });
+    try {
+      await t.addUser('acme', 'padded@acme.example', 'member');
+      const timed = async (email: string, password: string, tenant: string) => {
+        const started = performance.now();
+        const response = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password, tenant } });
+        return { status: response.statusCode, ms: performance.now() - started };
+      };
+      for (const [email, tenant] of [['padded@acme.example', 'acme'], ['nobody@acme.example', 'acme'], ['padded@acme.example', 'no-such-organization']] as const) {
+        const failed = await timed(email, 'Wrong-Passw0rd!', tenant);
+        assert.equal(failed.status, 401);
+        assert.ok(failed.ms >= 400, `${email} in ${tenant} answered after ${failed.ms.toFixed(0)} ms, before the padding`);
+      }
+      const signedIn = await timed('padded@acme.example', TEST_PASSWORD, 'acme');
+      assert.equal(signedIn.status, 200, 'a sign-in that succeeds is not padded');
+    } finally {
+      await t.close();
+    }
+  });
+});
