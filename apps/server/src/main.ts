@@ -1,4 +1,4 @@
-import { loadConfig, ConfigError } from './kernel/config.ts';
+import { checkRoleConfig, loadConfig, ConfigError } from './kernel/config.ts';
 import { createLogger } from './kernel/log.ts';
 import { seedDemo } from './seed.ts';
 import { startPlatform, type StartOptions } from './start.ts';
@@ -11,6 +11,7 @@ export async function run(role: Omit<StartOptions, 'db'>) {
   let config;
   try {
     config = loadConfig();
+    checkRoleConfig(config, role);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);

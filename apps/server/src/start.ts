@@ -6,6 +6,7 @@ import type { Config } from './kernel/config.ts';
 import { createPasswordHasher } from './kernel/auth/passwords.ts';
 import { decodeRevocation, SESSION_CHANNEL, SessionCache } from './kernel/auth/session-cache.ts';
 import { createTokenService, loadSigningJwk } from './kernel/auth/tokens.ts';
+import { loadCheckpointKeys, loadCheckpointSigner, type CheckpointKeys, type CheckpointSigner } from './kernel/audit/checkpoints.ts';
 import { loadSecretBox, type SecretBox } from './kernel/crypto/secret-box.ts';
 import { createDatabase, type Database } from './kernel/db/database.ts';
 import { createThrottleKeys } from './kernel/db/throttle-keys.ts';
@@ -13,14 +14,23 @@ import { migrate } from './kernel/db/migrate.ts';
 import { createHttpServer, type App } from './kernel/http/server.ts';
 import { closeRedis, connectRedis } from './kernel/http/rate-limit.ts';
 import type { RouteDeclaration } from './kernel/http/guard.ts';
-import { createJobQueue, prepareJobQueue, type AnyJobDefinition } from './kernel/jobs/jobs.ts';
+import { createJobQueue, prepareJobQueue, type AnyJobDefinition, type JobQueueDefinition } from './kernel/jobs/jobs.ts';
 import type { Logger } from './kernel/log.ts';
 import { NOTIFICATION_JOB, notificationJob, type Transport } from './kernel/notify/notify.ts';
 import { createSmtpTransport, devMailboxTransport } from './kernel/notify/transports.ts';
 import { accessRoutes, createAccessService, syncPermissionCatalog } from './modules/access/index.ts';
 import { API_KEYS_CHANNEL, ApiKeyVerifier, apiKeysRoutes, createApiKeysService } from './modules/api-keys/index.ts';
 import { APP_KEYS_CHANNEL, AppKeyVerifier, appsRoutes, createAppsService, decodeAppKeyChange } from './modules/apps/index.ts';
-import { auditRoutes, chainVerificationJob, createAuditService } from './modules/audit/index.ts';
+import {
+  auditRoutes,
+  CHAIN_VERIFICATION_JOB,
+  CHAIN_VERIFICATION_QUEUE,
+  chainVerificationJob,
+  CHECKPOINT_JOB,
+  CHECKPOINT_QUEUE,
+  checkpointJob,
+  createAuditService,
+} from './modules/audit/index.ts';
 import { billingRetentionJob, billingRoutes, createBillingService } from './modules/billing/index.ts';
 import { createCustomersService, customersRoutes } from './modules/customers/index.ts';
 import { applyJobSwitches, createFlagsService, FlagCache, flagsRoutes, KillSwitches, switchedJob } from './modules/flags/index.ts';
@@ -39,8 +49,35 @@ import type { Platform } from './platform.ts';
 /** Message delivery through a transport; the messaging kill switch of the message's channel holds it back. */
 const deliveryJob = (transport: Transport) => switchedJob(notificationJob(transport), { name: 'messaging', channel: (data) => data.channel });
 
-/** Every job the worker handles; the worker binds message delivery to its own transport (SMTP or the dev mailbox). */
-export const JOBS: AnyJobDefinition[] = [orderSummaryJob, chainVerificationJob, billingRetentionJob, passwordResetJob, deliveryJob(devMailboxTransport)];
+/**
+ * Every job queue with its settings: prepared at every start and listed by the health API. The
+ * worker binds the jobs that need what only it holds (workerJobs).
+ */
+export const JOBS: JobQueueDefinition[] = [orderSummaryJob, CHAIN_VERIFICATION_QUEUE, CHECKPOINT_QUEUE, billingRetentionJob, passwordResetJob, deliveryJob(devMailboxTransport)];
+
+/** The worker's audit checkpoint key (it signs) and the keys the daily verification accepts. */
+interface WorkerCheckpoints {
+  signer: CheckpointSigner;
+  keys: CheckpointKeys;
+  intervalMinutes: number;
+}
+
+/**
+ * The jobs the worker handles: message delivery bound to its own transport (SMTP or the dev
+ * mailbox), the audit jobs to the checkpoint key only the worker process is given.
+ */
+function workerJobs(transport: Transport, checkpoints: WorkerCheckpoints): AnyJobDefinition[] {
+  const bound: Record<string, AnyJobDefinition> = {
+    [NOTIFICATION_JOB]: deliveryJob(transport),
+    [CHAIN_VERIFICATION_JOB]: chainVerificationJob(checkpoints.keys),
+    [CHECKPOINT_JOB]: checkpointJob(checkpoints.signer, checkpoints.intervalMinutes),
+  };
+  return JOBS.map((queue) => {
+    const definition = bound[queue.name] ?? queue;
+    if (!('handle' in definition) && !('run' in definition)) throw new Error(`job ${queue.name} has no handler in the worker`);
+    return definition as AnyJobDefinition;
+  });
+}
 
 const CONSOLE_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
 
@@ -163,9 +200,16 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
   const smtp = config.smtpUrl ? createSmtpTransport({ url: config.smtpUrl, from: config.smtpFrom, log }) : null;
   const transport = smtp ?? devMailboxTransport;
   if (!smtp && config.environment === 'production') log.warn('SMTP_URL is not set: email is kept in the development mailbox and never leaves');
-  const workerJobs = JOBS.map((job) => (job.name === NOTIFICATION_JOB ? deliveryJob(transport) : job));
-  // Jobs a kill switch holds back are deferred, not run, while it is tripped.
-  if (options.worker) await jobs.work(applyJobSwitches(workerJobs, { switches, jobs }));
+  if (options.worker) {
+    // FR-AUD-002: the checkpoint key is the worker's alone (AUDIT_CHECKPOINT_KEY, or generated in
+    // DATA_DIR outside production); the database and the API processes never hold it.
+    const signer = await loadCheckpointSigner(config);
+    const checkpoints = { signer, keys: await loadCheckpointKeys(config, signer), intervalMinutes: config.auditCheckpointIntervalMinutes };
+    // Jobs a kill switch holds back are deferred, not run, while it is tripped.
+    await jobs.work(applyJobSwitches(workerJobs(transport, checkpoints), { switches, jobs }));
+  } else if (config.auditCheckpointKey) {
+    log.warn('AUDIT_CHECKPOINT_KEY is set for a process that runs no worker: only the worker signs audit checkpoints, give the key to the worker processes only');
+  }
 
   let app: App | null = null;
   let routes: RouteDeclaration[] = [];

@@ -1,10 +1,13 @@
 // The audit log is append-only and hash-chained per tenant, plus one platform chain: any change,
 // removal or reordering of a stored event is found by verifyAuditChains at the exact link.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql, type Selectable } from 'kysely';
-import { auditPayload, chainHash, PLATFORM_CHAIN } from '../src/kernel/audit/audit.ts';
-import { verifyAuditChains, type ChainBreak } from '../src/kernel/audit/verify.ts';
+import { auditPayload, chainHash, PLATFORM_CHAIN, recordAudit } from '../src/kernel/audit/audit.ts';
+import type { RequestContext } from '../src/kernel/context.ts';
+import { createLogger } from '../src/kernel/log.ts';
+import type { ChainBreak } from '../src/kernel/audit/verify.ts';
 import type { Tx } from '../src/kernel/db/database.ts';
 import type { AuditEventsTable } from '../src/kernel/db/schema.ts';
 import { buildTestPlatform, TEST_PASSWORD, type Session, type TestPlatform } from './helpers.ts';
@@ -41,7 +44,7 @@ describe('audit hash chains', () => {
     await sql`alter table audit_events disable trigger audit_events_no_update`.execute(t.db.owner);
     try {
       await tamper(original);
-      const report = await verifyAuditChains(t.db);
+      const report = await t.verifyAudit();
       assert.equal(report.ok, false, 'the tampering went unnoticed');
       return report.breaks;
     } finally {
@@ -51,7 +54,7 @@ describe('audit hash chains', () => {
         .values(original.map((row) => ({ ...row, metadata: JSON.stringify(row.metadata) })))
         .execute();
       await sql`alter table audit_events enable trigger audit_events_no_update`.execute(t.db.owner);
-      assert.equal((await verifyAuditChains(t.db)).ok, true, 'the chain was not restored');
+      assert.equal((await t.verifyAudit()).ok, true, 'the chain was not restored');
     }
   }
 
@@ -79,7 +82,7 @@ describe('audit hash chains', () => {
   after(() => t?.close());
 
   test('intact chains verify: one chain per tenant plus the platform chain, every event counted', async () => {
-    const report = await verifyAuditChains(t.db);
+    const report = await t.verifyAudit();
     const tenants = await t.db.owner.selectFrom('tenants').select('id').execute();
     const events = await t.db.owner.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     assert.deepEqual(report.breaks, []);
@@ -100,7 +103,7 @@ describe('audit hash chains', () => {
     const head = await t.db.owner.selectFrom('audit_chain_heads').selectAll().where('chain_id', '=', globex).executeTakeFirstOrThrow();
     assert.equal(head.seq, chain.length);
     assert.equal(head.last_hash, chain.at(-1)!.hash);
-    assert.deepEqual((await verifyAuditChains(t.db)).breaks, []);
+    assert.deepEqual((await t.verifyAudit()).breaks, []);
   });
 
   describe('writers cannot rewrite history', () => {
@@ -113,10 +116,97 @@ describe('audit hash chains', () => {
       assert.equal(await sqlstate(() => t.db.withPlatform(remove)), '42501');
     });
 
+    describe('a chain head moves only by appending (CON-SEC-009)', () => {
+      const headOf = (chainId: string) => t.db.owner.selectFrom('audit_chain_heads').selectAll().where('chain_id', '=', chainId).executeTakeFirstOrThrow();
+      const ctx = (): RequestContext => ({ correlationId: randomUUID(), ip: null, userAgent: null, actor: null, reach: 'all', log: createLogger('silent') });
+
+      /** Head rewrites an intruder with the app role's grant (or the owner's) would try, each refused. */
+      const rewrites = (head: { seq: number; last_hash: string }) =>
+        ({
+          'rewinding seq': { seq: head.seq - 1 },
+          'rewinding seq and hash to the previous event': { seq: head.seq - 1, last_hash: 'to be set' },
+          'jumping seq': { seq: head.seq + 2 },
+          'a last_hash without a matching event': { seq: head.seq + 1, last_hash: 'e'.repeat(64) },
+          'the same last_hash one seq on (no event there)': { seq: head.seq + 1 },
+          'another tenant': { tenant_id: globex },
+          'another chain': { chain_id: randomUUID() },
+        }) as Record<string, { seq?: number; last_hash?: string; tenant_id?: string; chain_id?: string }>;
+
+      async function previousHash(chainId: string, seq: number) {
+        const event = await t.db.owner.selectFrom('audit_events').select('hash').where('chain_id', '=', chainId).where('seq', '=', seq).executeTakeFirstOrThrow();
+        return event.hash;
+      }
+
+      test('in a tenant context transaction, the app role cannot rewind, jump or point its head anywhere', async () => {
+        const head = await headOf(acme);
+        for (const [what, change] of Object.entries(rewrites(head))) {
+          if (change.last_hash === 'to be set') change.last_hash = await previousHash(acme, head.seq - 1);
+          const state = await sqlstate(() => t.db.withTenant(acme, (tx) => tx.updateTable('audit_chain_heads').set(change).where('chain_id', '=', acme).execute()));
+          assert.equal(state, '42501', what);
+        }
+        assert.deepEqual(await headOf(acme), head);
+      });
+
+      test('the platform role cannot rewind the platform chain head', async () => {
+        const head = await headOf(PLATFORM_CHAIN);
+        const rewind = { seq: head.seq - 1, last_hash: await previousHash(PLATFORM_CHAIN, head.seq - 1) };
+        assert.equal(await sqlstate(() => t.db.withPlatform((tx) => tx.updateTable('audit_chain_heads').set(rewind).where('chain_id', '=', PLATFORM_CHAIN).execute())), '42501');
+        assert.deepEqual(await headOf(PLATFORM_CHAIN), head);
+      });
+
+      test('the owner is held to the same rules until it disables the triggers', async () => {
+        const head = await headOf(acme);
+        for (const [what, change] of Object.entries(rewrites(head))) {
+          if (change.last_hash === 'to be set') change.last_hash = await previousHash(acme, head.seq - 1);
+          assert.equal(await sqlstate(() => t.db.owner.updateTable('audit_chain_heads').set(change).where('chain_id', '=', acme).execute()), '42501', what);
+        }
+        // Nor may a head be removed, or a chain start anywhere but empty.
+        assert.equal(await sqlstate(() => t.db.owner.deleteFrom('audit_chain_heads').where('chain_id', '=', acme).execute()), '42501');
+        assert.equal(await sqlstate(() => sql`truncate audit_chain_heads`.execute(t.db.owner)), '42501');
+        const chainId = randomUUID();
+        assert.equal(await sqlstate(() => t.db.owner.insertInto('audit_chain_heads').values({ chain_id: chainId, tenant_id: null, seq: 5, last_hash: head.last_hash }).execute()), '42501');
+        assert.equal(await sqlstate(() => t.db.withPlatform((tx) => tx.insertInto('audit_chain_heads').values({ chain_id: chainId, tenant_id: null, seq: 1, last_hash: '' }).execute())), '42501');
+        assert.deepEqual(await headOf(acme), head);
+        assert.equal((await t.verifyAudit()).ok, true);
+      });
+
+      test('deferring the event check to commit does not skip it', async () => {
+        const head = await headOf(acme);
+        const state = await sqlstate(() =>
+          t.db.withTenant(acme, async (tx) => {
+            await sql`set constraints audit_chain_heads_match_event deferred`.execute(tx);
+            await tx.updateTable('audit_chain_heads').set({ seq: head.seq + 1, last_hash: 'e'.repeat(64) }).where('chain_id', '=', acme).execute();
+          }),
+        );
+        assert.equal(state, '42501');
+        assert.deepEqual(await headOf(acme), head);
+      });
+
+      test('the append path still works: several events in one transaction, each advancing the head by one', async () => {
+        const head = await headOf(acme);
+        await t.db.withTenant(acme, async (tx) => {
+          for (const step of [1, 2, 3]) await recordAudit(tx, ctx(), { tenantId: acme, action: 'customer.updated', resourceType: 'customer', metadata: { step } });
+        });
+        const after = await headOf(acme);
+        assert.equal(after.seq, head.seq + 3);
+        assert.equal(after.last_hash, await previousHash(acme, after.seq));
+        // A rolled-back append leaves the head where it was.
+        await assert.rejects(
+          t.db.withTenant(acme, async (tx) => {
+            await recordAudit(tx, ctx(), { tenantId: acme, action: 'customer.updated' });
+            throw new Error('rolled back');
+          }),
+          /rolled back/,
+        );
+        assert.deepEqual(await headOf(acme), after);
+        assert.deepEqual((await t.verifyAudit()).breaks, []);
+      });
+    });
+
     test('even the owner is stopped by the append-only trigger until it is disabled explicitly', async () => {
       assert.equal(await sqlstate(() => t.db.owner.updateTable('audit_events').set({ action: 'tampered' }).where('chain_id', '=', acme).execute()), '42501');
       assert.equal(await sqlstate(() => t.db.owner.deleteFrom('audit_events').where('chain_id', '=', acme).execute()), '42501');
-      assert.equal((await verifyAuditChains(t.db)).ok, true);
+      assert.equal((await t.verifyAudit()).ok, true);
     });
   });
 
@@ -191,17 +281,20 @@ describe('audit hash chains', () => {
 
     test('a rewritten chain head (seq or last hash) no longer matches the last event (head-mismatch)', async () => {
       const head = await t.db.owner.selectFrom('audit_chain_heads').selectAll().where('chain_id', '=', acme).executeTakeFirstOrThrow();
+      // The head guard refuses such writes to every role: the owner switches it off first.
+      await sql`alter table audit_chain_heads disable trigger user`.execute(t.db.owner);
       try {
         for (const change of [{ last_hash: 'f'.repeat(64) }, { seq: head.seq + 1 }]) {
           await t.db.owner.updateTable('audit_chain_heads').set(change).where('chain_id', '=', acme).execute();
-          const report = await verifyAuditChains(t.db);
+          const report = await t.verifyAudit();
           assert.deepEqual(report.breaks, [{ chainId: acme, seq: head.seq + 1, eventId: null, reason: 'head-mismatch' }], JSON.stringify(change));
           await t.db.owner.updateTable('audit_chain_heads').set({ seq: head.seq, last_hash: head.last_hash }).where('chain_id', '=', acme).execute();
         }
       } finally {
         await t.db.owner.updateTable('audit_chain_heads').set({ seq: head.seq, last_hash: head.last_hash }).where('chain_id', '=', acme).execute();
+        await sql`alter table audit_chain_heads enable trigger user`.execute(t.db.owner);
       }
-      assert.equal((await verifyAuditChains(t.db)).ok, true);
+      assert.equal((await t.verifyAudit()).ok, true);
     });
 
     test('each broken chain is reported, the platform chain included', async () => {
@@ -212,7 +305,7 @@ describe('audit hash chains', () => {
       try {
         await t.db.owner.updateTable('audit_events').set({ action: 'tenant.updated' }).where('id', '=', target.id).execute();
         await t.db.owner.updateTable('audit_events').set({ actor_id: 'nobody' }).where('id', '=', original[0]!.id).execute();
-        const report = await verifyAuditChains(t.db);
+        const report = await t.verifyAudit();
         assert.equal(report.ok, false);
         const expected: ChainBreak[] = [
           { chainId: PLATFORM_CHAIN, seq: 1, eventId: target.id, reason: 'hash-mismatch' },
@@ -225,7 +318,7 @@ describe('audit hash chains', () => {
         await t.db.owner.updateTable('audit_events').set({ actor_id: original[0]!.actor_id }).where('id', '=', original[0]!.id).execute();
         await sql`alter table audit_events enable trigger audit_events_no_update`.execute(t.db.owner);
       }
-      assert.equal((await verifyAuditChains(t.db)).ok, true);
+      assert.equal((await t.verifyAudit()).ok, true);
     });
   });
 });

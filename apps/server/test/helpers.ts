@@ -2,9 +2,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { sql, type Selectable } from 'kysely';
 import pg from 'pg';
+import { loadCheckpointKeys } from '../src/kernel/audit/checkpoints.ts';
+import { verifyAuditChains, type VerificationReport, type VerifyOptions } from '../src/kernel/audit/verify.ts';
 import { loadConfig, type Config } from '../src/kernel/config.ts';
 import { createDatabase, type Database } from '../src/kernel/db/database.ts';
+import type { AuditEventsTable } from '../src/kernel/db/schema.ts';
 import { createLogger } from '../src/kernel/log.ts';
 import type { DefaultTenantRole } from '../src/kernel/auth/permissions.ts';
 import { assignDefaultRole } from '../src/modules/access/index.ts';
@@ -65,6 +69,8 @@ export interface TestPlatform {
   addUser(tenant: string, email: string, role: DefaultTenantRole, options?: { password?: string; status?: 'active' | 'disabled'; verified?: boolean }): Promise<string>;
   /** Adds a verified platform staff member with a platform role; returns its id. */
   addStaff(email: string, platformRole: 'operator' | 'support' | 'auditor'): Promise<string>;
+  /** verifyAuditChains with the checkpoint keys of this platform's configuration (and data directory). */
+  verifyAudit(options?: Partial<VerifyOptions>): Promise<VerificationReport>;
   close(): Promise<void>;
 }
 
@@ -139,6 +145,10 @@ export async function buildTestPlatform(env: Record<string, string> = {}, option
         return row.id;
       });
     },
+    async verifyAudit(options = {}) {
+      // Loaded on every call: a test may have generated the key in the data directory meanwhile.
+      return verifyAuditChains(database.db, { keys: await loadCheckpointKeys(config), ...options });
+    },
     async close() {
       await running.stop();
       await database.drop();
@@ -156,4 +166,28 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * The attack signed checkpoints exist for (FR-AUD-002): with the owner's credentials, switch the
+ * audit triggers off, delete the last n events of a chain, rewind its head to the event before them
+ * and switch the triggers on again. The chain alone then verifies. Returns the removed events.
+ */
+export async function cutAuditTail(t: { db: Database }, chainId: string, n: number): Promise<Selectable<AuditEventsTable>[]> {
+  const owner = t.db.owner;
+  const events = await owner.selectFrom('audit_events').selectAll().where('chain_id', '=', chainId).orderBy('seq', 'desc').limit(n + 1).execute();
+  if (events.length < n) throw new Error(`chain ${chainId} has ${events.length} events, not ${n} to cut`);
+  // The head goes back to the event before the cut, or to an empty chain.
+  const kept = events[n] ?? { seq: 0, hash: '' };
+  const removed = events.slice(0, n).reverse();
+  await sql`alter table audit_events disable trigger audit_events_no_update`.execute(owner);
+  await sql`alter table audit_chain_heads disable trigger user`.execute(owner);
+  try {
+    await owner.deleteFrom('audit_events').where('chain_id', '=', chainId).where('seq', '>', kept.seq).execute();
+    await owner.updateTable('audit_chain_heads').set({ seq: kept.seq, last_hash: kept.hash }).where('chain_id', '=', chainId).execute();
+  } finally {
+    await sql`alter table audit_chain_heads enable trigger user`.execute(owner);
+    await sql`alter table audit_events enable trigger audit_events_no_update`.execute(owner);
+  }
+  return removed;
 }

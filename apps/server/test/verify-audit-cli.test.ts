@@ -9,12 +9,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { openAuditChain, recordAudit } from '../src/kernel/audit/audit.ts';
+import { loadCheckpointSigner, parseCheckpoints, signCheckpoints } from '../src/kernel/audit/checkpoints.ts';
 import type { RequestContext } from '../src/kernel/context.ts';
 import { enterTenantContext, type Database } from '../src/kernel/db/database.ts';
 import { loadConfig } from '../src/kernel/config.ts';
 import { createLogger } from '../src/kernel/log.ts';
 import { openDatabase } from '../src/start.ts';
-import { createTestDatabase } from './helpers.ts';
+import { createTestDatabase, cutAuditTail } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const TIMEOUT_MS = 120_000;
@@ -44,9 +45,9 @@ describe('verify-audit command', { timeout: TIMEOUT_MS * 3 }, () => {
     }
   }
 
-  function runCommand(): Promise<CliResult> {
+  function runCommand(...args: string[]): Promise<CliResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/cli/verify-audit.ts'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/cli/verify-audit.ts', ...args], {
         cwd: ROOT,
         env: {
           ...process.env,
@@ -98,6 +99,68 @@ describe('verify-audit command', { timeout: TIMEOUT_MS * 3 }, () => {
     assert.equal(result.code, 0, result.output);
     assert.match(result.output, /Audit chains: 2, events: 4/);
     assert.match(result.output, /OK/);
+  });
+
+  test('bad arguments, or a checkpoint file holding none: exit 2', async () => {
+    const empty = path.join(dataDir, 'empty.ndjson');
+    await fs.writeFile(empty, '{"level":30,"msg":"listening"}\n');
+    for (const args of [['--unknown'], ['--checkpoints'], ['--checkpoints', empty], ['--checkpoints', path.join(dataDir, 'missing.ndjson')]]) {
+      const result = await runCommand(...args);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.output}`);
+    }
+  });
+
+  test('signed checkpoints: exported as NDJSON; a cut tail with a rewound head is found from the rows, and from the export or the log once the rows are gone too', async () => {
+    const config = loadConfig({ ENVIRONMENT: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const logLines: string[] = [];
+    const signed = await onDatabase(async (db) => signCheckpoints(db, await loadCheckpointSigner(config), createLogger('info', { write: (line: string) => void logLines.push(line) })));
+    assert.equal(signed.length, 2);
+    const exportFile = path.join(dataDir, 'checkpoints.ndjson');
+    const logFile = path.join(dataDir, 'worker.log');
+    await fs.writeFile(logFile, [JSON.stringify({ level: 30, msg: 'listening' }), ...logLines].join(''));
+
+    const exported = await runCommand('--export-checkpoints', exportFile);
+    assert.equal(exported.code, 0, exported.output);
+    assert.match(exported.output, /Exported 2 checkpoints/);
+    assert.match(exported.output, /Audit chains: 2, events: 4, checkpoints: 2/);
+    const lines = (await fs.readFile(exportFile, 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.deepEqual(parseCheckpoints(lines.join('\n')).sort((a, b) => a.chain_id.localeCompare(b.chain_id)), [...signed].sort((a, b) => a.chain_id.localeCompare(b.chain_id)));
+
+    // The attack: the tenant's last event deleted and its head rewound, as the owner.
+    const { removed, checkpointRows } = await onDatabase(async (db) => ({
+      removed: await cutAuditTail({ db }, tenantId, 1),
+      checkpointRows: await db.owner.selectFrom('audit_checkpoints').selectAll().execute(),
+    }));
+    const fromRows = await runCommand();
+    assert.equal(fromRows.code, 1, fromRows.output);
+    const cutLine = (output: string) => output.split('\n').find((l) => l.includes(tenantId)) ?? '';
+    assert.ok(cutLine(fromRows.output).includes('seq 3') && cutLine(fromRows.output).includes('tail-cut'), fromRows.output);
+
+    // And the checkpoint rows deleted too: the database alone no longer tells, the copies do.
+    await onDatabase(async (db) => {
+      await sql`alter table audit_checkpoints disable trigger user`.execute(db.owner);
+      await db.owner.deleteFrom('audit_checkpoints').execute();
+      await sql`alter table audit_checkpoints enable trigger user`.execute(db.owner);
+    });
+    assert.equal((await runCommand()).code, 0);
+    for (const file of [exportFile, logFile]) {
+      const result = await runCommand('--checkpoints', file);
+      assert.equal(result.code, 1, result.output);
+      assert.match(result.output, /BROKEN: 1 of 2 chains/);
+      assert.ok(cutLine(result.output).includes('seq 3') && cutLine(result.output).includes('tail-cut') && cutLine(result.output).includes('tenant audited'), result.output);
+    }
+
+    // Undone, for the next test.
+    await onDatabase(async (db) => {
+      for (const table of ['audit_events', 'audit_chain_heads', 'audit_checkpoints']) await sql`alter table ${sql.table(table)} disable trigger user`.execute(db.owner);
+      await db.owner.insertInto('audit_events').values(removed.map((row) => ({ ...row, metadata: JSON.stringify(row.metadata) }))).execute();
+      await db.owner.updateTable('audit_chain_heads').set({ seq: removed.at(-1)!.seq, last_hash: removed.at(-1)!.hash }).where('chain_id', '=', tenantId).execute();
+      await db.owner.insertInto('audit_checkpoints').values(checkpointRows).execute();
+      for (const table of ['audit_events', 'audit_chain_heads', 'audit_checkpoints']) await sql`alter table ${sql.table(table)} enable trigger user`.execute(db.owner);
+    });
+    const restored = await runCommand('--checkpoints', exportFile);
+    assert.equal(restored.code, 0, restored.output);
   });
 
   test('a tampered event: exit 1, and the output names the chain, seq, event id and reason', async () => {

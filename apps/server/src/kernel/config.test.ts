@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from './config.ts';
+import { checkRoleConfig, ConfigError, loadConfig } from './config.ts';
 
 /** Asserts that loading `env` fails with a ConfigError that names `variable`. */
 function rejects(env: Record<string, string>, variable: string) {
@@ -99,5 +100,52 @@ describe('configuration (loadConfig)', () => {
     rejects({ PUBLIC_URL: 'ftp://example.com' }, 'PUBLIC_URL');
     rejects({ REQUEST_TIMEOUT_MS: '10' }, 'REQUEST_TIMEOUT_MS');
     rejects({ BODY_LIMIT_BYTES: '1' }, 'BODY_LIMIT_BYTES');
+  });
+
+  describe('audit checkpoint keys (FR-AUD-002)', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const privateJwk = JSON.stringify(privateKey.export({ format: 'jwk' }));
+    const publicJwk = JSON.stringify(publicKey.export({ format: 'jwk' }));
+    const production = { ENVIRONMENT: 'production', DATABASE_URL: 'postgres://db/tsv', SIGNING_KEY: privateJwk };
+
+    test('unset: no key (one is generated in DATA_DIR outside production), hourly checkpoints', () => {
+      const config = loadConfig({});
+      assert.equal(config.auditCheckpointKey, undefined);
+      assert.deepEqual(config.auditCheckpointPublicKeys, []);
+      assert.equal(config.auditCheckpointIntervalMinutes, 60);
+    });
+
+    test('the private key, public keys as a JWK, an array or a JWK set, and the interval are read', () => {
+      const config = loadConfig({ AUDIT_CHECKPOINT_KEY: privateJwk, AUDIT_CHECKPOINT_PUBLIC_KEY: publicJwk, AUDIT_CHECKPOINT_INTERVAL_MINUTES: '15' });
+      assert.equal(config.auditCheckpointKey?.d, JSON.parse(privateJwk).d);
+      assert.deepEqual(config.auditCheckpointPublicKeys, [{ kty: 'OKP', crv: 'Ed25519', x: JSON.parse(publicJwk).x }]);
+      assert.equal(config.auditCheckpointIntervalMinutes, 15);
+      assert.equal(loadConfig({ AUDIT_CHECKPOINT_PUBLIC_KEY: `[${publicJwk},${publicJwk}]` }).auditCheckpointPublicKeys.length, 2);
+      assert.equal(loadConfig({ AUDIT_CHECKPOINT_PUBLIC_KEY: `{"keys":[${publicJwk}]}` }).auditCheckpointPublicKeys.length, 1);
+    });
+
+    test('malformed keys and intervals are refused, naming the variable', () => {
+      rejects({ AUDIT_CHECKPOINT_KEY: 'not json' }, 'AUDIT_CHECKPOINT_KEY');
+      rejects({ AUDIT_CHECKPOINT_KEY: publicJwk }, 'AUDIT_CHECKPOINT_KEY');
+      rejects({ AUDIT_CHECKPOINT_KEY: '{"kty":"EC","crv":"P-256","x":"a","d":"b"}' }, 'AUDIT_CHECKPOINT_KEY');
+      // A private key where public keys go would hand the signing key to every verifier.
+      rejects({ AUDIT_CHECKPOINT_PUBLIC_KEY: privateJwk }, 'AUDIT_CHECKPOINT_PUBLIC_KEY');
+      rejects({ AUDIT_CHECKPOINT_INTERVAL_MINUTES: '0' }, 'AUDIT_CHECKPOINT_INTERVAL_MINUTES');
+      rejects({ AUDIT_CHECKPOINT_INTERVAL_MINUTES: '45' }, 'AUDIT_CHECKPOINT_INTERVAL_MINUTES');
+      rejects({ AUDIT_CHECKPOINT_INTERVAL_MINUTES: '2880' }, 'AUDIT_CHECKPOINT_INTERVAL_MINUTES');
+    });
+
+    test('production: the worker needs AUDIT_CHECKPOINT_KEY, the API process does not', () => {
+      const config = loadConfig(production);
+      assert.throws(
+        () => checkRoleConfig(config, { api: false, worker: true }),
+        (error: unknown) => error instanceof ConfigError && error.variable === 'AUDIT_CHECKPOINT_KEY' && /AUDIT_CHECKPOINT_KEY is required in production/.test(error.message),
+      );
+      assert.throws(() => checkRoleConfig(config, { api: true, worker: true }), ConfigError);
+      checkRoleConfig(config, { api: true, worker: false });
+      checkRoleConfig(loadConfig({ ...production, AUDIT_CHECKPOINT_KEY: privateJwk }), { api: false, worker: true });
+      // Outside production a generated key does.
+      checkRoleConfig(loadConfig({}), { api: true, worker: true });
+    });
   });
 });

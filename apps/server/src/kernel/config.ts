@@ -80,6 +80,19 @@ export interface Config {
   seedDemo: boolean;
   /** FR-AUD-005: routes marked sensitive audit every successful read (AUDIT_ON_READ). */
   auditOnRead: boolean;
+  /**
+   * FR-AUD-002: the Ed25519 private key (JWK) the worker signs audit checkpoints with
+   * (AUDIT_CHECKPOINT_KEY). Only the worker needs it; required for it in production, generated once
+   * and kept in dataDir elsewhere.
+   */
+  auditCheckpointKey: Ed25519Jwk | undefined;
+  /**
+   * Public keys the verifier accepts checkpoints from (AUDIT_CHECKPOINT_PUBLIC_KEY), the current
+   * key's and those of keys rotated out; the private key's own public half is always accepted.
+   */
+  auditCheckpointPublicKeys: Ed25519Jwk[];
+  /** How often the worker signs the chain heads that moved (AUDIT_CHECKPOINT_INTERVAL_MINUTES). */
+  auditCheckpointIntervalMinutes: number;
   demoPassword: string | undefined;
   shutdownGraceMs: number;
   /**
@@ -110,6 +123,14 @@ export interface Config {
   platformMfaRequired: boolean;
   /** WebAuthn relying party: its id (a domain), its name, and the origins browsers sign for. */
   webauthn: { rpId: string; rpName: string; origins: string[] };
+}
+
+/** An Ed25519 key as a JWK (RFC 8037): `d` only in a private key. */
+export interface Ed25519Jwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  d?: string;
 }
 
 export interface PlatformOidcConfig {
@@ -230,6 +251,61 @@ function secretsKeys(env: Env): string[] {
   return keys;
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+function ed25519Jwk(value: unknown, name: string, kind: 'private' | 'public'): Ed25519Jwk {
+  const jwk = value as Partial<Record<string, unknown>> | null;
+  const ok =
+    jwk !== null &&
+    typeof jwk === 'object' &&
+    jwk.kty === 'OKP' &&
+    jwk.crv === 'Ed25519' &&
+    typeof jwk.x === 'string' &&
+    BASE64URL.test(jwk.x) &&
+    (kind === 'private' ? typeof jwk.d === 'string' && BASE64URL.test(jwk.d) : jwk.d === undefined);
+  if (!ok) throw new ConfigError(name, kind === 'private' ? 'must be an Ed25519 private key as a JWK' : 'must hold Ed25519 public keys as JWKs (no private part)');
+  return { kty: 'OKP', crv: 'Ed25519', x: jwk.x as string, ...(kind === 'private' ? { d: jwk.d as string } : {}) };
+}
+
+function json(env: Env, name: string): unknown {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new ConfigError(name, 'must be JSON');
+  }
+}
+
+/** AUDIT_CHECKPOINT_PUBLIC_KEY: one JWK, an array of them, or a JWK set (`{ "keys": [...] }`). */
+function publicKeys(env: Env, name: string): Ed25519Jwk[] {
+  const value = json(env, name);
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : value !== null && typeof value === 'object' && Array.isArray((value as { keys?: unknown }).keys) ? (value as { keys: unknown[] }).keys : [value];
+  return list.map((entry) => ed25519Jwk(entry, name, 'public'));
+}
+
+/** Intervals that divide the hour or the day evenly, so every run is the same distance apart. */
+const CHECKPOINT_INTERVALS = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440];
+
+function checkpointInterval(env: Env): number {
+  const minutes = int(env, 'AUDIT_CHECKPOINT_INTERVAL_MINUTES', 60, 1, 1440);
+  if (!CHECKPOINT_INTERVALS.includes(minutes)) {
+    throw new ConfigError('AUDIT_CHECKPOINT_INTERVAL_MINUTES', `must divide an hour or a day evenly (${CHECKPOINT_INTERVALS.join(', ')}), got ${minutes}`);
+  }
+  return minutes;
+}
+
+/**
+ * Settings that only one process role needs, checked where that role starts (main.ts): the API
+ * never signs audit checkpoints, so it runs without their key.
+ */
+export function checkRoleConfig(config: Config, role: { api: boolean; worker: boolean }): void {
+  if (role.worker && config.environment === 'production' && !config.auditCheckpointKey) {
+    throw new ConfigError('AUDIT_CHECKPOINT_KEY', 'is required in production for the worker, which signs the audit checkpoints');
+  }
+}
+
 function platformOidc(env: Env): PlatformOidcConfig | null {
   const issuer = url(env, 'PLATFORM_OIDC_ISSUER', ['https:', 'http:']);
   if (!issuer) return null;
@@ -279,6 +355,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (demoPassword !== undefined && demoPassword.length < 12) {
     throw new ConfigError('DEMO_PASSWORD', 'must be at least 12 characters');
   }
+  const checkpointKey = json(env, 'AUDIT_CHECKPOINT_KEY');
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/$/, '');
   return {
     environment,
@@ -338,6 +415,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     seedDemo: bool(env, 'SEED_DEMO', environment === 'development'),
     auditOnRead: bool(env, 'AUDIT_ON_READ', true),
+    auditCheckpointKey: checkpointKey === undefined ? undefined : ed25519Jwk(checkpointKey, 'AUDIT_CHECKPOINT_KEY', 'private'),
+    auditCheckpointPublicKeys: publicKeys(env, 'AUDIT_CHECKPOINT_PUBLIC_KEY'),
+    auditCheckpointIntervalMinutes: checkpointInterval(env),
     demoPassword,
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     secretsKeys: secretsKeys(env),

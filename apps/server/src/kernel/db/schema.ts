@@ -167,6 +167,23 @@ export interface AuditEventsTable {
   impersonation_reason: ColumnType<string | null, string | null | undefined, never>;
 }
 
+/**
+ * A signed statement of a chain head (FR-AUD-002): the chain had `seq` events ending in `last_hash`
+ * at `signed_at`. Written and read on the owner connection only (kernel/audit/checkpoints.ts).
+ */
+export interface AuditCheckpointsTable {
+  id: Generated<string>;
+  chain_id: string;
+  tenant_id: string | null;
+  seq: number;
+  last_hash: string;
+  signed_at: ColumnType<Date, Date | string, never>;
+  /** The RFC 7638 thumbprint of the public key that verifies the signature. */
+  key_id: string;
+  /** Ed25519 over checkpointMessage(), base64url. */
+  signature: string;
+}
+
 export interface PermissionsTable {
   key: string;
   description: string;
@@ -573,6 +590,7 @@ export interface DB {
   refresh_tokens: RefreshTokensTable;
   audit_chain_heads: AuditChainHeadsTable;
   audit_events: AuditEventsTable;
+  audit_checkpoints: AuditCheckpointsTable;
   permissions: PermissionsTable;
   roles: RolesTable;
   org_units: OrgUnitsTable;

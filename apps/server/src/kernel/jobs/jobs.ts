@@ -64,6 +64,13 @@ export interface ScheduledJobDefinition extends JobKind {
 
 export type AnyJobDefinition = JobDefinition<any> | ScheduledJobDefinition;
 
+/**
+ * A queue as every process prepares it: a job's name and settings without its handler. `schedule`
+ * marks a scheduled job's queue (its settings differ); the worker registers the schedule its bound
+ * definition carries.
+ */
+export type JobQueueDefinition = JobKind & { name: string; schedule?: string };
+
 /** A job that failed every attempt or was refused, as operators see it: never its payload. */
 export interface DeadLetter {
   id: string;
@@ -116,9 +123,9 @@ const SCHEMA = 'pgboss';
  */
 const SUPERVISE_SECONDS = 10;
 
-function queueSettings(definition: AnyJobDefinition): UpdateQueueOptions {
+function queueSettings(definition: JobQueueDefinition): UpdateQueueOptions {
   // Scheduled sweeps may run for long: a long lease bounds them, a heartbeat notices a dead worker.
-  const scheduled = 'schedule' in definition;
+  const scheduled = definition.schedule !== undefined;
   return {
     retryLimit: definition.retryLimit ?? 5,
     retryDelay: definition.retryDelaySeconds ?? 30,
@@ -187,7 +194,7 @@ $$`;
  * created by an earlier release included; a job keeps the settings it was sent with), and lets the
  * app roles enqueue inside their transactions. Part of migrating.
  */
-export async function prepareJobQueue(db: Database, definitions: AnyJobDefinition[]): Promise<void> {
+export async function prepareJobQueue(db: Database, definitions: readonly (JobQueueDefinition | AnyJobDefinition)[]): Promise<void> {
   const boss = newBoss(db);
   await boss.start();
   for (const name of [DEAD_LETTER_QUEUE, ...definitions.map((definition) => definition.name)]) {

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { verifyAuditChains } from '../../kernel/audit/verify.ts';
 import { buildTestPlatform, type Session, type TestPlatform } from '../../../test/helpers.ts';
 
 interface IngestEvent {
@@ -98,7 +97,7 @@ describe('audit ingest for managed applications', () => {
     assert.deepEqual([second!.actor_type, second!.actor_id, second!.outcome, second!.ip], ['anonymous', null, 'denied', '2001:db8::1']);
     assert.deepEqual(third!.metadata, { pages: 3, source: appId }, 'the source is the calling application, whatever the event says');
     assert.deepEqual(stored.map((e) => e.seq), [first!.seq, first!.seq + 1, first!.seq + 2]);
-    assert.deepEqual((await verifyAuditChains(t.db)).breaks, []);
+    assert.deepEqual((await t.verifyAudit()).breaks, []);
 
     const search = await t.app.inject({ method: 'GET', url: `/v1/tenants/${acme}/audit-events?action=app.document.*&limit=200`, headers: auditor.headers });
     assert.deepEqual(new Set((search.json() as { items: { id: string }[] }).items.map((e) => e.id)), new Set(batch.map((e) => e.id)));
@@ -222,7 +221,7 @@ describe('audit ingest for managed applications', () => {
     const response = await ingest(acme, acmeKey, batch);
     assert.equal(response.statusCode, 200, response.body);
     assert.equal((response.json() as { appended: number }).appended, 500);
-    const report = await verifyAuditChains(t.db);
+    const report = await t.verifyAudit();
     assert.deepEqual(report.breaks, []);
   });
 });

@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql, type Selectable } from 'kysely';
 import { PLATFORM_CHAIN } from '../../kernel/audit/audit.ts';
-import { verifyAuditChains } from '../../kernel/audit/verify.ts';
+import { loadCheckpointKeys } from '../../kernel/audit/checkpoints.ts';
 import type { RequestContext } from '../../kernel/context.ts';
 import type { AuditEventsTable } from '../../kernel/db/schema.ts';
 import { PLATFORM_JOB_SCOPE } from '../../kernel/jobs/jobs.ts';
 import { createLogger } from '../../kernel/log.ts';
 import { buildTestPlatform, eventually, type TestPlatform } from '../../../test/helpers.ts';
-import { CHAIN_VERIFICATION_JOB, verifyChainsAndReport } from './index.ts';
+import { CHAIN_VERIFICATION_JOB, CHECKPOINT_JOB, checkpointSchedule, verifyChainsAndReport } from './index.ts';
 
 type AuditRow = Selectable<AuditEventsTable>;
 
@@ -41,7 +41,7 @@ describe('daily audit chain verification', () => {
       await sql`alter table audit_events disable trigger audit_events_no_update`.execute(t.db.owner);
       await undo?.();
       await sql`alter table audit_events enable trigger audit_events_no_update`.execute(t.db.owner);
-      assert.deepEqual((await verifyAuditChains(t.db)).breaks, [], 'the tampering was not undone');
+      assert.deepEqual((await t.verifyAudit()).breaks, [], 'the tampering was not undone');
     }
   }
 
@@ -64,8 +64,25 @@ describe('daily audit chain verification', () => {
     assert.deepEqual(schedule.rows, [{ cron: '17 3 * * *', timezone: 'UTC' }]);
   });
 
+  test('the worker signs the chain heads every hour by default (UTC), and the job runs from the queue', async () => {
+    const schedule = await sql<{ cron: string; timezone: string }>`select cron, timezone from pgboss.schedule where name = ${CHECKPOINT_JOB}`.execute(t.db.owner);
+    assert.deepEqual(schedule.rows, [{ cron: '7 * * * *', timezone: 'UTC' }]);
+    await t.db.withPlatform((tx) => t.running.platform.jobs.enqueue(tx, CHECKPOINT_JOB, { tenant_id: PLATFORM_JOB_SCOPE, correlation_id: randomUUID() }));
+    const heads = await t.db.owner.selectFrom('audit_chain_heads').select(['chain_id', 'seq']).where('seq', '>', 0).execute();
+    const checkpoints = await eventually(async () => {
+      const rows = await t.db.owner.selectFrom('audit_checkpoints').select(['chain_id', 'seq']).execute();
+      return rows.length >= heads.length && rows;
+    }, 30_000);
+    for (const head of heads) assert.ok(checkpoints.some((c) => c.chain_id === head.chain_id && c.seq >= head.seq), head.chain_id);
+    assert.deepEqual((await t.verifyAudit()).breaks, []);
+  });
+
+  test('AUDIT_CHECKPOINT_INTERVAL_MINUTES becomes the schedule', () => {
+    assert.deepEqual([5, 15, 30, 60, 120, 720, 1440].map(checkpointSchedule), ['*/5 * * * *', '*/15 * * * *', '*/30 * * * *', '7 * * * *', '7 */2 * * *', '7 */12 * * *', '7 0 * * *']);
+  });
+
   test('intact chains raise nothing', async () => {
-    const report = await verifyChainsAndReport(t.db, ctx());
+    const report = await verifyChainsAndReport(t.db, ctx(), await loadCheckpointKeys(t.config));
     assert.equal(report.ok, true);
     assert.ok(report.chains >= 3 && report.events > 0);
     assert.deepEqual(await alarms(PLATFORM_CHAIN), []);
@@ -102,7 +119,7 @@ describe('daily audit chain verification', () => {
           return swap;
         },
         async () => {
-          const report = await verifyChainsAndReport(t.db, ctx());
+          const report = await verifyChainsAndReport(t.db, ctx(), await loadCheckpointKeys(t.config));
           assert.equal(report.ok, false);
           assert.deepEqual(report.breaks, [{ chainId: acme, seq: expected.seq, eventId: expected.event_id, reason: expected.reason }]);
         },

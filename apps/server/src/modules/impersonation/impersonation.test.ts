@@ -3,7 +3,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { PLATFORM_CHAIN } from '../../kernel/audit/audit.ts';
-import { verifyAuditChains } from '../../kernel/audit/verify.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { DEMO_OPERATOR } from '../../seed.ts';
 import { buildTestPlatform, TEST_PASSWORD, type Session, type TestPlatform } from '../../../test/helpers.ts';
@@ -197,7 +196,7 @@ describe('impersonation with safeguards (FR-RBAC-005)', () => {
     assert.ok(ownerEvents.length > 0 && ownerEvents.every((e) => e.impersonator_id === null));
 
     // Events with and without the impersonator keep every chain verifiable.
-    const report = await verifyAuditChains(t.db);
+    const report = await t.verifyAudit();
     assert.deepEqual(report.breaks, []);
   });
 
