@@ -1,11 +1,12 @@
-import { createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { domainToASCII } from 'node:url';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { announceRevocation, withRevocation } from '../../kernel/auth/revocation.ts';
 import type { RequestContext } from '../../kernel/context.ts';
 import { createSecretBox } from '../../kernel/crypto/secret-box.ts';
-import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
+import { mintScopedToken, parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
+import { enterTenantContext, type Tx } from '../../kernel/db/database.ts';
 import type { PlatformRoleColumn } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
@@ -49,7 +50,6 @@ export interface SessionStart {
   mfaAt?: Date | null;
 }
 
-const PLATFORM_PREFIX = 'platform';
 /** A tenant id no tenant has (tenant ids are random v4 UUIDs): the context of a sign-in to an unknown organization. */
 const NO_TENANT = '00000000-0000-4000-8000-000000000000';
 /** FR-AUTH-008: sessions of administrators end sooner (SESSION_ADMIN_TTL_SECONDS). */
@@ -70,23 +70,6 @@ export function normalizeEmail(email: string): string {
   return `${folded.slice(0, at)}@${domainToASCII(domain) || domain}`;
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-
-/**
- * Refresh tokens are opaque to clients but name their tenant (or the platform), so the token can
- * be looked up inside the right tenant context before anyone is authenticated.
- */
-function newRefreshToken(tenantId: string | null) {
-  const secret = randomBytes(32).toString('base64url');
-  return { token: `${tenantId ?? PLATFORM_PREFIX}.${secret}`, hash: sha256(secret) };
-}
-
-function parseRefreshToken(token: string): { tenantId: string | null; secret: string; hash: string } | null {
-  const [scope, secret, extra] = token.split('.');
-  if (!scope || !secret || extra !== undefined || secret.length < 40) return null;
-  if (scope !== PLATFORM_PREFIX && !isUuid(scope)) return null;
-  return { tenantId: scope === PLATFORM_PREFIX ? null : scope, secret, hash: sha256(secret) };
-}
 
 /**
  * A rotated token keeps its successor for the reuse grace window, sealed under a key derived from
@@ -171,7 +154,7 @@ export function createIdentityService(platform: Platform) {
     sessionExpiresAt: Date,
     amr: string[],
     mfaAt: Date | null = null,
-    refresh = newRefreshToken(user.tenant_id),
+    refresh = mintScopedToken(user.tenant_id),
   ): Promise<() => Promise<TokenPair>> {
     const refreshExpiry = new Date(Math.min(Date.now() + config.refreshTokenTtlSeconds * 1000, sessionExpiresAt.getTime()));
     await insertRefreshToken(tx, { tenant_id: user.tenant_id, session_id: sessionId, token_hash: refresh.hash, expires_at: refreshExpiry });
@@ -218,7 +201,7 @@ export function createIdentityService(platform: Platform) {
     const { tenantId } = presented;
     const withinGrace = found.used_at !== null && Date.now() - found.used_at.getTime() <= config.refreshReuseGraceSeconds * 1000;
     const successorToken = withinGrace && found.successor_sealed ? openSuccessor(presented.secret, found.id, found.successor_sealed) : null;
-    const successorHash = successorToken ? parseRefreshToken(successorToken)?.hash : undefined;
+    const successorHash = successorToken ? parseScopedToken(successorToken)?.hash : undefined;
     const successor = successorHash ? await findRefreshToken(tx, successorHash) : undefined;
     if (successorToken && successor?.status === 'active') {
       if (!(await renewable(tx, ctx, tenantId, successor))) return { error: 'expired' };
@@ -371,7 +354,7 @@ export function createIdentityService(platform: Platform) {
      * copied: the whole session is revoked and a security event is recorded.
      */
     async refresh(ctx: RequestContext, refreshToken: string): Promise<TokenPair> {
-      const parsed = parseRefreshToken(refreshToken);
+      const parsed = parseScopedToken(refreshToken);
       if (!parsed) throw new AppError('unauthorized', 'The refresh token is not valid.');
       const { tenantId } = parsed;
       const outcome = await inScope(tenantId, async (tx): Promise<RefreshOutcome> => {
@@ -379,7 +362,7 @@ export function createIdentityService(platform: Platform) {
         if (!found) return { error: 'unknown' };
         if (found.status === 'rotated') return answerReplay(tx, ctx, parsed, found);
         if (!(await renewable(tx, ctx, tenantId, found))) return { error: 'expired' };
-        const successor = newRefreshToken(tenantId);
+        const successor = mintScopedToken(tenantId);
         if (!(await claimRefreshToken(tx, found.id, sealSuccessor(parsed.secret, found.id, successor.token)))) {
           // Another request rotated it since it was read (the other tab): now it is a replay.
           const rotated = await findRefreshToken(tx, parsed.hash);

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { recordAudit } from '../../kernel/audit/audit.ts';
-import { enterTenantContext, isUuid } from '../../kernel/db/database.ts';
+import { mintScopedToken } from '../../kernel/crypto/scoped-token.ts';
+import { enterTenantContext } from '../../kernel/db/database.ts';
 import type { JobDefinition, TenantJobData } from '../../kernel/jobs/jobs.ts';
 import { createNotifier } from '../../kernel/notify/notify.ts';
 import { findUserByEmail } from './identity.queries.ts';
@@ -11,10 +11,6 @@ export const PASSWORD_RESET_JOB = 'password-reset';
 export const RESET_TTL_SECONDS = 30 * 60;
 /** Reset mails per user per hour; further requests get the same answer and send nothing. */
 export const RESETS_PER_HOUR = 3;
-const PLATFORM_PREFIX = 'platform';
-
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-
 /** A reset request as the API took it: nothing about the account is looked up before the job runs. */
 export interface PasswordResetJobData extends TenantJobData {
   email: string;
@@ -23,20 +19,6 @@ export interface PasswordResetJobData extends TenantJobData {
   public_url: string;
   ip: string | null;
   user_agent: string | null;
-}
-
-/** Reset tokens name their tenant (or the platform) so the link is looked up in the right context. */
-function newResetToken(tenantId: string | null) {
-  const secret = randomBytes(32).toString('base64url');
-  return { token: `${tenantId ?? PLATFORM_PREFIX}.${secret}`, hash: sha256(secret) };
-}
-
-/** The tenant (null: the platform) and token hash a reset link names, or null for a malformed one. */
-export function parseResetToken(token: string): { tenantId: string | null; hash: string } | null {
-  const [scope, secret, extra] = token.split('.');
-  if (!scope || !secret || extra !== undefined || secret.length < 40) return null;
-  if (scope !== PLATFORM_PREFIX && !isUuid(scope)) return null;
-  return { tenantId: scope === PLATFORM_PREFIX ? null : scope, hash: sha256(secret) };
 }
 
 /**
@@ -88,7 +70,7 @@ export const passwordResetJob: JobDefinition<PasswordResetJobData> = {
       await recordAudit(tx, ctx, { ...requester, tenantId, action: 'auth.password_reset_requested', outcome: 'denied', metadata: { reason: 'hourly_limit' } });
       return;
     }
-    const { token, hash } = newResetToken(tenantId);
+    const { token, hash } = mintScopedToken(tenantId);
     const reset = await insertPasswordReset(tx, { tenant_id: tenantId, user_id: user.id, token_hash: hash, expires_at: new Date(Date.now() + RESET_TTL_SECONDS * 1000) });
     await createNotifier(jobs).notify(tx, resetMail(tenantId, user.email, resetLink(data.public_url, token)), ctx.correlationId);
     await recordAudit(tx, ctx, { ...requester, tenantId, action: 'auth.password_reset_requested', metadata: { reset_id: reset.id } });

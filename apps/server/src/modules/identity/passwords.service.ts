@@ -4,6 +4,7 @@ import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { PLATFORM_JOB_SCOPE } from '../../kernel/jobs/jobs.ts';
+import { parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import type { Platform } from '../../platform.ts';
 import { addressSource, clearAccountFailures, loginAccountKey, loginThrottle } from './lockout.ts';
@@ -18,7 +19,7 @@ import {
   type PasswordPolicy,
   type UnmetPasswordRule,
 } from './password-policy.ts';
-import { PASSWORD_RESET_JOB, parseResetToken, type PasswordResetJobData } from './passwords.jobs.ts';
+import { PASSWORD_RESET_JOB, type PasswordResetJobData } from './passwords.jobs.ts';
 import {
   claimReset,
   findLiveReset,
@@ -132,7 +133,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
      * policy and history apply; every session of the user ends.
      */
     async confirmReset(ctx: RequestContext, input: { token: string; new_password: string; totp_code?: string | undefined; recovery_code?: string | undefined }): Promise<void> {
-      const parsed = parseResetToken(input.token);
+      const parsed = parseScopedToken(input.token);
       if (!parsed) throw invalidReset();
       const { tenantId, hash } = parsed;
       const found = await inScope(tenantId, async (tx) => {

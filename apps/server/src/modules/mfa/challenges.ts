@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import type { Config } from '../../kernel/config.ts';
 import type { RequestContext } from '../../kernel/context.ts';
-import { isUuid, type Tx } from '../../kernel/db/database.ts';
+import { mintScopedToken } from '../../kernel/crypto/scoped-token.ts';
+import type { Tx } from '../../kernel/db/database.ts';
 import { findKnownDevice, type DeviceInput } from '../sessions/sessions.service.ts';
 import { activeFactorKinds, countUnusedRecoveryCodes, deleteExpiredChallenges, findTenantMfaPolicy, insertChallenge } from './mfa.queries.ts';
 
@@ -11,7 +11,6 @@ export const CHALLENGE_TTL_SECONDS = 5 * 60;
 export const CHALLENGE_MAX_ATTEMPTS = 5;
 /** Tenant roles a policy of 'admins' covers. */
 const ADMIN_ROLES = new Set(['owner', 'admin']);
-const PLATFORM_PREFIX = 'platform';
 
 export type MfaMethod = 'totp' | 'webauthn' | 'recovery_code';
 
@@ -24,20 +23,6 @@ export interface LoginChallenge {
   enrollment_required: boolean;
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-
-/** Like refresh tokens, a challenge token names its tenant (or the platform) so it is found in the right context. */
-function newChallengeToken(tenantId: string | null) {
-  const secret = randomBytes(32).toString('base64url');
-  return { token: `${tenantId ?? PLATFORM_PREFIX}.${secret}`, hash: sha256(secret) };
-}
-
-export function parseChallengeToken(token: string): { tenantId: string | null; hash: string } | null {
-  const [scope, secret, extra] = token.split('.');
-  if (!scope || !secret || extra !== undefined || secret.length < 40) return null;
-  if (scope !== PLATFORM_PREFIX && !isUuid(scope)) return null;
-  return { tenantId: scope === PLATFORM_PREFIX ? null : scope, hash: sha256(secret) };
-}
 
 /** The second-factor methods a user can answer a challenge with. */
 export async function methodsOf(tx: Tx, userId: string): Promise<MfaMethod[]> {
@@ -69,7 +54,7 @@ export async function openLoginChallenge(
   const newDevice = tenantId !== null && (policy?.new_device ?? true) && !knownDevice;
   const reasons = [...(enrolled ? ['factor_enrolled'] : []), ...(requiredForUser ? ['policy'] : []), ...(enrolled && newDevice ? ['new_device'] : [])];
   await deleteExpiredChallenges(tx, user.id);
-  const { token, hash } = newChallengeToken(tenantId);
+  const { token, hash } = mintScopedToken(tenantId);
   const challenge = await insertChallenge(tx, {
     tenant_id: tenantId,
     user_id: user.id,

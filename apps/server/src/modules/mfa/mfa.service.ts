@@ -4,6 +4,7 @@ import { withRevocation } from '../../kernel/auth/revocation.ts';
 import type { Config } from '../../kernel/config.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
+import { parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import { isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { recentSecondFactor } from '../../kernel/http/guard.ts';
@@ -12,7 +13,7 @@ import { findUserWithTenant } from '../identity/identity.queries.ts';
 import { revokeUserSessions, type IdentityService, type TokenPair } from '../identity/identity.service.ts';
 import { addressSource, clearLoginFailures, countLoginFailure, lockedUntil, loginSource, loginThrottle, recordAccountLocked, type LoginThrottle } from '../identity/lockout.ts';
 import type { DeviceInput } from '../sessions/sessions.service.ts';
-import { CHALLENGE_MAX_ATTEMPTS, methodsOf, parseChallengeToken, type MfaMethod } from './challenges.ts';
+import { CHALLENGE_MAX_ATTEMPTS, methodsOf, type MfaMethod } from './challenges.ts';
 import {
   activateFactor,
   activeFactorKinds,
@@ -196,7 +197,7 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
      */
     async verifyLogin(ctx: RequestContext, input: { challenge_token: string } & SecondFactorProof): Promise<TokenPair & { recovery_codes?: string[] }> {
       if (proofCount(input) !== 1) throw new AppError('validation', 'Send exactly one of totp_code, recovery_code or webauthn.');
-      const parsed = parseChallengeToken(input.challenge_token);
+      const parsed = parseScopedToken(input.challenge_token);
       if (!parsed) throw invalidChallenge();
       const { tenantId } = parsed;
       const outcome = await inScope(tenantId, async (tx) => {
@@ -268,7 +269,7 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
 
     /** WebAuthn options for a login challenge; the challenge is kept on it (one at a time). */
     async loginWebauthnOptions(ctx: RequestContext, challengeToken: string) {
-      const parsed = parseChallengeToken(challengeToken);
+      const parsed = parseScopedToken(challengeToken);
       if (!parsed) throw invalidChallenge();
       const options = await inScope(parsed.tenantId, async (tx) => {
         const challenge = await liveChallenge(tx, ctx, parsed.tenantId, parsed.hash);
@@ -285,7 +286,7 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
 
     /** Enrols TOTP through a challenge whose tenant policy requires MFA of a user who has none. */
     async enrolTotpAtLogin(ctx: RequestContext, challengeToken: string) {
-      const parsed = parseChallengeToken(challengeToken);
+      const parsed = parseScopedToken(challengeToken);
       if (!parsed) throw invalidChallenge();
       const enrolled = await inScope(parsed.tenantId, async (tx) => {
         const challenge = await liveChallenge(tx, ctx, parsed.tenantId, parsed.hash);

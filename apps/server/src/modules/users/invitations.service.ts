@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
+import { mintScopedToken, parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import { isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
@@ -37,22 +37,11 @@ import { assertTenantWide } from './users.service.ts';
 
 const DAY_MS = 86_400_000;
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
-/**
- * An invitation token names its tenant, like a refresh token, so that the public accept route can
- * look it up inside that tenant's context: `<tenantId>.<secret>`, the secret 32 random bytes in
- * base64url. Only the SHA-256 of the secret is stored.
- */
-function newInvitationToken(tenantId: string) {
-  const secret = randomBytes(32).toString('base64url');
-  return { token: `${tenantId}.${secret}`, hash: sha256(secret) };
-}
-
+/** An invitation token names its tenant, never the platform: staff are not invited. */
 function parseInvitationToken(token: string): { tenantId: string; hash: string } | null {
-  const [tenantId, secret, extra] = token.split('.');
-  if (!tenantId || !secret || extra !== undefined || !isUuid(tenantId) || !/^[A-Za-z0-9_-]{43}$/.test(secret)) return null;
-  return { tenantId: tenantId.toLowerCase(), hash: sha256(secret) };
+  const parsed = parseScopedToken(token);
+  return parsed?.tenantId ? { tenantId: parsed.tenantId, hash: parsed.hash } : null;
 }
 
 /** Pending past its expiry reads as expired, whether or not that was stored. */
@@ -148,7 +137,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
         if (await findLiveInvitationByEmail(tx, email)) {
           throw new AppError('conflict', 'An invitation to this address is pending: resend it instead.');
         }
-        const token = newInvitationToken(tenantId);
+        const token = mintScopedToken(tenantId);
         const expiresAt = new Date(Date.now() + (await expiryDays(tx)) * DAY_MS);
         const inviter = ctx.actor?.userId;
         const created = await insertInvitation(tx, tenantId, {
@@ -186,7 +175,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
         const role = await findRole(tx, invitation.role_id);
         assertHoldsAll(ctx, role ? effectivePermissions(role) : []);
         await refuseExistingUser(tx, invitation.email);
-        const token = newInvitationToken(tenantId);
+        const token = mintScopedToken(tenantId);
         const expiresAt = new Date(Date.now() + (await expiryDays(tx)) * DAY_MS);
         const reissued = await reissueInvitation(tx, id, { token_hash: token.hash, expires_at: expiresAt });
         if (!reissued) throw new AppError('conflict', 'The invitation changed meanwhile; reload it.');

@@ -1,7 +1,8 @@
-import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { announceRevocation } from '../../kernel/auth/revocation.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
+import { mintScopedToken, parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import { isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { createNotifier, type Notifier } from '../../kernel/notify/notify.ts';
@@ -32,7 +33,8 @@ export const SENDS_PER_HOUR = 3;
 /** Codes tried per user, purpose and hour; one more locks verification for LOCKOUT_SECONDS. */
 export const VERIFIES_PER_HOUR = 5;
 export const LOCKOUT_SECONDS = 30 * 60;
-const PLATFORM_PREFIX = 'platform';
+/** What names the platform plane where a tenant id would stand (throttle keys). */
+const PLATFORM_SCOPE = 'platform';
 /** E.164: a plus, a country code that does not start with 0, at most 15 digits in all. */
 export const E164 = /^\+[1-9][0-9]{6,14}$/;
 
@@ -44,19 +46,6 @@ function sameHash(a: string, b: string): boolean {
   const left = Buffer.from(a, 'hex');
   const right = Buffer.from(b, 'hex');
   return left.length === right.length && timingSafeEqual(left, right);
-}
-
-/** Email links name their tenant (or the platform), like reset links: `<tenantId|platform>.<secret>`. */
-function newLinkToken(tenantId: string | null) {
-  const secret = randomBytes(32).toString('base64url');
-  return { token: `${tenantId ?? PLATFORM_PREFIX}.${secret}`, hash: sha256(secret) };
-}
-
-function parseLinkToken(token: string): { tenantId: string | null; hash: string } | null {
-  const [scope, secret, extra] = token.split('.');
-  if (!scope || !secret || extra !== undefined || !/^[A-Za-z0-9_-]{43}$/.test(secret)) return null;
-  if (scope !== PLATFORM_PREFIX && !isUuid(scope)) return null;
-  return { tenantId: scope === PLATFORM_PREFIX ? null : scope.toLowerCase(), hash: sha256(secret) };
 }
 
 const sixDigits = () => String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -89,7 +78,7 @@ interface Subject {
  */
 export async function issueEmailVerification(tx: Tx, ctx: RequestContext, deps: VerificationDeps, user: Subject): Promise<void> {
   const code = sixDigits();
-  const link = newLinkToken(user.tenant_id);
+  const link = mintScopedToken(user.tenant_id);
   const id = randomUUID();
   await insertCode(tx, {
     id,
@@ -156,7 +145,7 @@ export function createVerificationService(platform: Platform) {
     return [
       { cap: 'destination_hour', key: throttleKeys.of('verification destination hour', destination), limit: destinationPerHour, windowSeconds: 3600 },
       { cap: 'destination_day', key: throttleKeys.of('verification destination day', destination), limit: destinationPerDay, windowSeconds: 86_400 },
-      { cap: 'tenant_hour', key: throttleKeys.of('verification tenant hour', tenantId ?? PLATFORM_PREFIX), limit: tenantPerHour, windowSeconds: 3600 },
+      { cap: 'tenant_hour', key: throttleKeys.of('verification tenant hour', tenantId ?? PLATFORM_SCOPE), limit: tenantPerHour, windowSeconds: 3600 },
     ];
   }
 
@@ -256,7 +245,7 @@ export function createVerificationService(platform: Platform) {
 
     /** The link from the mail (public: the token is the credential). Single use, 30 minutes. */
     async confirmEmailLink(ctx: RequestContext, token: string): Promise<{ verified: true }> {
-      const parsed = parseLinkToken(token);
+      const parsed = parseScopedToken(token);
       if (!parsed) throw invalidLink();
       const userId = await inScope(parsed.tenantId, async (tx) => {
         const live = await findLiveCodeByToken(tx, parsed.hash);
