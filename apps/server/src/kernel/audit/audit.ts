@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { RequestContext } from '../context.ts';
 import type { AuditEventsTable } from '../db/schema.ts';
-import type { Database, Tx } from '../db/database.ts';
+import { inPlane, type Database, type Tx } from '../db/database.ts';
 
 /** The chain of platform events (tenant_id NULL). */
 export const PLATFORM_CHAIN = '00000000-0000-0000-0000-000000000000';
@@ -251,8 +251,7 @@ export async function recordSecurityEvent(
 ): Promise<void> {
   const event = { ...input, category: 'security' as const, outcome: input.outcome ?? 'denied' };
   try {
-    if (input.tenantId) await db.withTenant(input.tenantId, (tx) => recordAudit(tx, ctx, event));
-    else await db.withPlatform((tx) => recordAudit(tx, ctx, event));
+    await inPlane(db, input.tenantId, (tx) => recordAudit(tx, ctx, event));
   } catch (error) {
     ctx.log.error({ err: error, action: input.action }, 'could not record security event');
   }
@@ -274,8 +273,7 @@ export async function recordResourceRead(db: Database, ctx: RequestContext, mark
   const tenantId = ctx.actor ? ctx.actor.tenantId : typeof params.tenantId === 'string' ? params.tenantId : null;
   const id = params[mark.idParam ?? 'id'];
   const event: AuditInput = { tenantId, action: 'resource.read', resourceType: mark.resourceType, ...(typeof id === 'string' ? { resourceId: id } : {}) };
-  if (tenantId) await db.withTenant(tenantId, (tx) => recordAudit(tx, ctx, event));
-  else await db.withPlatform((tx) => recordAudit(tx, ctx, event));
+  await inPlane(db, tenantId, (tx) => recordAudit(tx, ctx, event));
 }
 
 /** What `recordPrivilegedRequest` records of a request. */

@@ -64,6 +64,14 @@ export interface DatabaseOptions {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INT8_OID = 20;
 
+/**
+ * Runs fn in the plane a tenant id names: that tenant's context (every unit), or the platform's
+ * for null (platform staff, whose rows have no tenant).
+ */
+export function inPlane<T>(db: Pick<Database, 'withTenant' | 'withPlatform'>, tenantId: string | null, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn);
+}
+
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
 }

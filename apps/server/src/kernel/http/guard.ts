@@ -14,7 +14,7 @@ import {
 import type { ActiveSession, SessionCache } from '../auth/session-cache.ts';
 import type { TokenService, VerifiedAccess } from '../auth/tokens.ts';
 import type { Actor, RequestContext } from '../context.ts';
-import type { Database, Tx } from '../db/database.ts';
+import { inPlane, type Database, type Tx } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 
 declare module 'fastify' {
@@ -249,7 +249,7 @@ function touched(deps: GuardDependencies, claims: { sid: string; tenant_id: stri
   session.lastSeenAt = now;
   const touch = (tx: Tx) =>
     tx.updateTable('sessions').set({ last_seen_at: new Date(now) }).where('id', '=', claims.sid).where('last_seen_at', '<', new Date(now - TOUCH_INTERVAL_MS)).execute();
-  void (claims.tenant_id ? deps.db.withTenant(claims.tenant_id, touch) : deps.db.withPlatform(touch)).catch(() => {
+  void inPlane(deps.db, claims.tenant_id, touch).catch(() => {
     // The next request of the session tries again.
     session.lastSeenAt = 0;
   });

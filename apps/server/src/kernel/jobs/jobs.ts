@@ -3,7 +3,7 @@ import { CompiledQuery, sql } from 'kysely';
 import { PgBoss, type JobResult, type UpdateQueueOptions } from 'pg-boss';
 import { recordSecurityEvent } from '../audit/audit.ts';
 import type { RequestContext } from '../context.ts';
-import { isUuid, type Database, type Tx } from '../db/database.ts';
+import { inPlane, isUuid, type Database, type Tx } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 
 /** Every job payload names its tenant: handlers run inside that tenant's context (FR-TEN-007). */
@@ -333,7 +333,7 @@ export async function createJobQueue(db: Database, log: Logger, options: { worke
           continue;
         }
         // Jobs of the platform plane (staff mail) name no tenant and run as the platform role.
-        const inScope = (tenantId: string, fn: (tx: Tx) => Promise<void>) => (tenantId === PLATFORM_JOB_SCOPE ? db.withPlatform(fn) : db.withTenant(tenantId, fn));
+        const inScope = (tenantId: string, fn: (tx: Tx) => Promise<void>) => inPlane(db, tenantId === PLATFORM_JOB_SCOPE ? null : tenantId, fn);
         await boss.work<TenantJobData>(definition.name, { pollingIntervalSeconds: 0.5, perJobResults: true }, async (jobs) => {
           const results: JobResult[] = [];
           for (const job of jobs) {

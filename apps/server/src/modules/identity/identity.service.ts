@@ -6,7 +6,7 @@ import { announceRevocation, withRevocation } from '../../kernel/auth/revocation
 import type { RequestContext } from '../../kernel/context.ts';
 import { createSecretBox } from '../../kernel/crypto/secret-box.ts';
 import { mintScopedToken, parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
-import { enterTenantContext, type Tx } from '../../kernel/db/database.ts';
+import { enterTenantContext, inPlane, type Tx } from '../../kernel/db/database.ts';
 import type { PlatformRoleColumn } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
@@ -119,8 +119,6 @@ export async function revokeUserSessions(tx: Tx, userId: string, reason: string,
 
 export function createIdentityService(platform: Platform) {
   const { db, config, tokens, passwords, sessions, throttleKeys } = platform;
-  const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) =>
-    tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn);
 
   /**
    * The signing of a new access token for the session, paired with its refresh token, to run after
@@ -308,14 +306,14 @@ export function createIdentityService(platform: Platform) {
       const tenantId = found.tenant?.id ?? null;
       const unknownTenant = slug !== undefined && !found.tenant;
       if (found.lockedUntil) {
-        await inScope(tenantId, (tx) =>
+        await inPlane(db, tenantId, (tx) =>
           recordAudit(tx, ctx, { tenantId, action: 'auth.login', outcome: 'denied', resourceType: user ? 'user' : undefined, resourceId: user?.id, metadata: { reason: 'locked' } }),
         );
         throw lockedOut(found.lockedUntil);
       }
       const matched = await passwords.verify(user?.password_hash ?? null, input.password);
       if (!user || !matched || user.status !== 'active') {
-        const failures = await inScope(tenantId, async (tx) => {
+        const failures = await inPlane(db, tenantId, async (tx) => {
           const counted = await countLoginFailure(tx, throttle);
           await recordAudit(tx, ctx, {
             tenantId,
@@ -337,7 +335,7 @@ export function createIdentityService(platform: Platform) {
       // A suspension that commits after this check is still caught: the session check on every
       // request refuses sessions of a suspended tenant.
       if (found.tenant && found.tenant.status !== 'active') throw new AppError('tenant-suspended');
-      const outcome = await inScope(tenantId, async (tx) => {
+      const outcome = await inPlane(db, tenantId, async (tx) => {
         // ERR-AUTH-461: with a second factor due, the failures stay counted until it is proven.
         const challenge = await openLoginChallenge(tx, ctx, config, { user, tenantId, device: input.device });
         if (challenge) return { challenge };
@@ -357,7 +355,7 @@ export function createIdentityService(platform: Platform) {
       const parsed = parseScopedToken(refreshToken);
       if (!parsed) throw new AppError('unauthorized', 'The refresh token is not valid.');
       const { tenantId } = parsed;
-      const outcome = await inScope(tenantId, async (tx): Promise<RefreshOutcome> => {
+      const outcome = await inPlane(db, tenantId, async (tx): Promise<RefreshOutcome> => {
         const found = await findRefreshToken(tx, parsed.hash);
         if (!found) return { error: 'unknown' };
         if (found.status === 'rotated') return answerReplay(tx, ctx, parsed, found);
@@ -402,7 +400,7 @@ export function createIdentityService(platform: Platform) {
     async logout(ctx: RequestContext): Promise<void> {
       const actor = ctx.actor!;
       await withRevocation(sessions, { kind: 'session', id: actor.sessionId }, () =>
-        inScope(actor.tenantId, async (tx) => {
+        inPlane(db, actor.tenantId, async (tx) => {
           await revokeSession(tx, actor.sessionId, 'logout');
           await announceRevocation(tx, { kind: 'session', id: actor.sessionId });
           await recordAudit(tx, ctx, { tenantId: actor.tenantId, action: 'auth.logout', resourceType: 'session', resourceId: actor.sessionId });
@@ -443,7 +441,7 @@ export function createIdentityService(platform: Platform) {
     async me(ctx: RequestContext) {
       const actor = ctx.actor!;
       const impersonatorId = actor.impersonatorId ?? null;
-      const { user, session, factors, verification } = await inScope(actor.tenantId, async (tx) => ({
+      const { user, session, factors, verification } = await inPlane(db, actor.tenantId, async (tx) => ({
         user: await findUserWithTenant(tx, actor.userId),
         session: impersonatorId ? await findSessionExpiry(tx, actor.sessionId) : undefined,
         factors: await activeFactorKinds(tx, actor.userId),

@@ -1,7 +1,7 @@
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { withRevocation } from '../../kernel/auth/revocation.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
-import { isUuid, type Tx } from '../../kernel/db/database.ts';
+import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { PLATFORM_JOB_SCOPE } from '../../kernel/jobs/jobs.ts';
 import { parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
@@ -54,7 +54,6 @@ export async function passwordPolicyIn(tx: Tx, tenantId: string | null): Promise
 /** `secrets` opens the TOTP secrets a reset is checked against (a reset never bypasses MFA). */
 export function createPasswordsService(platform: Platform, secrets: SecretBox) {
   const { db, jobs, passwords, sessions, config, throttleKeys } = platform;
-  const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
 
   /**
    * Every rule a new password breaks under the policy, the owner's context and history (the
@@ -92,7 +91,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       const actor = ctx.actor!;
       // An impersonating staff member acts as the user but must never learn or set its password.
       if (actor.impersonatorId) throw new AppError('forbidden', 'A password cannot be changed while impersonating.');
-      const subject = await inScope(actor.tenantId, (tx) => passwordSubject(tx, actor.userId, actor.tenantId));
+      const subject = await inPlane(db, actor.tenantId, (tx) => passwordSubject(tx, actor.userId, actor.tenantId));
       if (!subject) throw new AppError('unauthorized');
       if (!(await passwords.verify(subject.owner.password_hash, input.current_password))) {
         throw new AppError('forbidden', 'The current password is not correct.');
@@ -101,7 +100,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       // Hashed before the transaction opens: no connection waits on Argon2.
       const passwordHash = await passwords.hash(input.new_password);
       await withRevocation(sessions, { kind: 'user', id: actor.userId }, () =>
-        inScope(actor.tenantId, async (tx) => {
+        inPlane(db, actor.tenantId, async (tx) => {
           await setPassword(tx, subject.owner, passwordHash);
           await clearAccountFailures(tx, loginAccountKey(throttleKeys, { tenant: actor.tenantId, email: subject.owner.email }));
           await revokeUserSessions(tx, actor.userId, 'password_changed', actor.sessionId);
@@ -136,7 +135,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       const parsed = parseScopedToken(input.token);
       if (!parsed) throw invalidReset();
       const { tenantId, hash } = parsed;
-      const found = await inScope(tenantId, async (tx) => {
+      const found = await inPlane(db, tenantId, async (tx) => {
         const reset = await findLiveReset(tx, hash);
         const subject = reset ? await passwordSubject(tx, reset.user_id, tenantId) : undefined;
         const mfaMethods = reset ? await resetSecondFactorMethods(tx, reset.user_id) : [];
@@ -155,7 +154,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       const passwordHash = await passwords.hash(input.new_password);
       const userId = found.reset.user_id;
       const applied = await withRevocation(sessions, { kind: 'user', id: userId }, () =>
-        inScope(tenantId, async (tx) => {
+        inPlane(db, tenantId, async (tx) => {
           const throttle = loginThrottle(throttleKeys, { tenant: tenantId, email: found.subject.owner.email, source: addressSource(ctx.ip) });
           if (found.mfaMethods.length > 0 && (await proveResetSecondFactor(tx, ctx, { config, secrets }, { tenantId, userId, throttle }, input)) === 'invalid') return 'mfa';
           if (!(await claimReset(tx, found.reset.id, userId))) return false;

@@ -5,7 +5,7 @@ import type { Config } from '../../kernel/config.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
-import { isUuid, type Tx } from '../../kernel/db/database.ts';
+import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { recentSecondFactor } from '../../kernel/http/guard.ts';
 import type { Platform } from '../../platform.ts';
@@ -109,8 +109,7 @@ export async function resetSecondFactorMethods(tx: Tx, userId: string): Promise<
 export function createMfaService(platform: Platform, identity: IdentityService, secrets: SecretBox) {
   const { db, config, sessions, throttleKeys } = platform;
   const keys = { config, secrets };
-  const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
-  const own = <T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>) => inScope(ctx.actor!.tenantId, fn);
+  const own = <T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>) => inPlane(db, ctx.actor!.tenantId, fn);
 
   /** Changing the factors of an account that has one needs a second factor proven recently. */
   function requireStepUp(ctx: RequestContext) {
@@ -200,7 +199,7 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
       const parsed = parseScopedToken(input.challenge_token);
       if (!parsed) throw invalidChallenge();
       const { tenantId } = parsed;
-      const outcome = await inScope(tenantId, async (tx) => {
+      const outcome = await inPlane(db, tenantId, async (tx) => {
         const challenge = await liveChallenge(tx, ctx, tenantId, parsed.hash);
         if (!challenge) return { error: 'challenge' as const };
         const user = await findSignInUser(tx, challenge.user_id);
@@ -271,7 +270,7 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
     async loginWebauthnOptions(ctx: RequestContext, challengeToken: string) {
       const parsed = parseScopedToken(challengeToken);
       if (!parsed) throw invalidChallenge();
-      const options = await inScope(parsed.tenantId, async (tx) => {
+      const options = await inPlane(db, parsed.tenantId, async (tx) => {
         const challenge = await liveChallenge(tx, ctx, parsed.tenantId, parsed.hash);
         if (!challenge || challenge.enrollment_required) return null;
         const credentials = (await webauthnCredentials(tx, challenge.user_id)).filter((c) => c.status === 'active');
@@ -288,7 +287,7 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
     async enrolTotpAtLogin(ctx: RequestContext, challengeToken: string) {
       const parsed = parseScopedToken(challengeToken);
       if (!parsed) throw invalidChallenge();
-      const enrolled = await inScope(parsed.tenantId, async (tx) => {
+      const enrolled = await inPlane(db, parsed.tenantId, async (tx) => {
         const challenge = await liveChallenge(tx, ctx, parsed.tenantId, parsed.hash);
         if (!challenge?.enrollment_required) return null;
         // The challenge was opened with no factor; one activated since then is proven the usual way.

@@ -3,7 +3,7 @@ import { recordAudit } from '../../kernel/audit/audit.ts';
 import { announceRevocation } from '../../kernel/auth/revocation.ts';
 import type { Config } from '../../kernel/config.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
-import type { Tx } from '../../kernel/db/database.ts';
+import { inPlane, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Platform } from '../../platform.ts';
 import { revokeSession } from '../identity/identity.queries.ts';
@@ -107,10 +107,7 @@ export async function touchSessionAtRefresh(tx: Tx, config: Config, sessionId: s
 
 export function createSessionsService(platform: Platform) {
   const { db, config, sessions: cache } = platform;
-  const inScope = <T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>) => {
-    const tenantId = ctx.actor!.tenantId;
-    return tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn);
-  };
+  const inScope = <T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>) => inPlane(db, ctx.actor!.tenantId, fn);
 
   function present(rows: Awaited<ReturnType<typeof listActiveSessions>>, currentId: string | null) {
     const items = rows.map((row) => ({

@@ -5,7 +5,7 @@ import type { RequestContext } from '../../kernel/context.ts';
 import { scopeOf } from '../../kernel/context.ts';
 import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
-import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
+import { enterTenantContext, inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import type { PlatformRoleColumn } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { recentSecondFactor, stepUpRequired } from '../../kernel/http/guard.ts';
@@ -153,7 +153,6 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
   const { db, config } = platform;
   const fetch = outbound ?? createOutboundFetch({ allowHosts: config.outboundAllowHosts });
   const redirectUri = `${config.publicUrl}${CALLBACK_PATH}`;
-  const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
   const consoleUrl = (params: Record<string, string>) => `${config.publicUrl}/#/sso-complete?${new URLSearchParams(params).toString()}`;
 
   async function validateProvider(issuer: string) {
@@ -214,7 +213,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
     const browser = random();
     const verifier = pkce.verifier();
     const stateHash = sha256(state);
-    await inScope(provider.tenantId, async (tx) => {
+    await inPlane(db, provider.tenantId, async (tx) => {
       await purgeSsoLogins(tx, new Date(Date.now() - PURGE_AFTER_MS));
       const { id } = await insertSsoLogin(tx, {
         tenant_id: provider.tenantId,
@@ -243,7 +242,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
     const parsed = parseScoped(state);
     if (!parsed || !state) throw new SignInFailure('state_invalid', 'state_malformed', 'medium');
     const stateHash = sha256(state);
-    const login = await inScope(parsed.tenantId, async (tx) => {
+    const login = await inPlane(db, parsed.tenantId, async (tx) => {
       const row = await findSsoLoginByState(tx, stateHash);
       if (!row) return { error: 'state_unknown' as const };
       if (!(await claimSsoState(tx, row.id))) return { error: 'state_replayed' as const, row };
@@ -365,7 +364,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
       await recordSecurityEvent(db, ctx, { tenantId, action, severity: failure.security, outcome: 'denied', metadata });
       return;
     }
-    await inScope(tenantId, (tx) => recordAudit(tx, ctx, { tenantId, action: 'auth.login', outcome: 'failure', metadata }));
+    await inPlane(db, tenantId, (tx) => recordAudit(tx, ctx, { tenantId, action: 'auth.login', outcome: 'failure', metadata }));
   }
 
   return {
@@ -534,14 +533,14 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
         const linkUserId = claimed.row.link_user_id;
         if (linkUserId) {
           // The signed-in user keeps the session they have: no code, no new session.
-          await inScope(tenantId, async (tx) => {
+          await inPlane(db, tenantId, async (tx) => {
             if ((await findAccountStatus(tx, linkUserId))?.status !== 'active') throw new SignInFailure('not_allowed', 'account_disabled');
             await linkToAccount(tx, ctx, provider, claims, linkUserId);
           });
           return { location: consoleUrl({ linked: '1' }), clearCookie };
         }
         const code = scoped(tenantId, random());
-        await inScope(tenantId, async (tx) => {
+        await inPlane(db, tenantId, async (tx) => {
           const userId = await accountFor(tx, ctx, provider, claims);
           const account = await findAccountStatus(tx, userId);
           if (account?.status !== 'active') throw new SignInFailure('not_allowed', 'account_disabled');
@@ -565,7 +564,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
       const invalid = () => new AppError('sso-code-invalid', 'The sign-in code is not valid or has expired: sign in again.');
       if (!parsed) throw invalid();
       const { tenantId } = parsed;
-      const outcome = await inScope(tenantId, async (tx) => {
+      const outcome = await inPlane(db, tenantId, async (tx) => {
         const login = await findSsoLoginByCode(tx, sha256(code));
         if (!login || !login.user_id || !login.amr) return { error: 'unknown' as const };
         if (!(await claimSsoCode(tx, login.id))) return { error: 'replayed' as const };
@@ -592,7 +591,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
       if (outcome.error === 'replayed') {
         await recordSecurityEvent(db, ctx, { tenantId, action: 'security.sso_state_invalid', severity: 'high', metadata: { method: 'sso', reason: 'code_replayed' } });
       } else {
-        await inScope(tenantId, (tx) => recordAudit(tx, ctx, { tenantId, action: 'auth.login', outcome: 'failure', metadata: { method: 'sso', reason: `code_${outcome.error}` } }));
+        await inPlane(db, tenantId, (tx) => recordAudit(tx, ctx, { tenantId, action: 'auth.login', outcome: 'failure', metadata: { method: 'sso', reason: `code_${outcome.error}` } }));
       }
       if (outcome.error === 'tenant_suspended') throw new AppError('tenant-suspended');
       throw invalid();

@@ -3,7 +3,7 @@ import { recordAudit } from '../../kernel/audit/audit.ts';
 import { announceRevocation } from '../../kernel/auth/revocation.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { mintScopedToken, parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
-import { isUuid, type Tx } from '../../kernel/db/database.ts';
+import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { createNotifier, type Notifier } from '../../kernel/notify/notify.ts';
 import type { Platform } from '../../platform.ts';
@@ -121,7 +121,6 @@ export async function issueEmailVerification(tx: Tx, ctx: RequestContext, deps: 
 export function createVerificationService(platform: Platform) {
   const { db, jobs, config, sessions, throttleKeys } = platform;
   const deps: VerificationDeps = { notifier: createNotifier(jobs), publicUrl: config.publicUrl };
-  const inScope = <T>(tenantId: string | null, fn: (tx: Tx) => Promise<T>) => (tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn));
 
   /** A verified (or changed) address or number changes what every node lets the session do: they drop it from their caches. */
   async function announceVerificationChange(tx: Tx, userId: string) {
@@ -192,7 +191,7 @@ export function createVerificationService(platform: Platform) {
    */
   async function checkCode(ctx: RequestContext, purpose: Purpose, code: string): Promise<void> {
     const actor = ctx.actor!;
-    const outcome = await inScope(actor.tenantId, async (tx): Promise<AppError | null> => {
+    const outcome = await inPlane(db, actor.tenantId, async (tx): Promise<AppError | null> => {
       const subject = await subjectOf(tx, ctx);
       const counted = await countVerify(tx, { tenant_id: subject.tenant_id, user_id: subject.id, purpose }, VERIFIES_PER_HOUR, LOCKOUT_SECONDS);
       const audit = { tenantId: subject.tenant_id, resourceType: 'user', resourceId: subject.id } as const;
@@ -232,7 +231,7 @@ export function createVerificationService(platform: Platform) {
     /** Sends a new link and code to the caller's address (FR-VER-001). */
     async sendEmail(ctx: RequestContext): Promise<{ sent: true; expires_in: number }> {
       const actor = ctx.actor!;
-      const refusal = await inScope(actor.tenantId, async (tx) => {
+      const refusal = await inPlane(db, actor.tenantId, async (tx) => {
         const subject = await subjectOf(tx, ctx);
         if (subject.email_verified_at) throw new AppError('conflict', 'The email address is verified already.');
         const refused = await allowSend(tx, ctx, subject, 'email', { channel: 'email', to: subject.email });
@@ -247,7 +246,7 @@ export function createVerificationService(platform: Platform) {
     async confirmEmailLink(ctx: RequestContext, token: string): Promise<{ verified: true }> {
       const parsed = parseScopedToken(token);
       if (!parsed) throw invalidLink();
-      const userId = await inScope(parsed.tenantId, async (tx) => {
+      const userId = await inPlane(db, parsed.tenantId, async (tx) => {
         const live = await findLiveCodeByToken(tx, parsed.hash);
         if (!live) return null;
         const subject = await findVerificationSubject(tx, live.user_id);
@@ -284,7 +283,7 @@ export function createVerificationService(platform: Platform) {
       const actor = ctx.actor!;
       const phone = input.phone.replace(/[\s().-]/g, '');
       if (!E164.test(phone)) throw new AppError('validation', 'Give the number in international form, e.g. +14155550123.');
-      const result = await inScope(actor.tenantId, async (tx) => {
+      const result = await inPlane(db, actor.tenantId, async (tx) => {
         const subject = await subjectOf(tx, ctx);
         if (subject.phone === phone && subject.phone_verified_at) throw new AppError('conflict', 'This number is verified already.');
         const policy = actor.tenantId ? await findVerificationPolicy(tx) : undefined;
