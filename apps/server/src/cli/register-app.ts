@@ -12,7 +12,7 @@ import type { RequestContext } from '../kernel/context.ts';
 import type { Database } from '../kernel/db/database.ts';
 import { AppError } from '../kernel/errors.ts';
 import { createLogger } from '../kernel/log.ts';
-import { IssueKeyBody, RegisterApplicationBody, type IssueKeyInput, type RegisterApplicationInput } from '../modules/apps/apps.schemas.ts';
+import { IssueKeyBody, RegisterApplicationBody, type IssueKeyInput, type RegisterApplicationInput } from '../modules/apps/index.ts';
 import { AppKeyVerifier, createAppsService } from '../modules/apps/index.ts';
 import { openDatabase } from '../start.ts';
 

@@ -79,7 +79,6 @@ export type AuditAction =
   | 'api_key.revoked'
   | 'api_key.rotated'
   | 'auth.new_device'
-  | 'session.revoked'
   | 'device.revoked'
   | 'session_policy.updated'
   | 'sso.configured'

@@ -92,22 +92,3 @@ export async function claimRefreshToken(tx: Tx, id: string, successorSealed: str
   return result.numUpdatedRows === 1n;
 }
 
-export async function revokeSession(tx: Tx, sessionId: string, reason: string) {
-  await tx
-    .updateTable('sessions')
-    .set({ status: 'revoked', revoked_at: new Date(), revoked_reason: reason })
-    .where('id', '=', sessionId)
-    .where('status', '=', 'active')
-    .execute();
-  await tx.updateTable('refresh_tokens').set({ status: 'revoked' }).where('session_id', '=', sessionId).where('status', '=', 'active').execute();
-}
-
-/** Every session in the current tenant context (suspension). */
-export async function revokeAllSessions(tx: Tx, reason: string) {
-  await tx
-    .updateTable('sessions')
-    .set({ status: 'revoked', revoked_at: new Date(), revoked_reason: reason })
-    .where('status', '=', 'active')
-    .execute();
-  await tx.updateTable('refresh_tokens').set({ status: 'revoked' }).where('status', '=', 'active').execute();
-}

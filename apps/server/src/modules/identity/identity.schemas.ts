@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { DeviceBody } from '../sessions/sessions.schemas.ts';
+import { DeviceBody } from '../sessions/index.ts';
 
 export const LoginBody = Type.Object(
   {

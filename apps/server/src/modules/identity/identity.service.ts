@@ -13,7 +13,7 @@ import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
 import { assignDefaultRole } from '../access/index.ts';
 import { findVerificationState } from '../verification/index.ts';
 import type { Platform } from '../../platform.ts';
-import { linkSessionToDevice, registerDevice, sessionLifetimeSeconds, touchSessionAtRefresh, type DeviceInput } from '../sessions/sessions.service.ts';
+import { linkSessionToDevice, registerDevice, revokeSession, sessionLifetimeSeconds, touchSessionAtRefresh, type DeviceInput } from '../sessions/index.ts';
 import {
   claimRefreshToken,
   findRefreshToken,
@@ -22,7 +22,6 @@ import {
   findUserWithTenant,
   insertRefreshToken,
   insertSession,
-  revokeSession,
 } from './identity.queries.ts';
 import { clearLoginFailures, countLoginFailure, failureDelayMs, lockedOut, lockedUntil, loginSource, loginThrottle, recordAccountLocked } from './lockout.ts';
 import { activeFactorKinds, openLoginChallenge } from '../mfa/index.ts';
@@ -90,32 +89,6 @@ function openSuccessor(secret: string, tokenId: string, sealed: string): string 
 
 type FoundRefreshToken = NonNullable<Awaited<ReturnType<typeof findRefreshToken>>>;
 type RefreshOutcome = { sign: () => Promise<TokenPair> } | { error: 'unknown' | 'expired' } | { error: 'reuse'; sessionId: string };
-
-/**
- * Ends every session of one user, in the transaction's tenant context (role change, disable,
- * delete, password change or reset, a second factor removed), but `keepSessionId` if given, and
- * announces it: every node drops the user's cached sessions when the transaction commits. The
- * caller evicts its own node's cache at once with withRevocation. Returns how many sessions ended.
- */
-export async function revokeUserSessions(tx: Tx, userId: string, reason: string, keepSessionId?: string): Promise<number> {
-  let sessionsOfUser = tx
-    .updateTable('sessions')
-    .set({ status: 'revoked', revoked_at: new Date(), revoked_reason: reason })
-    .where('user_id', '=', userId)
-    .where('status', '=', 'active');
-  if (keepSessionId) sessionsOfUser = sessionsOfUser.where('id', '!=', keepSessionId);
-  const revoked = await sessionsOfUser.returning('id').execute();
-  if (revoked.length > 0) {
-    await tx
-      .updateTable('refresh_tokens')
-      .set({ status: 'revoked' })
-      .where('session_id', 'in', revoked.map((session) => session.id))
-      .where('status', '=', 'active')
-      .execute();
-  }
-  await announceRevocation(tx, { kind: 'user', id: userId });
-  return revoked.length;
-}
 
 export function createIdentityService(platform: Platform) {
   const { db, config, tokens, passwords, sessions, throttleKeys } = platform;

@@ -5,7 +5,7 @@ import type { Tx } from '../../kernel/db/database.ts';
 import { nameThrottleKeys, type ThrottleKeys } from '../../kernel/db/throttle-keys.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { ipKey } from '../../kernel/http/rate-limit.ts';
-import { findKnownDevice } from '../sessions/sessions.service.ts';
+import { findKnownDevice } from '../sessions/index.ts';
 
 /**
  * Login lockout (FR-AUTH-004, FR-AUTH-007), keyed so that failures in one place cannot lock the

@@ -8,7 +8,8 @@ import { parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import type { Platform } from '../../platform.ts';
 import { addressSource, clearAccountFailures, loginAccountKey, loginThrottle } from './lockout.ts';
-import { normalizeEmail, revokeUserSessions } from './identity.service.ts';
+import { normalizeEmail } from './identity.service.ts';
+import { revokeUserSessions } from '../sessions/index.ts';
 import { proveResetSecondFactor, resetSecondFactorMethods } from '../mfa/index.ts';
 import {
   HISTORY_RULE,

@@ -3,7 +3,7 @@ import type { Config } from '../../kernel/config.ts';
 import type { RequestContext } from '../../kernel/context.ts';
 import { mintScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import type { Tx } from '../../kernel/db/database.ts';
-import { findKnownDevice, type DeviceInput } from '../sessions/sessions.service.ts';
+import { findKnownDevice, type DeviceInput } from '../sessions/index.ts';
 import { activeFactorKinds, countUnusedRecoveryCodes, deleteExpiredChallenges, findTenantMfaPolicy, insertChallenge } from './mfa.queries.ts';
 
 /** ERR-AUTH-461: a login challenge lasts 5 minutes and allows 5 attempts, then it is spent. */

@@ -9,10 +9,20 @@ import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { recentSecondFactor } from '../../kernel/http/guard.ts';
 import type { Platform } from '../../platform.ts';
-import { findUserWithTenant } from '../identity/identity.queries.ts';
-import { revokeUserSessions, type IdentityService, type TokenPair } from '../identity/identity.service.ts';
-import { addressSource, clearLoginFailures, countLoginFailure, lockedUntil, loginSource, loginThrottle, recordAccountLocked, type LoginThrottle } from '../identity/lockout.ts';
-import type { DeviceInput } from '../sessions/sessions.service.ts';
+import {
+  addressSource,
+  clearLoginFailures,
+  countLoginFailure,
+  findUserWithTenant,
+  lockedUntil,
+  loginSource,
+  loginThrottle,
+  recordAccountLocked,
+  type IdentityService,
+  type LoginThrottle,
+  type TokenPair,
+} from '../identity/index.ts';
+import { revokeUserSessions, type DeviceInput } from '../sessions/index.ts';
 import { CHALLENGE_MAX_ATTEMPTS, methodsOf, type MfaMethod } from './challenges.ts';
 import {
   activateFactor,

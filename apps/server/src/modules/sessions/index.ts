@@ -1,2 +1,14 @@
-export { createSessionsService, registerDevice, sessionLifetimeSeconds, touchSessionAtRefresh, type SessionsService } from './sessions.service.ts';
+export {
+  createSessionsService,
+  findKnownDevice,
+  linkSessionToDevice,
+  registerDevice,
+  revokeUserSessions,
+  sessionLifetimeSeconds,
+  touchSessionAtRefresh,
+  type DeviceInput,
+  type SessionsService,
+} from './sessions.service.ts';
+export { DeviceBody } from './sessions.schemas.ts';
+export { revokeAllSessions, revokeSession } from './sessions.queries.ts';
 export { sessionsRoutes } from './sessions.routes.ts';

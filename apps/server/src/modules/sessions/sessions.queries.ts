@@ -132,3 +132,23 @@ export function markDeviceRevoked(tx: Tx, deviceId: string) {
 export function findUser(tx: Tx, userId: string) {
   return tx.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
 }
+
+export async function revokeSession(tx: Tx, sessionId: string, reason: string) {
+  await tx
+    .updateTable('sessions')
+    .set({ status: 'revoked', revoked_at: new Date(), revoked_reason: reason })
+    .where('id', '=', sessionId)
+    .where('status', '=', 'active')
+    .execute();
+  await tx.updateTable('refresh_tokens').set({ status: 'revoked' }).where('session_id', '=', sessionId).where('status', '=', 'active').execute();
+}
+
+/** Every session in the current tenant context (suspension). */
+export async function revokeAllSessions(tx: Tx, reason: string) {
+  await tx
+    .updateTable('sessions')
+    .set({ status: 'revoked', revoked_at: new Date(), revoked_reason: reason })
+    .where('status', '=', 'active')
+    .execute();
+  await tx.updateTable('refresh_tokens').set({ status: 'revoked' }).where('status', '=', 'active').execute();
+}

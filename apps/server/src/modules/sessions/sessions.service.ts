@@ -6,8 +6,6 @@ import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { inPlane, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Platform } from '../../platform.ts';
-import { revokeSession } from '../identity/identity.queries.ts';
-import { revokeUserSessions } from '../identity/identity.service.ts';
 import {
   activeSessionIdsOnDevice,
   deviceIdTaken,
@@ -20,6 +18,7 @@ import {
   listActiveSessions,
   listDevices,
   markDeviceRevoked,
+  revokeSession,
   touchDevice,
   upsertTenantSessionPolicy,
 } from './sessions.queries.ts';
@@ -103,6 +102,32 @@ export async function touchSessionAtRefresh(tx: Tx, config: Config, sessionId: s
   await tx.updateTable('sessions').set({ last_seen_at: new Date() }).where('id', '=', sessionId).execute();
   if (activity.device_id) await touchDevice(tx, activity.device_id, { ip });
   return true;
+}
+
+/**
+ * Ends every session of one user, in the transaction's tenant context (role change, disable,
+ * delete, password change or reset, a second factor removed), but `keepSessionId` if given, and
+ * announces it: every node drops the user's cached sessions when the transaction commits. The
+ * caller evicts its own node's cache at once with withRevocation. Returns how many sessions ended.
+ */
+export async function revokeUserSessions(tx: Tx, userId: string, reason: string, keepSessionId?: string): Promise<number> {
+  let sessionsOfUser = tx
+    .updateTable('sessions')
+    .set({ status: 'revoked', revoked_at: new Date(), revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('status', '=', 'active');
+  if (keepSessionId) sessionsOfUser = sessionsOfUser.where('id', '!=', keepSessionId);
+  const revoked = await sessionsOfUser.returning('id').execute();
+  if (revoked.length > 0) {
+    await tx
+      .updateTable('refresh_tokens')
+      .set({ status: 'revoked' })
+      .where('session_id', 'in', revoked.map((session) => session.id))
+      .where('status', '=', 'active')
+      .execute();
+  }
+  await announceRevocation(tx, { kind: 'user', id: userId });
+  return revoked.length;
 }
 
 export function createSessionsService(platform: Platform) {

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Timestamp } from '../../kernel/http/schemas.ts';
-import { DeviceBody } from '../sessions/sessions.schemas.ts';
+import { DeviceBody } from '../sessions/index.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 

@@ -14,7 +14,7 @@ import type { Platform } from '../../platform.ts';
 import { holdsSensitivePermission } from '../access/index.ts';
 import { findUserWithTenant, normalizeEmail, type IdentityService, type TokenPair } from '../identity/index.ts';
 import { activeFactorKinds } from '../mfa/index.ts';
-import type { DeviceInput } from '../sessions/sessions.service.ts';
+import type { DeviceInput } from '../sessions/index.ts';
 import { authorizationUrl, discoverProvider, pkce, ProviderError, redeemCode } from './oidc.ts';
 import {
   claimSsoCode,

@@ -17,7 +17,7 @@ import {
   insertAssignment,
   lockRole,
 } from '../access/index.ts';
-import { revokeUserSessions } from '../identity/index.ts';
+import { revokeUserSessions } from '../sessions/index.ts';
 import { findUser, listUsers, markUserDeleted, updateUser, type UserRow } from './users.queries.ts';
 import type { ChangeRoleInput, ListUsersQueryType } from './users.schemas.ts';
 

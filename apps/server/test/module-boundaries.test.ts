@@ -1,0 +1,71 @@
+// CON-ARCH-005: a module is used only through its index.ts, and modules do not import each other
+// in a circle. Read from the source, so a new bypass or cycle fails here before it can bite at
+// load time (a cycle through index files leaves a schema or constant uninitialised).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+
+const SRC = path.resolve(import.meta.dirname, '../src');
+const MODULES = path.join(SRC, 'modules');
+const IMPORT = /^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm;
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : sourceFiles(full);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.includes('test-helpers') ? [full] : [];
+  });
+}
+
+/** The module a file belongs to, or null outside modules/. */
+const moduleOf = (file: string) => (file.startsWith(MODULES + path.sep) ? path.relative(MODULES, file).split(path.sep)[0]! : null);
+
+/** Every relative import of the non-test sources, resolved to a file. */
+const imports = sourceFiles(SRC).flatMap((file) =>
+  [...fs.readFileSync(file, 'utf8').matchAll(IMPORT)]
+    .map((match) => match[1]!)
+    .filter((specifier) => specifier.startsWith('.'))
+    .map((specifier) => ({ file, target: path.resolve(path.dirname(file), specifier) })),
+);
+
+describe('module boundaries (CON-ARCH-005)', () => {
+  test('code outside a module reaches it only through its index.ts', () => {
+    const bypasses = imports
+      .filter(({ file, target }) => moduleOf(target) !== null && moduleOf(target) !== moduleOf(file) && path.basename(target) !== 'index.ts')
+      .map(({ file, target }) => `${path.relative(SRC, file)} -> ${path.relative(SRC, target)}`);
+    assert.deepEqual(bypasses, []);
+  });
+
+  test('the kernel imports no module', () => {
+    const kernel = path.join(SRC, 'kernel') + path.sep;
+    const reaching = imports.filter(({ file, target }) => file.startsWith(kernel) && moduleOf(target) !== null).map(({ file }) => path.relative(SRC, file));
+    assert.deepEqual(reaching, []);
+  });
+
+  test('no import cycle between modules', () => {
+    const graph = new Map<string, Set<string>>();
+    for (const { file, target } of imports) {
+      const from = moduleOf(file);
+      const to = moduleOf(target);
+      if (from && to && from !== to) graph.set(from, (graph.get(from) ?? new Set()).add(to));
+    }
+    // Each cycle once, as the path from its alphabetically first module.
+    const cycles = new Set<string>();
+    const walk = (start: string, at: string, trail: string[]) => {
+      for (const next of graph.get(at) ?? []) {
+        if (next === start) cycles.add([...trail, start].join(' -> '));
+        else if (next > start && !trail.includes(next)) walk(start, next, [...trail, next]);
+      }
+    };
+    for (const start of [...graph.keys()].sort()) walk(start, start, [start]);
+    assert.deepEqual([...cycles].sort(), KNOWN_CYCLES, 'a new cycle between modules; or one of the known ones is gone: take it off the list');
+  });
+});
+
+/**
+ * The cycles left to break: sign-in opens a second-factor challenge (identity -> mfa), and the
+ * second factor, once proven, opens the session and counts failures (mfa -> identity). The list
+ * may only shrink.
+ */
+const KNOWN_CYCLES = ['identity -> mfa -> identity'];
