@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 
 /**
  * CSV as RFC 4180 writes it (CRLF between records, fields with a comma, quote or line break quoted,
@@ -40,4 +41,9 @@ export function csvStream(header: readonly string[], pages: AsyncIterable<readon
     })(),
     { objectMode: false },
   );
+}
+
+/** Sends a streamed CSV download (a route's typed reply knows only the JSON problem shapes). */
+export function sendCsv(reply: FastifyReply, csv: { filename: string; stream: Readable }) {
+  return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${csv.filename}"`).send(csv.stream);
 }

@@ -1,5 +1,4 @@
-import type { FastifyReply } from 'fastify';
-import type { Readable } from 'node:stream';
+import { sendCsv } from '../../kernel/http/csv.ts';
 import type { App } from '../../kernel/http/server.ts';
 import { problemResponses, TenantParams } from '../../kernel/http/schemas.ts';
 import {
@@ -20,10 +19,6 @@ const TENANT_BASE = '/v1/tenants/:tenantId/audit-events';
 const PLATFORM_BASE = '/v1/platform/audit-events';
 const SEARCH_REQUIREMENTS = ['FR-AUD-001', 'FR-AUD-006'];
 const EXPORT_REQUIREMENTS = ['FR-AUD-001', 'FR-LOG-002'];
-
-function sendCsv(reply: FastifyReply, csv: { filename: string; stream: Readable }) {
-  return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${csv.filename}"`).send(csv.stream);
-}
 
 export function auditRoutes(app: App, audit: AuditService) {
   app.get(

@@ -1,14 +1,8 @@
-import type { Readable } from 'node:stream';
-import type { FastifyReply } from 'fastify';
+import { sendCsv } from '../../kernel/http/csv.ts';
 import type { App } from '../../kernel/http/server.ts';
 import { Problem, problemResponses } from '../../kernel/http/schemas.ts';
 import { CsvExportQuery, CsvResponse, ExportPage, ExportQuery, IngestBody, IngestResult } from './billing.schemas.ts';
 import type { BillingService } from './billing.service.ts';
-
-/** A streamed CSV download (the route's typed reply knows only the JSON problem shapes). */
-function sendCsv(reply: FastifyReply, csv: { filename: string; stream: Readable }) {
-  return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${csv.filename}"`).send(csv.stream);
-}
 
 export function billingRoutes(app: App, billing: BillingService) {
   app.post(
