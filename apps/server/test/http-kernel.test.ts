@@ -216,24 +216,31 @@ describe('HTTP kernel (CON-SEC-009, FR-RBAC-004, CON-ARCH-004, NFR-OBS-001, FR-S
       assert.ok(t.running.routes.some((route) => route.url === '/v1/platform/tenants' && route.access === 'platform.tenants.write'));
     });
 
-    test('every operation in the OpenAPI document has x-permission and x-requirements', async () => {
+    test('every operation in the OpenAPI document has a unique operationId, x-permission and x-requirements', async () => {
       const response = await t.app.inject({ method: 'GET', url: '/v1/openapi.json' });
       assert.equal(response.statusCode, 200);
       const document = response.json() as { openapi: string; paths: Record<string, Record<string, Record<string, unknown>>> };
       assert.equal(document.openapi, '3.1.0');
       let operations = 0;
+      const operationIds = new Map<string, string>();
       for (const [path, item] of Object.entries(document.paths)) {
         assert.ok(path.startsWith('/v1/') || path.startsWith('/.well-known/') || path === '/healthz' || path === '/readyz', path);
         for (const [method, operation] of Object.entries(item)) {
           if (!['get', 'post', 'put', 'patch', 'delete', 'head', 'options'].includes(method)) continue;
           operations++;
           const where = `${method.toUpperCase()} ${path}`;
+          const operationId = operation.operationId as string;
+          assert.match(operationId, /^[a-z][A-Za-z0-9]+$/, `${where} has no operationId`);
+          assert.equal(operationIds.get(operationId), undefined, `${where} and ${operationIds.get(operationId)} share the operationId ${operationId}`);
+          operationIds.set(operationId, where);
           assert.equal(typeof operation['x-permission'], 'string', `${where} has no x-permission`);
           assert.ok(Array.isArray(operation['x-requirements']) && (operation['x-requirements'] as unknown[]).length > 0, `${where} has no x-requirements`);
           if (operation['x-permission'] !== 'public') assert.deepEqual(operation.security, [{ bearer: [] }], `${where} needs a bearer token`);
         }
       }
       assert.ok(operations >= 10, `only ${operations} operations documented`);
+      assert.equal(operationIds.get('getTenantsCustomersById'), 'GET /v1/tenants/{tenantId}/customers/{id}');
+      assert.equal(operationIds.get('postAuthLogin'), 'POST /v1/auth/login');
     });
 
     test('the server refuses to start with a route that declares no access, no requirements or an unknown permission', async () => {

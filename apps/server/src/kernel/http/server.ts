@@ -19,6 +19,21 @@ import { createRequestLimits, type RequestLimitDependencies } from './rate-limit
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /** API routes, as opposed to the static assets of the web console and the documentation UI. */
+/**
+ * A stable operation id from the method and the path: the path's words in camel case, the last
+ * parameter as `By<Name>` (GET /v1/tenants/:tenantId/customers/:id is getTenantsCustomersById).
+ */
+export function operationIdOf(method: string, url: string): string {
+  const segments = url.split('/').filter((segment) => segment !== '' && segment !== 'v1');
+  const last = segments.at(-1);
+  const words = segments.flatMap((segment) => {
+    const param = /^(?::(\w+)|\{(\w+)\})$/.exec(segment);
+    if (!param) return segment.split(/[^A-Za-z0-9]+/).filter(Boolean);
+    return segment === last ? ['by', param[1] ?? param[2]!] : [];
+  });
+  return [method.toLowerCase(), ...words.map((word) => word[0]!.toUpperCase() + word.slice(1))].join('');
+}
+
 export function isApiRoute(url: string): boolean {
   return /^\/(v1|\.well-known|healthz|readyz)(\/|$)/.test(url) && !url.startsWith('/v1/docs');
 }
@@ -190,6 +205,8 @@ export async function createHttpServer(
     transform: ({ schema, url, route }) => {
       const declared = route.config as { access?: string; requirements?: string[]; allowUnverified?: boolean; stepUp?: boolean; impersonation?: 'allowed' } | undefined;
       const transformed: Record<string, unknown> = { ...(schema as object) };
+      // Client generators name their functions after it; a route may name its own.
+      transformed.operationId ??= operationIdOf([route.method].flat()[0]!, url);
       if (declared?.access) {
         transformed['x-permission'] = declared.access;
         transformed['x-requirements'] = declared.requirements;
