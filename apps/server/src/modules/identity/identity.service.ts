@@ -13,7 +13,16 @@ import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
 import { assignDefaultRole } from '../access/index.ts';
 import { findVerificationState } from '../verification/index.ts';
 import type { Platform } from '../../platform.ts';
-import { linkSessionToDevice, registerDevice, revokeSession, sessionLifetimeSeconds, touchSessionAtRefresh, type DeviceInput } from '../sessions/index.ts';
+import {
+  linkSessionToDevice,
+  registerDevice,
+  revokeSession,
+  sessionLifetimeSeconds,
+  touchSessionAtRefresh,
+  type DeviceInput,
+  type SessionStart,
+  type TokenPair,
+} from '../sessions/index.ts';
 import {
   claimRefreshToken,
   findRefreshToken,
@@ -23,31 +32,10 @@ import {
   insertRefreshToken,
   insertSession,
 } from './identity.queries.ts';
-import { clearLoginFailures, countLoginFailure, failureDelayMs, lockedOut, lockedUntil, loginSource, loginThrottle, recordAccountLocked } from './lockout.ts';
+import { clearLoginFailures, countLoginFailure, failureDelayMs, lockedOut, lockedUntil, loginSource, loginThrottle, recordAccountLocked } from '../lockout/index.ts';
 import { activeFactorKinds, openLoginChallenge } from '../mfa/index.ts';
 
-export interface TokenPair {
-  access_token: string;
-  refresh_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  device_id?: string;
-}
 
-/** A completed sign-in, as openSession takes it. */
-export interface SessionStart {
-  user: { id: string; email: string; tenant_id: string | null; roles: string[] };
-  tenantId: string | null;
-  /** RFC 8176 methods proven in this sign-in: pwd, otp, hwk, mfa, fed… */
-  amr: string[];
-  /** Recorded with auth.login: password, mfa, sso. */
-  method: string;
-  device?: DeviceInput | undefined;
-  /** FR-RBAC-006: what made this an elevated (Super Admin) session, e.g. an identity provider's group. */
-  elevatedBy?: string | null;
-  /** When a second factor was proven in this sign-in (FR-AUTH-014: the session's mfa_at). */
-  mfaAt?: Date | null;
-}
 
 /** A tenant id no tenant has (tenant ids are random v4 UUIDs): the context of a sign-in to an unknown organization. */
 const NO_TENANT = '00000000-0000-4000-8000-000000000000';
@@ -200,7 +188,8 @@ export function createIdentityService(platform: Platform) {
    * refresh token. Returns the token signing, to run after commit.
    */
   async function openSession(tx: Tx, ctx: RequestContext, start: SessionStart): Promise<() => Promise<TokenPair>> {
-    const { user, tenantId, amr } = start;
+    const { tenantId, amr } = start;
+    const user = { ...start.user, roles: start.user.roles ?? (await findUserWithTenant(tx, start.user.id))?.roles ?? [] };
     const lifetime = await sessionLifetimeSeconds(tx, config, tenantId, user.roles.some((role) => ADMIN_ROLES.has(role)));
     // FR-AUTH-008: tenant users sign in from a registered device; a new one is recorded.
     const device = tenantId ? await registerDevice(tx, { tenantId, userId: user.id, ip: ctx.ip, device: start.device }) : null;

@@ -1,17 +1,7 @@
-export { createIdentityService, normalizeEmail, type IdentityService, type SessionStart, type TokenPair } from './identity.service.ts';
+export { createIdentityService, normalizeEmail, type IdentityService } from './identity.service.ts';
 export { unmetPasswordRules, type UnmetPasswordRule } from './password-policy.ts';
 export { createPasswordsService, passwordPolicyIn, type PasswordsService } from './passwords.service.ts';
 export { passwordsRoutes } from './passwords.routes.ts';
 export { identityRoutes } from './identity.routes.ts';
 export { findUserWithTenant } from './identity.queries.ts';
-export {
-  addressSource,
-  clearLoginFailures,
-  countLoginFailure,
-  lockedUntil,
-  loginSource,
-  loginThrottle,
-  recordAccountLocked,
-  type LoginThrottle,
-} from './lockout.ts';
 export { passwordResetJob } from './passwords.jobs.ts';

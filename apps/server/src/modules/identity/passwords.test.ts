@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { buildTestPlatform, eventually, TEST_PASSWORD, type Session, type TestPlatform } from '../../../test/helpers.ts';
 import { normalizeEmail } from './identity.service.ts';
-import { loginAccountKey } from './lockout.ts';
+import { loginAccountKey } from '../lockout/index.ts';
 import { PASSWORD_RESET_JOB } from './passwords.jobs.ts';
 
 const RESET_JOB_KEYS = ['correlation_id', 'email', 'enqueued_by_tenant', 'ip', 'public_url', 'tenant', 'tenant_id', 'user_agent'];

@@ -9,20 +9,8 @@ import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { recentSecondFactor } from '../../kernel/http/guard.ts';
 import type { Platform } from '../../platform.ts';
-import {
-  addressSource,
-  clearLoginFailures,
-  countLoginFailure,
-  findUserWithTenant,
-  lockedUntil,
-  loginSource,
-  loginThrottle,
-  recordAccountLocked,
-  type IdentityService,
-  type LoginThrottle,
-  type TokenPair,
-} from '../identity/index.ts';
-import { revokeUserSessions, type DeviceInput } from '../sessions/index.ts';
+import { addressSource, clearLoginFailures, countLoginFailure, lockedUntil, loginSource, loginThrottle, recordAccountLocked, type LoginThrottle } from '../lockout/index.ts';
+import { revokeUserSessions, type DeviceInput, type SessionOpener, type TokenPair } from '../sessions/index.ts';
 import { CHALLENGE_MAX_ATTEMPTS, methodsOf, type MfaMethod } from './challenges.ts';
 import {
   activateFactor,
@@ -116,7 +104,7 @@ export async function resetSecondFactorMethods(tx: Tx, userId: string): Promise<
 }
 
 /** Second factors (NFR-SEC-003), the login challenge (ERR-AUTH-461), step-up (FR-AUTH-014), tenant MFA policy. */
-export function createMfaService(platform: Platform, identity: IdentityService, secrets: SecretBox) {
+export function createMfaService(platform: Platform, identity: SessionOpener, secrets: SecretBox) {
   const { db, config, sessions, throttleKeys } = platform;
   const keys = { config, secrets };
   const own = <T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>) => inPlane(db, ctx.actor!.tenantId, fn);
@@ -253,9 +241,8 @@ export function createMfaService(platform: Platform, identity: IdentityService, 
           await recordAudit(tx, ctx, { tenantId, action: 'mfa.factor_activated', resourceType: 'mfa_factor', resourceId: proof.factorId!, metadata: { kind: 'totp', user_id: user.id } });
           recoveryCodes = await issueRecoveryCodes(tx, ctx, tenantId, user.id);
         }
-        const found = await findUserWithTenant(tx, user.id);
         const sign = await identity.openSession(tx, ctx, {
-          user: { id: user.id, email: user.email, tenant_id: user.tenant_id, roles: found?.roles ?? [] },
+          user: { id: user.id, email: user.email, tenant_id: user.tenant_id },
           tenantId,
           amr: ['pwd', 'mfa', proof.amr],
           method: 'mfa',

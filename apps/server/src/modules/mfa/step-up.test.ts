@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { generate } from 'otplib';
 import { planeOf, PLATFORM_ROLES, type Permission, type PlatformRole } from '../../kernel/auth/permissions.ts';
 import { buildTestPlatform, TEST_PASSWORD, type Session, type TestPlatform } from '../../../test/helpers.ts';
-import { loginThrottle } from '../identity/lockout.ts';
+import { loginThrottle } from '../lockout/index.ts';
 import { verifiedEmail } from './mfa.test-helpers.ts';
 
 const MAX_AGE = 600;

@@ -7,6 +7,9 @@ export {
   sessionLifetimeSeconds,
   touchSessionAtRefresh,
   type DeviceInput,
+  type SessionOpener,
+  type SessionStart,
+  type TokenPair,
   type SessionsService,
 } from './sessions.service.ts';
 export { DeviceBody } from './sessions.schemas.ts';

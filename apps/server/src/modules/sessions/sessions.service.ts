@@ -29,6 +29,42 @@ export interface DeviceInput {
   app_version?: string | undefined;
 }
 
+/** The tokens a sign-in, a refresh or a step-up answers with. */
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  device_id?: string;
+}
+
+/** A completed sign-in, as openSession takes it. */
+export interface SessionStart {
+  /** Its roles, when the caller has read them already; otherwise they are read. */
+  user: { id: string; email: string; tenant_id: string | null; roles?: string[] };
+  tenantId: string | null;
+  /** RFC 8176 methods proven in this sign-in: pwd, otp, hwk, mfa, fed… */
+  amr: string[];
+  /** Recorded with auth.login: password, mfa, sso. */
+  method: string;
+  device?: DeviceInput | undefined;
+  /** FR-RBAC-006: what made this an elevated (Super Admin) session, e.g. an identity provider's group. */
+  elevatedBy?: string | null;
+  /** When a second factor was proven in this sign-in (FR-AUTH-014: the session's mfa_at). */
+  mfaAt?: Date | null;
+}
+
+/**
+ * Opening sessions, as the sign-in steps that finish elsewhere use it (a second factor proven,
+ * step-up): identity implements it.
+ */
+export interface SessionOpener {
+  /** Opens the session in the transaction; returns the token signing, to run after commit. */
+  openSession(tx: Tx, ctx: RequestContext, start: SessionStart): Promise<() => Promise<TokenPair>>;
+  /** Records a second factor proven in the caller's session; returns the new token signing. */
+  stepUpSession(tx: Tx, ctx: RequestContext, amr: string[], mfaAt: Date): Promise<() => Promise<TokenPair>>;
+}
+
 /**
  * The id under which a client's own device id is stored: a UUIDv8 of the tenant, the user and the
  * client's id, so the same client id names unrelated devices in two tenants or for two users, and

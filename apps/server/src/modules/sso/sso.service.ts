@@ -12,9 +12,9 @@ import { recentSecondFactor, stepUpRequired } from '../../kernel/http/guard.ts';
 import { createOutboundFetch, type OutboundFetch } from '../../kernel/http/outbound-fetch.ts';
 import type { Platform } from '../../platform.ts';
 import { holdsSensitivePermission } from '../access/index.ts';
-import { findUserWithTenant, normalizeEmail, type IdentityService, type TokenPair } from '../identity/index.ts';
+import { findUserWithTenant, normalizeEmail, type IdentityService } from '../identity/index.ts';
 import { activeFactorKinds } from '../mfa/index.ts';
-import type { DeviceInput } from '../sessions/index.ts';
+import type { DeviceInput, TokenPair } from '../sessions/index.ts';
 import { authorizationUrl, discoverProvider, pkce, ProviderError, redeemCode } from './oidc.ts';
 import {
   claimSsoCode,

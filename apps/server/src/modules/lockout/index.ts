@@ -1,0 +1,14 @@
+export {
+  addressSource,
+  clearAccountFailures,
+  clearLoginFailures,
+  countLoginFailure,
+  failureDelayMs,
+  lockedOut,
+  lockedUntil,
+  loginAccountKey,
+  loginSource,
+  loginThrottle,
+  recordAccountLocked,
+  type LoginThrottle,
+} from './lockout.ts';
