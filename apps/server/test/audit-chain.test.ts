@@ -10,18 +10,9 @@ import { createLogger } from '../src/kernel/log.ts';
 import type { ChainBreak } from '../src/kernel/audit/verify.ts';
 import type { Tx } from '../src/kernel/db/database.ts';
 import type { AuditEventsTable } from '../src/kernel/db/schema.ts';
-import { buildTestPlatform, TEST_PASSWORD, type Session, type TestPlatform } from './helpers.ts';
+import { buildTestPlatform, sqlstate, TEST_PASSWORD, type Session, type TestPlatform } from './helpers.ts';
 
 type AuditRow = Selectable<AuditEventsTable>;
-
-async function sqlstate(run: () => Promise<unknown>): Promise<string | null> {
-  try {
-    await run();
-    return null;
-  } catch (error) {
-    return String((error as { code?: unknown }).code ?? (error as Error).message);
-  }
-}
 
 describe('audit hash chains', () => {
   let t: TestPlatform;

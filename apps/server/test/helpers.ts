@@ -157,6 +157,16 @@ export async function buildTestPlatform(env: Record<string, string> = {}, option
   };
 }
 
+/** The SQLSTATE a statement fails with, or null when it succeeds. */
+export async function sqlstate(run: () => Promise<unknown>): Promise<string | null> {
+  try {
+    await run();
+    return null;
+  } catch (error) {
+    return String((error as { code?: unknown }).code ?? `no SQLSTATE: ${(error as Error).message}`);
+  }
+}
+
 /** Polls until check() is truthy (jobs, notifications); fails after timeoutMs. */
 export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

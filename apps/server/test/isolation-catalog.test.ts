@@ -5,19 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { Tx } from '../src/kernel/db/database.ts';
-import { buildTestPlatform, type TestPlatform } from './helpers.ts';
+import { buildTestPlatform, sqlstate, type TestPlatform } from './helpers.ts';
 
 const APP_ROLES = ['tsv_app', 'tsv_platform'] as const;
-
-/** The SQLSTATE a statement fails with, or null when it succeeds. */
-async function sqlstate(run: () => Promise<unknown>): Promise<string | null> {
-  try {
-    await run();
-    return null;
-  } catch (error) {
-    return String((error as { code?: unknown }).code ?? `no SQLSTATE: ${(error as Error).message}`);
-  }
-}
 
 /** Rows of a catalog query on the owner connection. */
 async function catalog<R>(t: TestPlatform, query: ReturnType<typeof sql<R>>): Promise<R[]> {

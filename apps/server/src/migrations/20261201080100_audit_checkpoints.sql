@@ -27,12 +27,13 @@ create index audit_checkpoints_tenant_idx on audit_checkpoints (tenant_id, chain
 call tsv_isolate_table('audit_checkpoints', true);
 grant select on audit_checkpoints to tsv_app, tsv_platform;
 
-create function audit_checkpoints_append_only() returns trigger language plpgsql as $$
+-- One refusal for every append-only table from here on; it names the table.
+create function tsv_append_only() returns trigger language plpgsql as $$
 begin
-  raise exception 'audit checkpoints are append-only' using errcode = '42501';
+  raise exception '% is append-only', tg_table_name using errcode = '42501';
 end
 $$;
 create trigger audit_checkpoints_no_update before update or delete on audit_checkpoints
-  for each row execute function audit_checkpoints_append_only();
+  for each row execute function tsv_append_only();
 create trigger audit_checkpoints_no_truncate before truncate on audit_checkpoints
-  for each statement execute function audit_checkpoints_append_only();
+  for each statement execute function tsv_append_only();

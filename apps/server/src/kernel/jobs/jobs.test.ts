@@ -5,21 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { PgBoss } from 'pg-boss';
-import { buildTestPlatform, eventually, type TestPlatform } from '../../../test/helpers.ts';
+import { buildTestPlatform, eventually, sqlstate, type TestPlatform } from '../../../test/helpers.ts';
 import { PLATFORM_CHAIN } from '../audit/audit.ts';
 import { createLogger } from '../log.ts';
 import { NOTIFICATION_JOB, type NotificationJobData } from '../notify/notify.ts';
 import { createJobQueue, DEAD_LETTER_QUEUE, prepareJobQueue, type JobDefinition, type JobQueue } from './jobs.ts';
-
-/** The SQLSTATE a statement fails with, or null when it succeeds. */
-async function sqlstate(run: () => Promise<unknown>): Promise<string | null> {
-  try {
-    await run();
-    return null;
-  } catch (error) {
-    return String((error as { code?: unknown }).code ?? `no SQLSTATE: ${(error as Error).message}`);
-  }
-}
 
 describe('jobs run only in the tenant that enqueued them (FR-TEN-007)', () => {
   let t: TestPlatform;
