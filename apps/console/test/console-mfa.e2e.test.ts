@@ -10,8 +10,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
-import { buildTestPlatform, TEST_PASSWORD, type TestPlatform } from '../../server/test/helpers.ts';
-import { assertAccessible, assertNoHorizontalScroll, buildConsoleIfStale, freePort, launchBrowser, newPage as openPage, skip } from './harness.ts';
+import { buildTestPlatform, freePort, TEST_PASSWORD, type TestPlatform } from '../../server/test/helpers.ts';
+import { assertAccessible, assertNoHorizontalScroll, buildConsoleIfStale, launchBrowser, newPage as openPage, skip } from './harness.ts';
 
 const opts = { skip, timeout: 240_000 };
 const TOTP_USER = 'mfa-totp@acme.example';

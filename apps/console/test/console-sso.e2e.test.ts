@@ -9,9 +9,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { buildTestPlatform, type TestPlatform } from '../../server/test/helpers.ts';
+import { buildTestPlatform, freePort, type TestPlatform } from '../../server/test/helpers.ts';
 import { startTestIdp, type TestIdp } from '../../server/src/modules/sso/sso.test-idp.ts';
-import { alertOf, assertAccessible, assertNoHorizontalScroll, buildConsoleIfStale, freePort, launchBrowser, newPage as openPage, screenshotPath, signInOk, skip } from './harness.ts';
+import { alertOf, assertAccessible, assertNoHorizontalScroll, buildConsoleIfStale, launchBrowser, newPage as openPage, screenshotPath, signInOk, skip } from './harness.ts';
 
 const opts = { skip, timeout: 180_000 };
 const CLIENT_SECRET = 'console-sso-client-secret-0123456789';

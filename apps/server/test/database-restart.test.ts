@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,7 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
-import { buildTestPlatform, eventually, type Session, type TestPlatform } from './helpers.ts';
+import { buildTestPlatform, eventually, freePort, type Session, type TestPlatform } from './helpers.ts';
 
 /**
  * NFR-OPS-001, CON-ARCH-005: a PostgreSQL restart under load takes no process down. Requests
@@ -35,14 +34,6 @@ function postgresTool(tool: string, args: string[]): [string, string[]] {
 /** Runs a server tool without blocking the event loop: the platform keeps serving meanwhile. */
 async function runPostgresTool(tool: string, args: string[]) {
   await promisify(execFile)(...postgresTool(tool, args), { timeout: 30_000 });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A throwaway cluster on a free loopback port with trust authentication. */

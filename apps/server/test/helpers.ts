@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
+import net from 'node:net';
 import { sql, type Selectable } from 'kysely';
 import pg from 'pg';
 import { loadCheckpointKeys } from '../src/kernel/audit/checkpoints.ts';
@@ -200,4 +201,25 @@ export async function cutAuditTail(t: { db: Database }, chainId: string, n: numb
     await sql`alter table audit_events enable trigger audit_events_no_update`.execute(owner);
   }
   return removed;
+}
+
+/**
+ * A free loopback port for a server whose address must be known before it starts (a public URL,
+ * a cluster's port). Chosen below 32768, outside the ports the kernel hands out for `listen(0)`
+ * and outgoing connections on Linux, macOS and Windows, so a parallel test file cannot take it
+ * between this check and the server's own listen.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = randomInt(20_000, 32_768);
+    const server = net.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
 }
