@@ -132,7 +132,8 @@ describe('connections ended by PostgreSQL', { skip }, () => {
 
   test('FR-AUTH-005, FR-FLAG-003: what changed while the listeners were down is honoured once they are back, not after the cache TTLs', async () => {
     const acme = t.tenants.acme!.id;
-    const { flags, sessions } = t.running.platform;
+    const { sessions } = t.running.platform;
+    const { flags } = t.running.services;
     const member = await t.login('member@acme.demo.test', 'acme');
     const me = () => t.app.inject({ method: 'GET', url: '/v1/me', headers: member.headers });
     const first = await me();

@@ -99,7 +99,7 @@ async function main(): Promise<number> {
       reach: 'all',
       log,
     };
-    const apps = createAppsService({ db, appKeys: new AppKeyVerifier(db, log) });
+    const apps = createAppsService({ db }, new AppKeyVerifier(db, log));
     const { application, key } = await apps.registerWithKey(ctx, args.application, args.key);
     if (args.json) {
       process.stdout.write(`${JSON.stringify({ application, key }, null, 2)}\n`);

@@ -76,13 +76,14 @@ export async function loadSigningJwk(signingKey: string | undefined, dataDir: st
   }
 }
 
+/** FR-RBAC-005: an impersonation (and every token it is given) lasts 30 minutes at most and is never renewed. */
+export const IMPERSONATION_MINUTES = 30;
+
 export async function createTokenService(options: {
   privateJwk: JWK;
   issuer: string;
   audience: string;
   ttlSeconds: number;
-  /** The longest an impersonation token (one with `act`) may live: its session's longest (FR-RBAC-005). */
-  impersonationTtlSeconds: number;
 }): Promise<TokenService> {
   const kid = await calculateJwkThumbprint(options.privateJwk);
   const { d: _secret, ...publicJwk } = options.privateJwk;
@@ -94,7 +95,7 @@ export async function createTokenService(options: {
   // not a property of the token (the session check decides it), so caching the claims is safe.
   const verified = new Map<string, VerifiedAccess>();
   // FR-AUTH-013: every token ends at most this long after it was issued, whatever a signer wrote.
-  const lifetimeOf = (claims: Pick<AccessClaims, 'act'>) => (claims.act === undefined ? options.ttlSeconds : options.impersonationTtlSeconds);
+  const lifetimeOf = (claims: Pick<AccessClaims, 'act'>) => (claims.act === undefined ? options.ttlSeconds : IMPERSONATION_MINUTES * 60);
 
   return {
     async issue(claims, issueOptions = {}) {

@@ -64,8 +64,8 @@ const buildValidator: typeof validators = (externalSchemas, options) => {
 export async function createHttpServer(
   config: Config,
   log: Logger,
-  deps: GuardDependencies & RequestLimitDependencies,
-): Promise<{ app: App; routes: RouteDeclaration[]; metrics: RouteMetrics }> {
+  deps: GuardDependencies & RequestLimitDependencies & { metrics?: RouteMetrics },
+): Promise<{ app: App; routes: RouteDeclaration[] }> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
@@ -103,7 +103,7 @@ export async function createHttpServer(
 
   const routes: RouteDeclaration[] = [];
   // Error rate and p99 per route family for the health API (FR-SYS-005).
-  const metrics = new RouteMetrics();
+  const metrics = deps.metrics ?? new RouteMetrics();
   app.addHook('onRoute', (route) => {
     // Static assets are public by nature and declare nothing themselves: the documentation UI
     // under /v1/docs, and the web console, which owns every GET outside the API namespaces.
@@ -226,5 +226,5 @@ export async function createHttpServer(
   );
   await app.register(swaggerUi, { routePrefix: '/v1/docs', uiConfig: { url: '/v1/openapi.json' } as never });
 
-  return { app, routes, metrics };
+  return { app, routes };
 }

@@ -15,7 +15,7 @@ import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { withIsoDates } from '../../kernel/http/views.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import {
   assignedRolesOfUser,
   countAssignmentsOfRole,

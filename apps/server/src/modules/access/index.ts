@@ -1,4 +1,18 @@
+import { defineModule } from '../../kernel/module.ts';
+import { accessRoutes } from './access.routes.ts';
+import { createAccessService } from './access.service.ts';
 export { accessRoutes } from './access.routes.ts';
 export { assertHoldsAll, assertNotOwnRoles, assignDefaultRole, createAccessService, effectivePermissions, holdsSensitivePermission, type AccessService } from './access.service.ts';
 export { insertDefaultRoles, rolesOfUser, syncPermissionCatalog, countOtherOwners, deleteAssignments } from './access.queries.ts';
 export { findDefaultRoleId, findRole, findUnit, insertAssignment, lockRole } from './access.queries.ts';
+
+/** Permission catalog, roles, units and assignments; authorization decisions (FR-RBAC-*). */
+export const accessModule = defineModule({
+  name: 'access',
+  dependsOn: [],
+  tables: ['permissions', 'roles', 'org_units', 'role_assignments'],
+  create(platform) {
+    const service = createAccessService(platform);
+    return { service, routes: (app) => accessRoutes(app, service) };
+  },
+});

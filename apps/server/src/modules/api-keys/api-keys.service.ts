@@ -4,7 +4,7 @@ import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { withIsoDates } from '../../kernel/http/views.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import { announceApiKeyChange, newApiKey } from './api-key-verifier.ts';
 import { endRotatedKey, findApiKey, insertApiKey, listApiKeys, revokeApiKey } from './api-keys.queries.ts';
 import { DEFAULT_OVERLAP_SECONDS, type CreateApiKeyInput, type RotateApiKeyInput } from './api-keys.schemas.ts';

@@ -5,8 +5,8 @@ import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
 import { withIsoDates } from '../../kernel/http/views.ts';
-import type { Platform } from '../../platform.ts';
-import { announceAppKeyChange, newAppKey, type AppKeyChange } from './app-keys.ts';
+import type { Platform } from '../../kernel/platform.ts';
+import { announceAppKeyChange, newAppKey, type AppKeyChange, type AppKeyVerifier } from './app-keys.ts';
 import {
   existingTenantIds,
   findApplicationById,
@@ -32,8 +32,8 @@ function keyView(row: KeyRow, now = Date.now()) {
  * Managed applications (FR-SYS-001..003), platform plane: registration, keys shown once and stored
  * hashed, revocation and disabling that reach every node at once.
  */
-export function createAppsService(platform: Pick<Platform, 'db' | 'appKeys'>) {
-  const { db, appKeys } = platform;
+export function createAppsService(platform: Pick<Platform, 'db'>, appKeys: AppKeyVerifier) {
+  const { db } = platform;
 
   async function requireApplication(tx: Tx, id: string) {
     const app = await findApplicationById(tx, id);
@@ -114,6 +114,9 @@ export function createAppsService(platform: Pick<Platform, 'db' | 'appKeys'>) {
   }
 
   return {
+    /** This node's cache of application keys: streams end on it when their key is revoked. */
+    keys: appKeys,
+
     async register(ctx: RequestContext, input: RegisterApplicationInput) {
       return withIsoDates(await db.withPlatform((tx) => registerIn(tx, ctx, input)));
     },

@@ -204,7 +204,7 @@ describe('managed applications and their keys (FR-SYS-001..003)', () => {
       assert.equal((await callWith(bearer(key.secret))).statusCode, 200);
       assert.equal((await callWith(bearer(key.secret), onB)).statusCode, 200);
     }
-    assert.ok(nodeB.platform.appKeys.size >= 2, 'node B now holds the keys in its cache');
+    assert.ok(nodeB.services.apps.keys.size >= 2, 'node B now holds the keys in its cache');
 
     const disabled = await t.app.inject({ method: 'POST', url: `/v1/platform/apps/${app.id}/disable`, headers: operator.headers });
     assert.equal(disabled.statusCode, 200, disabled.body);

@@ -1,3 +1,8 @@
+import { loadCheckpointKeys, loadCheckpointSigner } from '../../kernel/audit/checkpoints.ts';
+import { defineModule } from '../../kernel/module.ts';
+import { CHAIN_VERIFICATION_QUEUE, chainVerificationJob, CHECKPOINT_QUEUE, checkpointJob } from './audit.jobs.ts';
+import { auditRoutes } from './audit.routes.ts';
+import { createAuditService } from './audit.service.ts';
 export { createAuditService, type AuditService } from './audit.service.ts';
 export { auditRoutes } from './audit.routes.ts';
 export {
@@ -10,3 +15,28 @@ export {
   checkpointSchedule,
   verifyChainsAndReport,
 } from './audit.jobs.ts';
+
+/**
+ * The audit log's search, export, ingest and verification (FR-AUD-*). The log's tables belong to
+ * the kernel's audit writer, which every module records through.
+ */
+export const auditModule = defineModule({
+  name: 'audit',
+  dependsOn: [],
+  tables: [],
+  jobs: [CHAIN_VERIFICATION_QUEUE, CHECKPOINT_QUEUE],
+  async create(platform) {
+    const { config, log } = platform;
+    const service = createAuditService(platform);
+    const routes = (app: Parameters<typeof auditRoutes>[0]) => auditRoutes(app, service);
+    if (!platform.worker) {
+      if (config.auditCheckpointKey) log.warn('AUDIT_CHECKPOINT_KEY is set for a process that runs no worker: only the worker signs audit checkpoints, give the key to the worker processes only');
+      return { service, routes };
+    }
+    // FR-AUD-002: the checkpoint key is the worker's alone (AUDIT_CHECKPOINT_KEY, or generated in
+    // DATA_DIR outside production); the database and the API processes never hold it.
+    const signer = await loadCheckpointSigner(config);
+    const keys = await loadCheckpointKeys(config, signer);
+    return { service, routes, jobHandlers: [chainVerificationJob(keys), checkpointJob(signer, config.auditCheckpointIntervalMinutes)] };
+  },
+});

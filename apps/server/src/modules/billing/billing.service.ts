@@ -7,7 +7,7 @@ import { csvStream } from '../../kernel/http/csv.ts';
 import { decodeCursor, encodeCursor } from '../../kernel/http/schemas.ts';
 import { withIsoDates } from '../../kernel/http/views.ts';
 import type { ScheduledJobDefinition } from '../../kernel/jobs/jobs.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import { appMayActFor } from '../apps/index.ts';
 import { deleteExpiredBillingEvents, insertBillingEvents, listBillingEvents, tenantExists, totalBillingEvents, type PeriodFilter } from './billing.queries.ts';
 import {

@@ -4,7 +4,7 @@ import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
 import { withIsoDates } from '../../kernel/http/views.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import { findCustomerById, insertCustomer, listCustomers, updateCustomer } from './customers.queries.ts';
 import type { CreateCustomerInput, ListCustomersQueryType, UpdateCustomerInput } from './customers.schemas.ts';
 

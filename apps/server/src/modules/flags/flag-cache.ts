@@ -5,7 +5,7 @@ import { isUuid, type Database, type Tx } from '../../kernel/db/database.ts';
 import type { FlagValue } from '../../kernel/db/schema.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { findOwnPlan, listAllFlags, listTenantOverrides, listTrippedSwitches } from './flags.queries.ts';
-import type { MessagingChannel, SwitchName } from './flags.schemas.ts';
+import type { MessagingChannel, SwitchName } from '../../kernel/switches.ts';
 
 /**
  * Every node keeps a copy of the flag definitions and the tripped kill switches (the snapshot) and

@@ -3,7 +3,7 @@ import type { Tx } from '../../kernel/db/database.ts';
 import type { FlagValue } from '../../kernel/db/schema.ts';
 import type { Cursor } from '../../kernel/http/schemas.ts';
 import { afterCursor } from '../../kernel/db/query-helpers.ts';
-import type { MessagingChannel, SwitchName } from './flags.schemas.ts';
+import type { MessagingChannel, SwitchName } from '../../kernel/switches.ts';
 
 const FLAG_COLUMNS = ['key', 'kind', 'variants', 'default_value', 'plan_defaults', 'description', 'version', 'created_at', 'updated_at'] as const;
 

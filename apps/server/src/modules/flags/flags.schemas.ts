@@ -6,11 +6,6 @@ export const FLAG_KEY_PATTERN = '^[a-z][a-z0-9]*([._-][a-z0-9]+)*$';
 const VARIANT_PATTERN = '^(?!true$|false$)[a-z0-9][a-z0-9_-]{0,31}$';
 const PLAN_PATTERN = '^[a-z][a-z0-9_-]{0,31}$';
 
-export const SWITCH_NAMES = ['messaging', 'ai', 'exports', 'sync'] as const;
-export type SwitchName = (typeof SWITCH_NAMES)[number];
-export const MESSAGING_CHANNELS = ['email', 'sms', 'whatsapp', 'push'] as const;
-export type MessagingChannel = (typeof MESSAGING_CHANNELS)[number];
-
 export const FlagKey = Type.String({ pattern: FLAG_KEY_PATTERN, maxLength: 64 });
 export const FlagKeyParams = Type.Object({ key: FlagKey });
 

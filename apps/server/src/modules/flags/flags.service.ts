@@ -5,8 +5,8 @@ import type { FlagValue } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
 import { withIsoDates } from '../../kernel/http/views.ts';
-import type { Platform } from '../../platform.ts';
-import { announceFlagChange, isValidValue, type DeliveredFlags, type FlagChange } from './flag-cache.ts';
+import type { Platform } from '../../kernel/platform.ts';
+import { announceFlagChange, isValidValue, type DeliveredFlags, type FlagCache, type FlagChange } from './flag-cache.ts';
 import {
   deleteFlag,
   deleteOverride,
@@ -110,8 +110,8 @@ function logoUrl(value: string | null): string | null {
  * Every change is audited and announced in its transaction; once it commits, this node applies it
  * at once and every other node on the NOTIFY.
  */
-export function createFlagsService(platform: Platform) {
-  const { db, flags } = platform;
+export function createFlagsService(platform: Platform, flags: FlagCache) {
+  const { db } = platform;
   // Who made a change, kept beside it when the actor is a user; the audit event names every actor.
   const actorId = (ctx: RequestContext) => (isUuid(ctx.actor?.userId) ? ctx.actor.userId : null);
 
@@ -158,6 +158,9 @@ export function createFlagsService(platform: Platform) {
   }
 
   return {
+    /** A tenant's effective value of a flag from this node's copy (undefined for an unknown flag): for other modules. */
+    value: (tenantId: string, key: string) => flags.value(tenantId, key),
+
     // Flag definitions (operators) -----------------------------------------------------------
 
     async listFlags(_ctx: RequestContext, query: { limit?: number; cursor?: string }) {

@@ -1,14 +1,27 @@
-export { createFlagsService, type FlagsService } from './flags.service.ts';
-export { flagsRoutes } from './flags.routes.ts';
-export { announceFlagChange, FlagCache, type DeliveredFlags, type FlagChange, type FlagsDocument } from './flag-cache.ts';
-export {
-  applyJobSwitches,
-  deferWhileSwitchedOff,
-  isSwitchedOff,
-  KillSwitches,
-  switchedJob,
-  type BlockingSwitch,
-  type JobSwitch,
-  type SwitchScope,
-} from './kill-switches.ts';
-export { MESSAGING_CHANNELS, SWITCH_NAMES, type MessagingChannel, type SwitchName } from './flags.schemas.ts';
+import { defineModule } from '../../kernel/module.ts';
+import type { AppsService } from '../apps/index.ts';
+import { FlagCache } from './flag-cache.ts';
+import { flagsRoutes } from './flags.routes.ts';
+import { createFlagsService } from './flags.service.ts';
+import { KillSwitches } from './kill-switches.ts';
+export type { FlagsService } from './flags.service.ts';
+export { announceFlagChange } from './flag-cache.ts';
+
+/** Feature flags, kill switches, tenant settings and branding, and their delivery to applications (FR-FLAG-*, FR-TEN-003). */
+export const flagsModule = defineModule({
+  name: 'flags',
+  dependsOn: ['apps'],
+  tables: ['feature_flags', 'tenant_flag_overrides', 'kill_switches', 'tenant_settings'],
+  async create(platform, deps: { apps: AppsService }) {
+    // Every node's copy follows NOTIFY, with FLAG_CACHE_TTL_MS as the backstop.
+    const cache = new FlagCache(platform.db, platform.log, { ttlMs: platform.config.flagCacheTtlMs });
+    await cache.start();
+    const service = createFlagsService(platform, cache);
+    return {
+      service,
+      routes: (app) => flagsRoutes(app, service, deps.apps.keys),
+      provides: { switches: new KillSwitches(cache) },
+      stop: () => cache.stop(),
+    };
+  },
+});

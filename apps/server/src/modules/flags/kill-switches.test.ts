@@ -9,7 +9,8 @@ import { createJobQueue, prepareJobQueue, type JobDefinition, type TenantJobData
 import { createLogger } from '../../kernel/log.ts';
 import { startPlatform, type Running } from '../../start.ts';
 import { FlagCache, switchKey, type FlagSnapshot, type TrippedSwitch } from './flag-cache.ts';
-import { applyJobSwitches, KillSwitches, switchedJob } from './kill-switches.ts';
+import { applyJobSwitches, switchedJob } from '../../kernel/switches.ts';
+import { KillSwitches } from './kill-switches.ts';
 
 const ACME = '11111111-1111-4111-8111-111111111111';
 const GLOBEX = '22222222-2222-4222-8222-222222222222';

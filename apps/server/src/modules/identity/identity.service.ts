@@ -12,7 +12,7 @@ import { AppError } from '../../kernel/errors.ts';
 import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
 import { assignDefaultRole } from '../access/index.ts';
 import { findVerificationState } from '../verification/index.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import {
   linkSessionToDevice,
   registerDevice,

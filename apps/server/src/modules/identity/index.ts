@@ -1,3 +1,9 @@
+import { defineModule } from '../../kernel/module.ts';
+import { createIdentityService } from './identity.service.ts';
+import { identityRoutes } from './identity.routes.ts';
+import { passwordResetJob } from './passwords.jobs.ts';
+import { passwordsRoutes } from './passwords.routes.ts';
+import { createPasswordsService } from './passwords.service.ts';
 export { createIdentityService, normalizeEmail, type IdentityService } from './identity.service.ts';
 export { unmetPasswordRules, type UnmetPasswordRule } from './password-policy.ts';
 export { createPasswordsService, passwordPolicyIn, type PasswordsService } from './passwords.service.ts';
@@ -5,3 +11,22 @@ export { passwordsRoutes } from './passwords.routes.ts';
 export { identityRoutes } from './identity.routes.ts';
 export { findUserWithTenant } from './identity.queries.ts';
 export { passwordResetJob } from './passwords.jobs.ts';
+
+/** Users and their credentials: sign-in, passwords and their policy, password reset (FR-AUTH-*). */
+export const identityModule = defineModule({
+  name: 'identity',
+  dependsOn: [],
+  tables: ['users', 'password_history', 'password_resets', 'password_policies'],
+  jobs: [passwordResetJob],
+  create(platform) {
+    const service = createIdentityService(platform);
+    const passwords = createPasswordsService(platform, platform.secrets);
+    return {
+      service,
+      routes(app) {
+        identityRoutes(app, service, () => platform.tokens.jwks());
+        passwordsRoutes(app, passwords);
+      },
+    };
+  },
+});

@@ -6,7 +6,7 @@ import { AppError } from '../../kernel/errors.ts';
 import { PLATFORM_JOB_SCOPE } from '../../kernel/jobs/jobs.ts';
 import { parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import { addressSource, clearAccountFailures, loginAccountKey, loginThrottle } from '../lockout/index.ts';
 import { normalizeEmail } from './identity.service.ts';
 import { revokeUserSessions } from '../sessions/index.ts';

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { recordAudit, recordSecurityEvent } from '../../kernel/audit/audit.ts';
 import { announceRevocation, withRevocation } from '../../kernel/auth/revocation.ts';
+import { IMPERSONATION_MINUTES } from '../../kernel/auth/tokens.ts';
 import type { RequestContext } from '../../kernel/context.ts';
 import { enterTenantContext } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, encodeCursor } from '../../kernel/http/schemas.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import { rolesOfUser } from '../access/index.ts';
 import {
   findImpersonation,
@@ -22,9 +23,6 @@ import {
   revokeImpersonationSession,
 } from './impersonation.queries.ts';
 import type { ImpersonationView, ListImpersonationsQueryType, StartImpersonationInput } from './impersonation.schemas.ts';
-
-/** FR-RBAC-005: an impersonation lasts 30 minutes at most and is never renewed. */
-export const IMPERSONATION_MINUTES = 30;
 
 type ImpersonationRow = Awaited<ReturnType<typeof listImpersonations>>[number];
 

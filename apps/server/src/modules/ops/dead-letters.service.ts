@@ -4,7 +4,7 @@ import { enterTenantContext } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage, type PageQueryType } from '../../kernel/http/schemas.ts';
 import { PLATFORM_JOB_SCOPE, type DeadLetter } from '../../kernel/jobs/jobs.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 
 const deadLetterView = (deadLetter: DeadLetter) => ({
   id: deadLetter.id,

@@ -55,7 +55,7 @@ describe('platform health for operators (FR-SYS-005)', () => {
   test('Redis: pinged when configured, and a dead one makes the platform degraded, not down', async () => {
     const ctx: RequestContext = { correlationId: randomUUID(), ip: null, userAgent: null, actor: null, reach: 'all', log: t.running.platform.log };
     const withRedis = (redisUrl: string) =>
-      createHealthService({ ...t.running.platform, config: { ...t.config, redisUrl } }, { metrics: new RouteMetrics(), queues: [] });
+      createHealthService({ ...t.running.platform, config: { ...t.config, redisUrl }, metrics: new RouteMetrics(), queues: [] });
     const live = withRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     const dead = withRedis('redis://127.0.0.1:1');
     try {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { migrationsCurrent } from '../../kernel/db/migrate.ts';
 import type { App } from '../../kernel/http/server.ts';
 import { problemResponses } from '../../kernel/http/schemas.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import { HealthReport } from './ops.schemas.ts';
 import type { HealthService } from './ops.service.ts';
 

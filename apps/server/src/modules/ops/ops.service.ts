@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { RequestContext } from '../../kernel/context.ts';
-import { WINDOW_SECONDS, type RouteMetrics } from '../../kernel/http/metrics.ts';
-import type { Platform } from '../../platform.ts';
+import { WINDOW_SECONDS } from '../../kernel/http/metrics.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import type { HealthReportType } from './ops.schemas.ts';
 
 /** A dependency that does not answer within this is reported down; the health answer never hangs. */
@@ -38,8 +38,8 @@ async function timed<T>(check: () => Promise<T>): Promise<Checked<T>> {
  * The operators' health report (FR-SYS-005): every dependency checked in parallel with its timing,
  * queue depths, and error rate and p99 latency per route family over the last 5 minutes.
  */
-export function createHealthService(platform: Platform, options: { metrics: RouteMetrics; queues: string[]; mail?: { verify(): Promise<void> } | null }) {
-  const { db, jobs, config, tokens, log } = platform;
+export function createHealthService(platform: Platform) {
+  const { db, jobs, config, tokens, log, metrics, queues, mail } = platform;
   let redis: Redis | null = null;
 
   /** One client per process, connected on first use and kept; it reconnects by itself. */
@@ -57,9 +57,9 @@ export function createHealthService(platform: Platform, options: { metrics: Rout
     async report(_ctx: RequestContext): Promise<HealthReportType> {
       const [database, queue, redisCheck, smtp] = await Promise.all([
         timed(() => db.withPlatform((tx) => sql`select 1`.execute(tx))),
-        timed(() => Promise.all(options.queues.map(async (name) => ({ name, depth: await jobs.depth(name) })))),
+        timed(() => Promise.all(queues.map(async (name) => ({ name, depth: await jobs.depth(name) })))),
         config.redisUrl ? timed(() => pingRedis(config.redisUrl!)) : null,
-        options.mail ? timed(() => options.mail!.verify()) : null,
+        mail ? timed(() => mail.verify()) : null,
       ]);
       const identityReady = tokens.jwks().keys.length > 0;
       const dependencies: HealthReportType['dependencies'] = {
@@ -80,7 +80,7 @@ export function createHealthService(platform: Platform, options: { metrics: Rout
         status: database.status === 'down' ? 'down' : others.some((d) => d.status === 'down') ? 'degraded' : 'ok',
         checked_at: new Date().toISOString(),
         dependencies,
-        routes: { window_seconds: WINDOW_SECONDS, families: options.metrics.snapshot() },
+        routes: { window_seconds: WINDOW_SECONDS, families: metrics.snapshot() },
       };
     },
 

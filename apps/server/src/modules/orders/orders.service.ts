@@ -5,7 +5,7 @@ import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
 import { withIsoDates } from '../../kernel/http/views.ts';
 import type { JobDefinition, TenantJobData } from '../../kernel/jobs/jobs.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import { findCustomerById, setOrderSummary } from '../customers/index.ts';
 import { findOrderById, insertOrder, listOrders, summarizeCustomerOrders, updateOrder } from './orders.queries.ts';
 import type { CreateOrderInput, ListOrdersQueryType, UpdateOrderInput } from './orders.schemas.ts';

@@ -1,3 +1,6 @@
+import { defineModule } from '../../kernel/module.ts';
+import { createSessionsService } from './sessions.service.ts';
+import { sessionsRoutes } from './sessions.routes.ts';
 export {
   createSessionsService,
   findKnownDevice,
@@ -15,3 +18,14 @@ export {
 export { DeviceBody } from './sessions.schemas.ts';
 export { revokeAllSessions, revokeSession } from './sessions.queries.ts';
 export { sessionsRoutes } from './sessions.routes.ts';
+
+/** Sessions, refresh tokens, devices and their revocation; the tenant's session policy (FR-AUTH-005, FR-AUTH-008). */
+export const sessionsModule = defineModule({
+  name: 'sessions',
+  dependsOn: [],
+  tables: ['sessions', 'refresh_tokens', 'devices', 'tenant_session_policy'],
+  create(platform) {
+    const service = createSessionsService(platform);
+    return { service, routes: (app) => sessionsRoutes(app, service) };
+  },
+});

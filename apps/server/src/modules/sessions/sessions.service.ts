@@ -5,7 +5,7 @@ import type { Config } from '../../kernel/config.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { inPlane, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import {
   activeSessionIdsOnDevice,
   deviceIdTaken,

@@ -10,7 +10,7 @@ import type { PlatformRoleColumn } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { recentSecondFactor, stepUpRequired } from '../../kernel/http/guard.ts';
 import { createOutboundFetch, type OutboundFetch } from '../../kernel/http/outbound-fetch.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import { holdsSensitivePermission } from '../access/index.ts';
 import { findUserWithTenant, normalizeEmail, type IdentityService } from '../identity/index.ts';
 import { activeFactorKinds } from '../mfa/index.ts';

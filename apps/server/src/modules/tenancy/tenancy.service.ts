@@ -5,7 +5,7 @@ import { enterTenantContext, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage, type PageQueryType } from '../../kernel/http/schemas.ts';
 import { createNotifier } from '../../kernel/notify/notify.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import { insertDefaultRoles } from '../access/index.ts';
 import { announceFlagChange } from '../flags/index.ts';
 import { normalizeEmail, type IdentityService } from '../identity/index.ts';

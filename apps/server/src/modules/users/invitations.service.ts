@@ -5,7 +5,7 @@ import { isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
 import { createNotifier } from '../../kernel/notify/notify.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import { assertHoldsAll, effectivePermissions, findRole, findUnit, insertAssignment } from '../access/index.ts';
 import { normalizeEmail, passwordPolicyIn, unmetPasswordRules, type IdentityService } from '../identity/index.ts';
 import { markEmailVerified } from '../verification/index.ts';

@@ -4,7 +4,7 @@ import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import {
   assertHoldsAll,
   assertNotOwnRoles,

@@ -1,3 +1,17 @@
+import { defineModule } from '../../kernel/module.ts';
+import { createVerificationService } from './verification.service.ts';
+import { verificationRoutes } from './verification.routes.ts';
 export { createVerificationService, issueEmailVerification, type VerificationDeps, type VerificationService } from './verification.service.ts';
 export { findVerificationState, markEmailVerified } from './verification.queries.ts';
 export { verificationRoutes } from './verification.routes.ts';
+
+/** Proof of an email address or phone number by code or link; the tenant's verification policy (FR-VER-*). */
+export const verificationModule = defineModule({
+  name: 'verification',
+  dependsOn: [],
+  tables: ['verification_codes', 'verification_limits', 'verification_send_counts', 'tenant_verification_policy'],
+  create(platform) {
+    const service = createVerificationService(platform);
+    return { service, routes: (app) => verificationRoutes(app, service) };
+  },
+});

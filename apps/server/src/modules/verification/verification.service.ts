@@ -6,7 +6,7 @@ import { mintScopedToken, parseScopedToken } from '../../kernel/crypto/scoped-to
 import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { createNotifier, type Notifier } from '../../kernel/notify/notify.ts';
-import type { Platform } from '../../platform.ts';
+import type { Platform } from '../../kernel/platform.ts';
 import {
   claimCode,
   countSend,

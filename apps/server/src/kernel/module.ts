@@ -1,0 +1,67 @@
+import type { FastifyRequest } from 'fastify';
+import type { Actor } from './context.ts';
+import type { App } from './http/server.ts';
+import type { AnyJobDefinition, JobQueueDefinition } from './jobs/jobs.ts';
+import type { KillSwitchPort } from './switches.ts';
+import type { Platform } from './platform.ts';
+
+/**
+ * The kernel's ports that a module may implement: the kernel calls them and knows no module.
+ * Each is provided by at most one module of the list.
+ */
+export interface KernelPorts {
+  /** Kill switches at the point of action (the flags module). */
+  switches: KillSwitchPort;
+  /** Managed applications on `app:<scope>` routes (the apps module); absent, they are refused. */
+  applicationKeys: { authenticate(request: FastifyRequest, scope: string): Promise<void> };
+  /** Tenant API keys in `X-API-Key` (the api-keys module); absent, they are refused. */
+  apiKeys: { authenticate(key: string): Promise<Actor | null> };
+}
+
+/** What a module's `create` returns: its service and what the kernel wires for it. */
+export interface ModuleParts<Service> {
+  /** What other modules (those that list this one in dependsOn) and the seed call. */
+  service: Service;
+  /** Adds the module's routes; called only in processes that serve the API. */
+  routes?(app: App): void;
+  /**
+   * Handlers for the module's job queues that need what only this process holds (a signing key,
+   * a transport); a queue without one here runs its declared definition.
+   */
+  jobHandlers?: AnyJobDefinition[];
+  /** Kernel ports this module implements. */
+  provides?: Partial<KernelPorts>;
+  /** Releases what `create` opened (listeners, timers), after the HTTP server and the jobs have stopped. */
+  stop?(): Promise<void>;
+}
+
+/**
+ * One module: a folder under `modules/` whose `index.ts` exports this definition, listed once in
+ * `modules/index.ts`. The kernel builds the modules in the order of that list, each after the
+ * modules it depends on, and derives the job queues and the table owners from the definitions.
+ */
+export interface ModuleDefinition<Name extends string = string, Service = unknown, Deps extends object = object> {
+  name: Name;
+  /** The modules whose services `create` receives, by name; each must come earlier in the list. */
+  dependsOn: readonly (keyof Deps & string)[];
+  /** The tables this module alone reads and writes; other modules call its service. */
+  tables: readonly string[];
+  /** The job queues this module owns: prepared at every start, listed by the health API. */
+  jobs?: readonly (JobQueueDefinition | AnyJobDefinition)[];
+  create(platform: Platform, deps: Deps): ModuleParts<Service> | Promise<ModuleParts<Service>>;
+}
+
+/** Any module definition, as the kernel handles them. */
+export type AnyModule = ModuleDefinition<string, any, any>;
+
+/** Declares a module; the identity function keeps the name literal and the types of create. */
+export function defineModule<const Name extends string, Service, Deps extends object = object>(
+  definition: ModuleDefinition<Name, Service, Deps>,
+): ModuleDefinition<Name, Service, Deps> {
+  return definition;
+}
+
+/** The services of a list of modules by name: `{ customers: CustomersService, ... }`. */
+export type ServicesOf<List extends readonly AnyModule[]> = {
+  [M in List[number] as M['name']]: Awaited<ReturnType<M['create']>>['service'];
+};
