@@ -21,7 +21,6 @@ import { NOTIFICATION_JOB, notificationJob, type Transport } from './kernel/noti
 import { createSmtpTransport, devMailboxTransport } from './kernel/notify/transports.ts';
 import type { Platform } from './kernel/platform.ts';
 import { applyJobSwitches, createSwitchPort, switchedJob } from './kernel/switches.ts';
-import { syncPermissionCatalog } from './modules/access/index.ts';
 import { MODULES, type ModuleServices } from './modules/index.ts';
 
 /** Message delivery through a transport; the messaging kill switch of the message's channel holds it back. */
@@ -79,10 +78,10 @@ export async function openDatabase(config: Config, log?: Logger): Promise<Databa
   return db;
 }
 
-/** Migrations, the permission catalog copied from code, and the job queue's schema. */
+/** Migrations, what each module prepares (the permission catalog copied from code), and the job queue's schema. */
 export async function prepareDatabase(db: Database): Promise<void> {
   await migrate(db);
-  await syncPermissionCatalog(db.owner);
+  for (const module of MODULES) await module.prepare?.(db.owner);
   await prepareJobQueue(db, JOBS);
 }
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { MODULES as LISTED } from '../src/modules/index.ts';
 
 const SRC = path.resolve(import.meta.dirname, '../src');
 const MODULES = path.join(SRC, 'modules');
@@ -41,6 +42,24 @@ describe('module boundaries (CON-ARCH-005)', () => {
     const kernel = path.join(SRC, 'kernel') + path.sep;
     const reaching = imports.filter(({ file, target }) => file.startsWith(kernel) && moduleOf(target) !== null).map(({ file }) => path.relative(SRC, file));
     assert.deepEqual(reaching, []);
+  });
+
+  test('start.ts reaches the modules only through their list; every module folder is listed once, by its name', () => {
+    const start = path.join(SRC, 'start.ts');
+    const fromStart = imports.filter(({ file, target }) => file === start && target.startsWith(MODULES + path.sep)).map(({ target }) => path.relative(SRC, target));
+    assert.deepEqual(fromStart, ['modules/index.ts']);
+    const folders = fs.readdirSync(MODULES, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    assert.deepEqual(LISTED.map((module) => module.name).sort(), folders.sort());
+  });
+
+  test('a module depends only on modules listed before it', () => {
+    const built = new Set<string>();
+    const late = LISTED.flatMap((module) => {
+      const missing = module.dependsOn.filter((name: string) => !built.has(name)).map((name: string) => `${module.name} -> ${name}`);
+      built.add(module.name);
+      return missing;
+    });
+    assert.deepEqual(late, []);
   });
 
   test('no import cycle between modules', () => {

@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
 import type { Actor } from './context.ts';
+import type { DB } from './db/schema.ts';
 import type { App } from './http/server.ts';
 import type { AnyJobDefinition, JobQueueDefinition } from './jobs/jobs.ts';
 import type { KillSwitchPort } from './switches.ts';
@@ -17,6 +19,15 @@ export interface KernelPorts {
   /** Tenant API keys in `X-API-Key` (the api-keys module); absent, they are refused. */
   apiKeys: { authenticate(key: string): Promise<Actor | null> };
 }
+
+/** The tables the kernel itself owns, with the part of it that reads and writes each. */
+export const KERNEL_TABLES = {
+  audit_chain_heads: 'audit: the writer appends to every chain',
+  audit_events: 'audit: the writer, the verifier',
+  audit_checkpoints: 'audit: signed chain heads',
+  idempotency_keys: 'http/idempotency.ts',
+  dev_mailbox: 'notify: the development mail transport',
+} as const;
 
 /** What a module's `create` returns: its service and what the kernel wires for it. */
 export interface ModuleParts<Service> {
@@ -46,6 +57,8 @@ export interface ModuleDefinition<Name extends string = string, Service = unknow
   dependsOn: readonly (keyof Deps & string)[];
   /** The tables this module alone reads and writes; other modules call its service. */
   tables: readonly string[];
+  /** Runs at every start after the migrations, on the owner connection: reference data copied from code. */
+  prepare?(owner: Kysely<DB>): Promise<void>;
   /** The job queues this module owns: prepared at every start, listed by the health API. */
   jobs?: readonly (JobQueueDefinition | AnyJobDefinition)[];
   create(platform: Platform, deps: Deps): ModuleParts<Service> | Promise<ModuleParts<Service>>;
