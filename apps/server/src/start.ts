@@ -16,7 +16,7 @@ import { closeRedis, connectRedis } from './kernel/http/rate-limit.ts';
 import type { RouteDeclaration } from './kernel/http/guard.ts';
 import { createJobQueue, prepareJobQueue, type AnyJobDefinition, type JobQueueDefinition } from './kernel/jobs/jobs.ts';
 import type { Logger } from './kernel/log.ts';
-import type { KernelPorts, ModuleParts } from './kernel/module.ts';
+import type { BuiltModule, KernelPorts, ModuleParts } from './kernel/module.ts';
 import { NOTIFICATION_JOB, notificationJob, type Transport } from './kernel/notify/notify.ts';
 import { createSmtpTransport, devMailboxTransport } from './kernel/notify/transports.ts';
 import type { Platform } from './kernel/platform.ts';
@@ -61,6 +61,8 @@ export interface Running {
   app: App | null;
   routes: RouteDeclaration[];
   services: ModuleServices;
+  /** Each module with what it added to this process, in the order of the list. */
+  modules: BuiltModule[];
   stop(): Promise<void>;
 }
 
@@ -137,6 +139,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
   const services: Record<string, unknown> = {};
   const parts: ModuleParts<unknown>[] = [];
   const ports: Partial<KernelPorts> = {};
+  const built: BuiltModule[] = [];
   for (const module of MODULES) {
     const deps: Record<string, unknown> = {};
     for (const name of module.dependsOn as readonly string[]) {
@@ -146,6 +149,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
     const part: ModuleParts<unknown> = await module.create(platform, deps as never);
     services[module.name] = part.service;
     parts.push(part);
+    built.push({ name: module.name, summary: module.summary, dependsOn: module.dependsOn, tables: module.tables, jobs: (module.jobs ?? []).map((job) => job.name), routes: [] });
     for (const [port, implementation] of Object.entries(part.provides ?? {})) {
       if (port in ports) throw new Error(`module ${module.name} provides the ${port} port, which another module provides already`);
       Object.assign(ports, { [port]: implementation });
@@ -170,7 +174,11 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
       apiKeys: ports.apiKeys,
       redis,
     }));
-    for (const part of parts) part.routes?.(app);
+    for (const [i, part] of parts.entries()) {
+      const before = routes.length;
+      part.routes?.(app);
+      built[i]!.routes.push(...routes.slice(before).map((route) => `${route.method} ${route.url}`));
+    }
     if (fs.existsSync(path.join(CONSOLE_DIST, 'index.html'))) {
       await app.register(fastifyStatic, { root: CONSOLE_DIST });
     }
@@ -182,6 +190,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
     app,
     routes,
     services: services as ModuleServices,
+    modules: built,
     async stop() {
       // Stop taking requests, finish the ones in flight, then let running jobs finish.
       if (app) await app.close();

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isApiRoute } from '../src/kernel/http/server.ts';
+import { renderModuleTable, TABLE_END, TABLE_START } from '../../../scripts/module-table.ts';
 import { buildTestPlatform, type TestPlatform } from './helpers.ts';
 
 // FR-RTM-001: every requirement is mapped, every route is mapped, and the matrix does not drift
@@ -26,6 +27,12 @@ describe('requirement traceability (FR-RTM-001)', () => {
     assert.deepEqual([...ids].filter((id) => !rtm.requirements[id]), []);
     assert.deepEqual(Object.keys(rtm.requirements).filter((id) => !ids.has(id)), []);
     for (const [id, entry] of Object.entries(rtm.requirements)) assert.ok(STATUSES.has(entry.status), `${id}: status ${entry.status}`);
+  });
+
+  test("docs/architecture.md's module table is the one the module list draws (run npm run docs:modules)", () => {
+    const document = fs.readFileSync(path.join(root, 'docs/architecture.md'), 'utf8');
+    const table = document.slice(document.indexOf(TABLE_START), document.indexOf(TABLE_END) + TABLE_END.length);
+    assert.equal(table, renderModuleTable(t.running.modules));
   });
 
   test('every route names only known requirements', () => {

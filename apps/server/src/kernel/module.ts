@@ -53,6 +53,8 @@ export interface ModuleParts<Service> {
  */
 export interface ModuleDefinition<Name extends string = string, Service = unknown, Deps extends object = object> {
   name: Name;
+  /** One sentence on what the module is for: the module table of docs/architecture.md shows it. */
+  summary: string;
   /** The modules whose services `create` receives, by name; each must come earlier in the list. */
   dependsOn: readonly (keyof Deps & string)[];
   /** The tables this module alone reads and writes; other modules call its service. */
@@ -62,6 +64,17 @@ export interface ModuleDefinition<Name extends string = string, Service = unknow
   /** The job queues this module owns: prepared at every start, listed by the health API. */
   jobs?: readonly (JobQueueDefinition | AnyJobDefinition)[];
   create(platform: Platform, deps: Deps): ModuleParts<Service> | Promise<ModuleParts<Service>>;
+}
+
+/** A module as built in this process: what docs/architecture.md's module table shows. */
+export interface BuiltModule {
+  name: string;
+  summary: string;
+  dependsOn: readonly string[];
+  tables: readonly string[];
+  jobs: string[];
+  /** `METHOD /url` of the routes it added; empty in a process that serves no API. */
+  routes: string[];
 }
 
 /** Any module definition, as the kernel handles them. */

@@ -7,9 +7,9 @@ export { assertHoldsAll, assertNotOwnRoles, assignDefaultRole, createAccessServi
 export { insertDefaultRoles, rolesOfUser, countOtherOwners, deleteAssignments } from './access.queries.ts';
 export { findDefaultRoleId, findRole, findUnit, insertAssignment, lockRole } from './access.queries.ts';
 
-/** Permission catalog, roles, units and assignments; authorization decisions (FR-RBAC-*). */
 export const accessModule = defineModule({
   name: 'access',
+  summary: 'Permission catalog, roles, units and assignments; authorization decisions.',
   dependsOn: [],
   tables: ['permissions', 'roles', 'org_units', 'role_assignments'],
   // The catalog's source is the code (kernel/auth/permissions.ts); the table follows it.

@@ -7,9 +7,9 @@ export { API_KEYS_CHANNEL, ApiKeyVerifier } from './api-key-verifier.ts';
 export { apiKeysRoutes } from './api-keys.routes.ts';
 export { createApiKeysService, type ApiKeysService } from './api-keys.service.ts';
 
-/** Tenant API keys in `X-API-Key`, scoped to their creator's grants and cached per node (FR-SYS-006). */
 export const apiKeysModule = defineModule({
   name: 'api-keys',
+  summary: "Tenant API keys in `X-API-Key`, scoped to their creator's grants and cached per node.",
   dependsOn: [],
   tables: ['api_keys'],
   async create(platform) {

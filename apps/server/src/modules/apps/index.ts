@@ -7,9 +7,9 @@ export { IssueKeyBody, RegisterApplicationBody, type IssueKeyInput, type Registe
 export { appsRoutes } from './apps.routes.ts';
 export { APP_KEYS_CHANNEL, AppKeyVerifier, appMayActFor, decodeAppKeyChange } from './app-keys.ts';
 
-/** Managed applications and their keys, the control plane's clients (FR-SYS-001..003). */
 export const appsModule = defineModule({
   name: 'apps',
+  summary: "Managed applications and their keys, the control plane's clients.",
   dependsOn: [],
   tables: ['applications', 'application_keys'],
   async create(platform) {

@@ -16,12 +16,9 @@ export {
   verifyChainsAndReport,
 } from './audit.jobs.ts';
 
-/**
- * The audit log's search, export, ingest and verification (FR-AUD-*). The log's tables belong to
- * the kernel's audit writer, which every module records through.
- */
 export const auditModule = defineModule({
   name: 'audit',
+  summary: "The audit log's search, export, ingest and verification. The log's tables belong to the kernel's audit writer, which every module records through.",
   dependsOn: [],
   tables: [],
   jobs: [CHAIN_VERIFICATION_QUEUE, CHECKPOINT_QUEUE],

@@ -4,9 +4,9 @@ import { billingRoutes } from './billing.routes.ts';
 export { billingRetentionJob, createBillingService, purgeExpiredBillingEvents, type BillingService } from './billing.service.ts';
 export { billingRoutes } from './billing.routes.ts';
 
-/** Usage events reported by managed applications, kept for their retention period (FR-SYS-004). */
 export const billingModule = defineModule({
   name: 'billing',
+  summary: 'Usage events reported by managed applications, kept for their retention period.',
   dependsOn: [],
   tables: ['billing_events'],
   jobs: [billingRetentionJob],

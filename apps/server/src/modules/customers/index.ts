@@ -5,9 +5,9 @@ export { createCustomersService, type CustomersService } from './customers.servi
 export { customersRoutes } from './customers.routes.ts';
 export { setOrderSummary, findCustomerById } from './customers.queries.ts';
 
-/** The sample business module: customers of a tenant, per unit (FR-DATA-*). */
 export const customersModule = defineModule({
   name: 'customers',
+  summary: 'The sample business module: customers of a tenant, per unit.',
   dependsOn: [],
   tables: ['customers'],
   create(platform) {

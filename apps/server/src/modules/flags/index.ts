@@ -7,9 +7,9 @@ import { KillSwitches } from './kill-switches.ts';
 export type { FlagsService } from './flags.service.ts';
 export { announceFlagChange } from './flag-cache.ts';
 
-/** Feature flags, kill switches, tenant settings and branding, and their delivery to applications (FR-FLAG-*, FR-TEN-003). */
 export const flagsModule = defineModule({
   name: 'flags',
+  summary: 'Feature flags, kill switches, tenant settings and branding, and their delivery to applications.',
   dependsOn: ['apps'],
   tables: ['feature_flags', 'tenant_flag_overrides', 'kill_switches', 'tenant_settings'],
   async create(platform, deps: { apps: AppsService }) {

@@ -12,9 +12,9 @@ export { identityRoutes } from './identity.routes.ts';
 export { findUserWithTenant } from './identity.queries.ts';
 export { passwordResetJob } from './passwords.jobs.ts';
 
-/** Users and their credentials: sign-in, passwords and their policy, password reset (FR-AUTH-*). */
 export const identityModule = defineModule({
   name: 'identity',
+  summary: 'Users and their credentials: sign-in, passwords and their policy, password reset.',
   dependsOn: [],
   tables: ['users', 'password_history', 'password_resets', 'password_policies'],
   jobs: [passwordResetJob],

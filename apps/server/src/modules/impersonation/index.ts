@@ -4,9 +4,9 @@ import { impersonationRoutes } from './impersonation.routes.ts';
 export { createImpersonationService, type ImpersonationService } from './impersonation.service.ts';
 export { impersonationRoutes } from './impersonation.routes.ts';
 
-/** Support staff acting as a tenant's user, time-boxed, consented and audited (FR-RBAC-005). */
 export const impersonationModule = defineModule({
   name: 'impersonation',
+  summary: "Support staff acting as a tenant's user, time-boxed, consented and audited.",
   dependsOn: [],
   tables: ['impersonations'],
   create(platform) {

@@ -14,9 +14,9 @@ export {
   type LoginThrottle,
 } from './lockout.ts';
 
-/** Sign-in throttling: failure counters per account and address, lockouts (FR-AUTH-007). Functions only. */
 export const lockoutModule = defineModule({
   name: 'lockout',
+  summary: 'Sign-in throttling: failure counters per account and address, lockouts. Functions only.',
   dependsOn: [],
   tables: ['login_failures'],
   create: () => ({ service: {} }),

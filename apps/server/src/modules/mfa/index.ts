@@ -7,9 +7,9 @@ export { openLoginChallenge, type LoginChallenge } from './challenges.ts';
 export { activeFactorKinds } from './mfa.queries.ts';
 export { mfaRoutes } from './mfa.routes.ts';
 
-/** Second factors: TOTP, WebAuthn, recovery codes, login challenges and step-up (FR-AUTH-006, FR-AUTH-014). */
 export const mfaModule = defineModule({
   name: 'mfa',
+  summary: 'Second factors: TOTP, WebAuthn, recovery codes, login challenges and step-up.',
   dependsOn: ['identity'],
   tables: ['mfa_factors', 'mfa_recovery_codes', 'mfa_challenges', 'tenant_mfa_policy'],
   create(platform, deps: { identity: SessionOpener }) {

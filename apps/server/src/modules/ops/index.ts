@@ -8,9 +8,9 @@ export { createDeadLettersService, type DeadLettersService } from './dead-letter
 export { opsRoutes } from './ops.routes.ts';
 export { createHealthService, type HealthService } from './ops.service.ts';
 
-/** Liveness, readiness, the health report and the dead-letter queue (FR-SYS-005, NFR-OPS-001). */
 export const opsModule = defineModule({
   name: 'ops',
+  summary: 'Liveness, readiness, the health report and the dead-letter queue.',
   dependsOn: [],
   tables: [],
   create(platform) {

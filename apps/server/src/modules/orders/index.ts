@@ -4,9 +4,9 @@ import { ordersRoutes } from './orders.routes.ts';
 export { createOrdersService, orderSummaryJob, type OrdersService } from './orders.service.ts';
 export { ordersRoutes } from './orders.routes.ts';
 
-/** The sample business module's orders, summarised onto their customer by a job. */
 export const ordersModule = defineModule({
   name: 'orders',
+  summary: "The sample business module's orders, summarised onto their customer by a job.",
   dependsOn: [],
   tables: ['orders'],
   jobs: [orderSummaryJob],

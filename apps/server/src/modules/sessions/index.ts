@@ -19,9 +19,9 @@ export { DeviceBody } from './sessions.schemas.ts';
 export { revokeAllSessions, revokeSession } from './sessions.queries.ts';
 export { sessionsRoutes } from './sessions.routes.ts';
 
-/** Sessions, refresh tokens, devices and their revocation; the tenant's session policy (FR-AUTH-005, FR-AUTH-008). */
 export const sessionsModule = defineModule({
   name: 'sessions',
+  summary: "Sessions, refresh tokens, devices and their revocation; the tenant's session policy.",
   dependsOn: [],
   tables: ['sessions', 'refresh_tokens', 'devices', 'tenant_session_policy'],
   create(platform) {

@@ -5,9 +5,9 @@ import { tenancyRoutes } from './tenancy.routes.ts';
 export { createTenancyService, type TenancyService } from './tenancy.service.ts';
 export { tenancyRoutes } from './tenancy.routes.ts';
 
-/** Tenants and their lifecycle (FR-TEN-*); a new tenant's first Owner comes from identity. */
 export const tenancyModule = defineModule({
   name: 'tenancy',
+  summary: "Tenants and their lifecycle; a new tenant's first Owner comes from identity.",
   dependsOn: ['identity'],
   tables: ['tenants'],
   create(platform, deps: { identity: IdentityService }) {

@@ -7,9 +7,9 @@ export { createUsersService, type UsersService } from './users.service.ts';
 export { createInvitationsService, type InvitationsService } from './invitations.service.ts';
 export { usersRoutes } from './users.routes.ts';
 
-/** A tenant's members and invitations (FR-USER-*). */
 export const usersModule = defineModule({
   name: 'users',
+  summary: "A tenant's members and invitations.",
   dependsOn: ['identity'],
   tables: ['invitations', 'invitation_settings'],
   create(platform, deps: { identity: IdentityService }) {

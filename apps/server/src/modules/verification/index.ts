@@ -5,9 +5,9 @@ export { createVerificationService, issueEmailVerification, type VerificationDep
 export { findVerificationState, markEmailVerified } from './verification.queries.ts';
 export { verificationRoutes } from './verification.routes.ts';
 
-/** Proof of an email address or phone number by code or link; the tenant's verification policy (FR-VER-*). */
 export const verificationModule = defineModule({
   name: 'verification',
+  summary: "Proof of an email address or phone number by code or link; the tenant's verification policy.",
   dependsOn: [],
   tables: ['verification_codes', 'verification_limits', 'verification_send_counts', 'tenant_verification_policy'],
   create(platform) {
