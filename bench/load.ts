@@ -1,10 +1,10 @@
 /**
- * The load generator: a child process (forked by run.ts) that drives autocannon against the
- * server, so that the client's work does not share the server's event loop. It receives one job at
- * a time over IPC and answers with the figures; it exits when the parent disconnects.
+ * The load generator: a child process (forked by lib/load-generator.ts) that drives autocannon
+ * against the server, so that the client's work does not share the server's event loop. It receives
+ * one job at a time over IPC and answers with the figures; it exits when the parent disconnects.
  *
  * Latencies are recorded from autocannon's `response` event in floating-point milliseconds
- * (autocannon's own histogram keeps whole milliseconds) and sent back whole, so that run.ts can
+ * (autocannon's own histogram keeps whole milliseconds) and sent back whole, so that the harness can
  * merge the slices of a run and reduce them the same way as its in-process timings.
  */
 import autocannon, { type AutocannonClient, type AutocannonRequest } from 'autocannon';

@@ -1,4 +1,4 @@
-/** Small statistics shared by the harness and the load generator. */
+/** Small statistics of the harness. */
 
 /** The p-quantile (0..1) of ascending values, nearest-rank. */
 export function percentile(sorted: Float64Array, p: number): number {
