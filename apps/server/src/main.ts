@@ -1,26 +1,29 @@
 import { checkRoleConfig, loadConfig, ConfigError } from './kernel/config.ts';
+import { loadPolicy, PolicyError } from './kernel/policy.ts';
 import { createLogger } from './kernel/log.ts';
 import { seedDemo } from './seed.ts';
-import { startPlatform, type StartOptions } from './start.ts';
+import { POLICY_SECTIONS, startPlatform, type StartOptions } from './start.ts';
 
 /**
  * Entry point. `main.ts` runs the API and the worker in one process (the default, and what
  * `npm start` runs); `api.ts` and `worker.ts` run one role each for scaled deployments.
  */
-export async function run(role: Omit<StartOptions, 'db'>) {
-  let config;
+export async function run(role: Pick<StartOptions, 'api' | 'worker'>) {
+  let config, policy;
   try {
     config = loadConfig();
     checkRoleConfig(config, role);
+    policy = loadPolicy(config.productPolicyFile, POLICY_SECTIONS);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    // EX_CONFIG: a bad setting or policy file is not worth restarting for.
+    if (error instanceof ConfigError || error instanceof PolicyError) {
       console.error(error.message);
       process.exit(78);
     }
     throw error;
   }
   const log = createLogger(config.logLevel);
-  const running = await startPlatform(config, log, role);
+  const running = await startPlatform(config, log, { ...role, policy });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -20,8 +20,9 @@ import type { BuiltModule, KernelPorts, ModuleParts } from './kernel/module.ts';
 import { NOTIFICATION_JOB, notificationJob, type Transport } from './kernel/notify/notify.ts';
 import { createSmtpTransport, devMailboxTransport } from './kernel/notify/transports.ts';
 import type { Platform } from './kernel/platform.ts';
+import { loadPolicy, type Policy, type PolicySections } from './kernel/policy.ts';
 import { applyJobSwitches, createSwitchPort, switchedJob } from './kernel/switches.ts';
-import { MODULES, type ModuleServices } from './modules/index.ts';
+import { MODULES, type ModuleServices, type ProductPolicy } from './modules/index.ts';
 
 /** Message delivery through a transport; the messaging kill switch of the message's channel holds it back. */
 const deliveryJob = (transport: Transport) => switchedJob(notificationJob(transport), { name: 'messaging', channel: (data) => data.channel });
@@ -47,11 +48,16 @@ function workerJobs(transport: Transport, parts: readonly ModuleParts<unknown>[]
   });
 }
 
+/** The sections of the product policy: each module's that declares one. */
+export const POLICY_SECTIONS: PolicySections = Object.fromEntries(MODULES.flatMap((module) => (module.policy ? [[module.name, module.policy]] : [])));
+
 const CONSOLE_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
 
 export interface StartOptions {
   api: boolean;
   worker: boolean;
+  /** The product policy, already validated; otherwise loaded from the configuration's file. */
+  policy?: Policy;
   /** An already open database (tests); otherwise opened from the configuration. */
   db?: Database;
 }
@@ -63,6 +69,8 @@ export interface Running {
   services: ModuleServices;
   /** Each module with what it added to this process, in the order of the list. */
   modules: BuiltModule[];
+  /** The product policy the modules were built with. */
+  policy: ProductPolicy;
   stop(): Promise<void>;
 }
 
@@ -92,6 +100,7 @@ export async function prepareDatabase(db: Database): Promise<void> {
  * HTTP server (api) and/or job handlers (worker). Returns a stop function that drains both.
  */
 export async function startPlatform(config: Config, log: Logger, options: StartOptions): Promise<Running> {
+  const policy = options.policy ?? loadPolicy(config.productPolicyFile, POLICY_SECTIONS);
   const db = options.db ?? (await openDatabase(config, log));
   const tokens = await createTokenService({
     privateJwk: await loadSigningJwk(config.signingKey, config.dataDir),
@@ -146,7 +155,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
       if (!(name in services)) throw new Error(`module ${module.name} depends on ${name}, which is not built before it in modules/index.ts`);
       deps[name] = services[name];
     }
-    const part: ModuleParts<unknown> = await module.create(platform, deps as never);
+    const part: ModuleParts<unknown> = await module.create(platform, deps as never, policy[module.name] as never);
     services[module.name] = part.service;
     parts.push(part);
     built.push({ name: module.name, summary: module.summary, dependsOn: module.dependsOn, tables: module.tables, jobs: (module.jobs ?? []).map((job) => job.name), routes: [] });
@@ -191,6 +200,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
     routes,
     services: services as ModuleServices,
     modules: built,
+    policy: policy as ProductPolicy,
     async stop() {
       // Stop taking requests, finish the ones in flight, then let running jobs finish.
       if (app) await app.close();

@@ -37,7 +37,7 @@ describe('Cache-Control: no-store on auth answers, secrets and CSV exports (FR-A
   }
 
   before(async () => {
-    t = await buildTestPlatform({ LOGIN_FAILURE_DELAY_MS: '0' }, { worker: false });
+    t = await buildTestPlatform({}, { worker: false, policy: { identity: { login_failure_delay_ms: 0 } } });
     acme = t.tenants.acme!.id;
     owner = await t.login('owner@acme.demo.test', 'acme');
     operator = await t.login('operator@demo.test');

@@ -14,9 +14,14 @@ import { createLogger } from '../src/kernel/log.ts';
 import type { DefaultTenantRole } from '../src/kernel/auth/permissions.ts';
 import { assignDefaultRole } from '../src/modules/access/index.ts';
 import { seedDemo, DEMO_TENANTS } from '../src/seed.ts';
-import { prepareDatabase, startPlatform, type Running } from '../src/start.ts';
+import { POLICY_SECTIONS, prepareDatabase, startPlatform, type Running } from '../src/start.ts';
+import { loadPolicy, withPolicyChanges } from '../src/kernel/policy.ts';
+import type { ProductPolicy } from '../src/modules/index.ts';
 
 export const TEST_PASSWORD = 'Test-Demo-Passw0rd!';
+
+/** Settings of the product policy a test changes, by section. */
+export type PolicyChanges = { [Section in keyof ProductPolicy]?: Partial<ProductPolicy[Section]> };
 
 /**
  * A database of its own for one test file: an in-memory PGlite by default, or, when DATABASE_URL
@@ -86,7 +91,10 @@ export interface Session {
  * acme and globex. Requests go through `app.inject`. `server` picks another PostgreSQL server
  * than DATABASE_URL's.
  */
-export async function buildTestPlatform(env: Record<string, string> = {}, options: { worker?: boolean; server?: string } = {}): Promise<TestPlatform> {
+export async function buildTestPlatform(
+  env: Record<string, string> = {},
+  options: { worker?: boolean; server?: string; policy?: PolicyChanges } = {},
+): Promise<TestPlatform> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tsv-test-'));
   const config = loadConfig({
     ENVIRONMENT: 'test',
@@ -96,12 +104,13 @@ export async function buildTestPlatform(env: Record<string, string> = {}, option
     PUBLIC_URL: 'http://localhost:3000',
     // Tests sign in with passwords only, whatever ENVIRONMENT they set; the step-up tests turn it on.
     STEP_UP_ENFORCED: 'false',
-    // Failed sign-ins answer at once; the lockout tests measure the padding with a value of their own.
-    LOGIN_FAILURE_ANSWER_MS: '0',
     ...env,
   });
   const database = await createTestDatabase(config.queryTimeoutMs, options.server ?? process.env.DATABASE_URL);
-  const running = await startPlatform(config, createLogger(config.logLevel), { api: true, worker: options.worker ?? true, db: database.db });
+  // Failed sign-ins answer at once; the lockout tests measure the padding with a value of their own.
+  const changes: PolicyChanges = { ...options.policy, identity: { login_failure_answer_ms: 0, ...options.policy?.identity } };
+  const policy = withPolicyChanges(loadPolicy(config.productPolicyFile, POLICY_SECTIONS), changes, POLICY_SECTIONS);
+  const running = await startPlatform(config, createLogger(config.logLevel), { api: true, worker: options.worker ?? true, db: database.db, policy });
   await seedDemo(running);
   const tenants: TestPlatform['tenants'] = {};
   for (const demo of DEMO_TENANTS) {

@@ -37,7 +37,7 @@ describe('configuration (loadConfig)', () => {
     assert.equal(config.jwtAudience, 'tsv-baseline');
     assert.equal(config.signingKey, undefined);
     assert.equal(config.accessTokenTtlSeconds, 900);
-    assert.equal(config.refreshReuseGraceSeconds, 10);
+    assert.match(config.productPolicyFile, /products\/baseline\/policy\.yaml$/);
     assert.equal(config.sessionCacheTtlMs, 30_000);
     assert.deepEqual(config.argon2, { memoryCost: 19_456, timeCost: 2, parallelism: 1 });
     assert.equal(config.seedDemo, true, 'the demo is seeded in development by default');

@@ -14,6 +14,8 @@ export interface Config {
   port: number;
   publicUrl: string;
   dataDir: string;
+  /** The product policy file (PRODUCT names one under products/, PRODUCT_POLICY gives a path); see kernel/policy.ts. */
+  productPolicyFile: string;
   /** Unset: embedded PGlite under dataDir. */
   databaseUrl: string | undefined;
   /** Owner connection used for migrations and the job queue; defaults to databaseUrl. */
@@ -40,11 +42,6 @@ export interface Config {
     loginPerMinute: number;
     appPerMinute: number;
   };
-  /**
-   * Verification codes sent to one destination (a phone number or an email address, whichever
-   * accounts and tenants ask) and by one tenant (FR-VER-002); see docs/verification-and-mail.md.
-   */
-  verificationCaps: { destinationPerHour: number; destinationPerDay: number; tenantPerHour: number };
   /** Requests one tenant may have in flight on one node (FR-TEN-008); limit 0 turns the bound off. */
   tenantConcurrency: { limit: number; queueLength: number; queueTimeoutMs: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -56,18 +53,6 @@ export interface Config {
   signingKey: string | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
-  /**
-   * How long after a rotation the previous refresh token still answers with its successor (two tabs
-   * refreshing at once); later, or for an older token, a replay revokes the session. 0: never.
-   */
-  refreshReuseGraceSeconds: number;
-  /** The first step of the progressive delay once an account has more than 20 failed sign-ins in an hour (doubles, capped at 30 s). */
-  loginFailureDelayMs: number;
-  /**
-   * A failed sign-in answers no sooner than this after it began, so that what was unknown (the
-   * organization, the address) or how the failure was recorded does not show in its timing.
-   */
-  loginFailureAnswerMs: number;
   sessionAbsoluteTtlSeconds: number;
   /** A session unused this long is refused (FR-AUTH-008); tenants may shorten it. */
   sessionIdleTimeoutSeconds: number;
@@ -144,6 +129,18 @@ export interface PlatformOidcConfig {
   /** Members of this identity provider group get Super Admin sessions (FR-RBAC-006); null: nobody. */
   superAdminGroup: string | null;
   groupsClaim: string;
+}
+
+const PRODUCTS = path.resolve(import.meta.dirname, '../../../../products');
+
+/** PRODUCT=<name> is products/<name>/policy.yaml; PRODUCT_POLICY=<path> any file; neither: the baseline's. */
+function productPolicyFile(env: Env): string {
+  const product = env.PRODUCT;
+  const file = env.PRODUCT_POLICY;
+  if (product && file) throw new ConfigError('PRODUCT_POLICY', 'and PRODUCT name two policies: set one of them');
+  if (file) return path.resolve(file);
+  if (product !== undefined && !/^[a-z][a-z0-9-]{0,62}$/.test(product)) throw new ConfigError('PRODUCT', `must be a product folder name (lower case, digits, dashes), got "${product}"`);
+  return path.join(PRODUCTS, product || 'baseline', 'policy.yaml');
 }
 
 export class ConfigError extends Error {
@@ -363,6 +360,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     publicUrl,
     dataDir: path.resolve(env.DATA_DIR || './data'),
+    productPolicyFile: productPolicyFile(env),
     databaseUrl,
     migrationDatabaseUrl: url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
     databasePoolSize,
@@ -380,11 +378,6 @@ export function loadConfig(env: Env = process.env): Config {
       loginPerMinute: int(env, 'RATE_LIMIT_LOGIN_PER_MINUTE', 10, 1, 1_000_000_000),
       appPerMinute: int(env, 'RATE_LIMIT_APP_PER_MINUTE', 600, 1, 1_000_000_000),
     },
-    verificationCaps: {
-      destinationPerHour: int(env, 'VERIFICATION_DESTINATION_PER_HOUR', 3, 1, 1_000),
-      destinationPerDay: int(env, 'VERIFICATION_DESTINATION_PER_DAY', 10, 1, 10_000),
-      tenantPerHour: int(env, 'VERIFICATION_TENANT_PER_HOUR', 100, 1, 1_000_000),
-    },
     tenantConcurrency: {
       // Half the pool: one tenant alone can never hold every connection.
       limit: int(env, 'TENANT_CONCURRENCY', Math.max(1, Math.floor(databasePoolSize / 2)), 0, 10_000),
@@ -399,9 +392,6 @@ export function loadConfig(env: Env = process.env): Config {
     signingKey,
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 60, 86_400),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 7 * 86_400, 300, 90 * 86_400),
-    refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 60),
-    loginFailureDelayMs: int(env, 'LOGIN_FAILURE_DELAY_MS', 1000, 0, 30_000),
-    loginFailureAnswerMs: int(env, 'LOGIN_FAILURE_ANSWER_MS', 250, 0, 5_000),
     sessionAbsoluteTtlSeconds: int(env, 'SESSION_ABSOLUTE_TTL_SECONDS', 12 * 3600, 300, 30 * 86_400),
     sessionIdleTimeoutSeconds: int(env, 'SESSION_IDLE_TIMEOUT_SECONDS', 1800, 60, 30 * 86_400),
     sessionAdminTtlSeconds: int(env, 'SESSION_ADMIN_TTL_SECONDS', 4 * 3600, 300, 30 * 86_400),

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { Static, TObject } from 'typebox';
 import type { Actor } from './context.ts';
 import type { DB } from './db/schema.ts';
 import type { App } from './http/server.ts';
@@ -51,7 +52,7 @@ export interface ModuleParts<Service> {
  * `modules/index.ts`. The kernel builds the modules in the order of that list, each after the
  * modules it depends on, and derives the job queues and the table owners from the definitions.
  */
-export interface ModuleDefinition<Name extends string = string, Service = unknown, Deps extends object = object> {
+export interface ModuleDefinition<Name extends string = string, Service = unknown, Deps extends object = object, Section extends TObject = NoSection> {
   name: Name;
   /** One sentence on what the module is for: the module table of docs/architecture.md shows it. */
   summary: string;
@@ -59,11 +60,16 @@ export interface ModuleDefinition<Name extends string = string, Service = unknow
   dependsOn: readonly (keyof Deps & string)[];
   /** The tables this module alone reads and writes; other modules call its service. */
   tables: readonly string[];
+  /**
+   * The module's section of the product policy (FR-PROD-001): its settings with the baseline's
+   * defaults (`policySection` in kernel/policy.ts). `create` receives the section as validated.
+   */
+  policy?: Section;
   /** Runs at every start after the migrations, on the owner connection: reference data copied from code. */
   prepare?(owner: Kysely<DB>): Promise<void>;
   /** The job queues this module owns: prepared at every start, listed by the health API. */
   jobs?: readonly (JobQueueDefinition | AnyJobDefinition)[];
-  create(platform: Platform, deps: Deps): ModuleParts<Service> | Promise<ModuleParts<Service>>;
+  create(platform: Platform, deps: Deps, policy: Static<Section>): ModuleParts<Service> | Promise<ModuleParts<Service>>;
 }
 
 /** A module as built in this process: what docs/architecture.md's module table shows. */
@@ -77,13 +83,16 @@ export interface BuiltModule {
   routes: string[];
 }
 
+/** The policy section of a module that declares none. */
+export type NoSection = TObject<Record<never, never>>;
+
 /** Any module definition, as the kernel handles them. */
-export type AnyModule = ModuleDefinition<string, any, any>;
+export type AnyModule = ModuleDefinition<string, any, any, any>;
 
 /** Declares a module; the identity function keeps the name literal and the types of create. */
-export function defineModule<const Name extends string, Service, Deps extends object = object>(
-  definition: ModuleDefinition<Name, Service, Deps>,
-): ModuleDefinition<Name, Service, Deps> {
+export function defineModule<const Name extends string, Service, Deps extends object = object, Section extends TObject = NoSection>(
+  definition: ModuleDefinition<Name, Service, Deps, Section>,
+): ModuleDefinition<Name, Service, Deps, Section> {
   return definition;
 }
 

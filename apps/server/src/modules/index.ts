@@ -1,4 +1,5 @@
-import type { AnyModule, ServicesOf } from '../kernel/module.ts';
+import type { Static } from 'typebox';
+import type { AnyModule, NoSection, ServicesOf } from '../kernel/module.ts';
 import { accessModule } from './access/index.ts';
 import { apiKeysModule } from './api-keys/index.ts';
 import { appsModule } from './apps/index.ts';
@@ -45,6 +46,12 @@ export const MODULES = [
 
 /** The services of the modules by name, as `Running.services` holds them. */
 export type ModuleServices = ServicesOf<typeof MODULES>;
+
+/** The product policy as the modules read it: each section that a module declares, by its name. */
+export type ProductPolicy = {
+  readonly [M in (typeof MODULES)[number] as NoSection extends SectionOf<M> ? never : M['name']]: Static<SectionOf<M>>;
+};
+type SectionOf<M extends AnyModule> = NonNullable<M['policy']>;
 
 type DependenciesOf<M extends AnyModule> = Parameters<M['create']>[1];
 type AllTrue<T extends Record<string, true>> = T;

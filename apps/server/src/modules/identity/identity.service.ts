@@ -13,6 +13,7 @@ import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
 import { assignDefaultRole } from '../access/index.ts';
 import { findVerificationState } from '../verification/index.ts';
 import type { Platform } from '../../kernel/platform.ts';
+import type { IdentityPolicyType } from './identity.policy.ts';
 import {
   linkSessionToDevice,
   registerDevice,
@@ -78,7 +79,7 @@ function openSuccessor(secret: string, tokenId: string, sealed: string): string 
 type FoundRefreshToken = NonNullable<Awaited<ReturnType<typeof findRefreshToken>>>;
 type RefreshOutcome = { sign: () => Promise<TokenPair> } | { error: 'unknown' | 'expired' } | { error: 'reuse'; sessionId: string };
 
-export function createIdentityService(platform: Platform) {
+export function createIdentityService(platform: Platform, policy: IdentityPolicyType) {
   const { db, config, tokens, passwords, sessions, throttleKeys } = platform;
 
   /**
@@ -151,14 +152,14 @@ export function createIdentityService(platform: Platform) {
   }
 
   /**
-   * A rotated token presented again. Within REFRESH_REUSE_GRACE_SECONDS of its rotation, while its
-   * successor is still the session's current token, this is the client racing itself (two tabs):
+   * A rotated token presented again. Within the policy's refresh_reuse_grace_seconds of its
+   * rotation, while its successor is still the session's current token, this is the client racing itself (two tabs):
    * the answer is that same successor with a fresh access token. Anything else is a copy in other
    * hands: the whole session is revoked and a security event recorded.
    */
   async function answerReplay(tx: Tx, ctx: RequestContext, presented: { tenantId: string | null; secret: string }, found: FoundRefreshToken): Promise<RefreshOutcome> {
     const { tenantId } = presented;
-    const withinGrace = found.used_at !== null && Date.now() - found.used_at.getTime() <= config.refreshReuseGraceSeconds * 1000;
+    const withinGrace = found.used_at !== null && Date.now() - found.used_at.getTime() <= policy.refresh_reuse_grace_seconds * 1000;
     const successorToken = withinGrace && found.successor_sealed ? openSuccessor(presented.secret, found.id, found.successor_sealed) : null;
     const successorHash = successorToken ? parseScopedToken(successorToken)?.hash : undefined;
     const successor = successorHash ? await findRefreshToken(tx, successorHash) : undefined;
@@ -290,8 +291,8 @@ export function createIdentityService(platform: Platform) {
         });
         // Padded to the uniform answer time, or slowed down further for an account under attack;
         // capped below the request timeout: a timeout would answer differently from a wrong password.
-        const padding = config.loginFailureAnswerMs - (performance.now() - began);
-        await sleep(Math.min(Math.max(failureDelayMs(failures, config.loginFailureDelayMs), padding, 0), config.requestTimeoutMs / 2));
+        const padding = policy.login_failure_answer_ms - (performance.now() - began);
+        await sleep(Math.min(Math.max(failureDelayMs(failures, policy.login_failure_delay_ms), padding, 0), config.requestTimeoutMs / 2));
         throw invalid();
       }
       // A suspension that commits after this check is still caught: the session check on every

@@ -25,7 +25,7 @@ describe('identity: login, tokens, refresh rotation, logout (FR-AUTH-001, FR-AUT
 
   before(async () => {
     // No progressive delay: the timing test below fails more often than the lockout threshold.
-    t = await buildTestPlatform({ LOGIN_FAILURE_DELAY_MS: '0' }, { worker: false });
+    t = await buildTestPlatform({}, { worker: false, policy: { identity: { login_failure_delay_ms: 0 } } });
     // An account of its own for the timing test, which locks it: the other tests keep using the demo Member.
     await t.addUser('acme', 'timing@acme.demo.test', 'member');
     // A disabled account with the right password: it must look exactly like a wrong password.
@@ -217,10 +217,10 @@ describe('identity: login, tokens, refresh rotation, logout (FR-AUTH-001, FR-AUT
     const first = (await login({ email: 'member@acme.demo.test', password: TEST_PASSWORD, tenant: 'acme' })).json() as TokenBody;
     const sessionId = (await t.running.platform.tokens.verify(first.access_token)).sid;
     const second = (await refresh(first.refresh_token)).json() as TokenBody;
-    // The rotation happened longer ago than REFRESH_REUSE_GRACE_SECONDS.
+    // The rotation happened longer ago than the policy's grace window.
     await t.db.owner
       .updateTable('refresh_tokens')
-      .set({ used_at: new Date(Date.now() - (t.config.refreshReuseGraceSeconds + 1) * 1000) })
+      .set({ used_at: new Date(Date.now() - (t.running.policy.identity.refresh_reuse_grace_seconds + 1) * 1000) })
       .where('session_id', '=', sessionId)
       .where('status', '=', 'rotated')
       .execute();

@@ -1,4 +1,5 @@
 import { defineModule } from '../../kernel/module.ts';
+import { IdentityPolicy } from './identity.policy.ts';
 import { createIdentityService } from './identity.service.ts';
 import { identityRoutes } from './identity.routes.ts';
 import { passwordResetJob } from './passwords.jobs.ts';
@@ -17,9 +18,10 @@ export const identityModule = defineModule({
   summary: 'Users and their credentials: sign-in, passwords and their policy, password reset.',
   dependsOn: [],
   tables: ['users', 'password_history', 'password_resets', 'password_policies'],
+  policy: IdentityPolicy,
   jobs: [passwordResetJob],
-  create(platform) {
-    const service = createIdentityService(platform);
+  create(platform, _deps, policy) {
+    const service = createIdentityService(platform, policy);
     const passwords = createPasswordsService(platform, platform.secrets);
     return {
       service,

@@ -53,7 +53,7 @@ describe('password change, reset by mail and tenant policy (FR-AUTH-002, FR-AUTH
   }
 
   before(async () => {
-    t = await buildTestPlatform({ LOGIN_FAILURE_DELAY_MS: '0' });
+    t = await buildTestPlatform({}, { policy: { identity: { login_failure_delay_ms: 0 } } });
     acme = t.tenants.acme!.id;
     owner = await t.login('owner@acme.demo.test', 'acme');
   });

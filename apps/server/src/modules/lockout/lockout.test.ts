@@ -9,7 +9,7 @@ describe('failureDelayMs: the account-wide slowdown past 20 failures (FR-AUTH-00
     assert.deepEqual([1, 5, 20].map((n) => failureDelayMs(n, 1000)), [0, 0, 0]);
     assert.deepEqual([21, 22, 23].map((n) => failureDelayMs(n, 1000)), [2000, 4000, 8000]);
     assert.equal(failureDelayMs(80, 1000), 30_000);
-    assert.equal(failureDelayMs(80, 0), 0, 'LOGIN_FAILURE_DELAY_MS=0 turns it off');
+    assert.equal(failureDelayMs(80, 0), 0, 'a first step of 0 turns it off');
   });
 });
 
@@ -44,7 +44,7 @@ describe('account lockout per account and source (FR-AUTH-004, FR-AUTH-007)', ()
     t.db.owner.selectFrom('audit_events').select(['category', 'severity', 'metadata']).where('action', '=', 'security.account_locked').where('resource_id', '=', id).execute();
 
   before(async () => {
-    t = await buildTestPlatform({ LOGIN_FAILURE_DELAY_MS: '0' }, { worker: false });
+    t = await buildTestPlatform({}, { worker: false, policy: { identity: { login_failure_delay_ms: 0 } } });
     acme = t.tenants.acme!.id;
   });
   after(() => t?.close());
@@ -139,8 +139,8 @@ describe('account lockout per account and source (FR-AUTH-004, FR-AUTH-007)', ()
 });
 
 describe('failures spread over many addresses (FR-AUTH-004)', () => {
-  test('only slow the answers down past 20 in an hour (LOGIN_FAILURE_DELAY_MS), and never lock the account', async () => {
-    const t = await buildTestPlatform({ LOGIN_FAILURE_DELAY_MS: '300' }, { worker: false });
+  test('only slow the answers down past 20 in an hour (identity.login_failure_delay_ms), and never lock the account', async () => {
+    const t = await buildTestPlatform({}, { worker: false, policy: { identity: { login_failure_delay_ms: 300 } } });
     try {
       await t.addUser('acme', 'spread@acme.example', 'member');
       const login = (password: string, address: string) =>
@@ -157,9 +157,9 @@ describe('failures spread over many addresses (FR-AUTH-004)', () => {
   });
 });
 
-describe('a uniform answer time for failed sign-ins (LOGIN_FAILURE_ANSWER_MS)', () => {
+describe('a uniform answer time for failed sign-ins (identity.login_failure_answer_ms)', () => {
   test('attack: a wrong password, an unknown address and an unknown organization all answer after the same padding (existence oracle)', async () => {
-    const t = await buildTestPlatform({ LOGIN_FAILURE_DELAY_MS: '0', LOGIN_FAILURE_ANSWER_MS: '400' }, { worker: false });
+    const t = await buildTestPlatform({}, { worker: false, policy: { identity: { login_failure_delay_ms: 0, login_failure_answer_ms: 400 } } });
     try {
       await t.addUser('acme', 'padded@acme.example', 'member');
       const timed = async (email: string, password: string, tenant: string) => {

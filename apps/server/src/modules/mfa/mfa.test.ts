@@ -135,7 +135,7 @@ describe('MFA sign-in, the mfa-required challenge and its attacks (NFR-SEC-003, 
   }
 
   before(async () => {
-    t = await buildTestPlatform({ LOGIN_FAILURE_DELAY_MS: '0' }, { worker: false });
+    t = await buildTestPlatform({}, { worker: false, policy: { identity: { login_failure_delay_ms: 0 } } });
     acme = t.tenants.acme!.id;
     globex = t.tenants.globex!.id;
   });

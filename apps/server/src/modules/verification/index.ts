@@ -1,4 +1,5 @@
 import { defineModule } from '../../kernel/module.ts';
+import { VerificationPolicy } from './verification.policy.ts';
 import { createVerificationService } from './verification.service.ts';
 import { verificationRoutes } from './verification.routes.ts';
 export { createVerificationService, issueEmailVerification, type VerificationDeps, type VerificationService } from './verification.service.ts';
@@ -10,8 +11,9 @@ export const verificationModule = defineModule({
   summary: "Proof of an email address or phone number by code or link; the tenant's verification policy.",
   dependsOn: [],
   tables: ['verification_codes', 'verification_limits', 'verification_send_counts', 'tenant_verification_policy'],
-  create(platform) {
-    const service = createVerificationService(platform);
+  policy: VerificationPolicy,
+  create(platform, _deps, policy) {
+    const service = createVerificationService(platform, policy);
     return { service, routes: (app) => verificationRoutes(app, service) };
   },
 });

@@ -7,6 +7,7 @@ import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { createNotifier, type Notifier } from '../../kernel/notify/notify.ts';
 import type { Platform } from '../../kernel/platform.ts';
+import type { VerificationPolicyType } from './verification.policy.ts';
 import {
   claimCode,
   countSend,
@@ -118,7 +119,7 @@ export async function issueEmailVerification(tx: Tx, ctx: RequestContext, deps: 
 }
 
 /** Email and phone verification and the tenant's verification policy (FR-VER-001, FR-VER-002). */
-export function createVerificationService(platform: Platform) {
+export function createVerificationService(platform: Platform, policy: VerificationPolicyType) {
   const { db, jobs, config, sessions, throttleKeys } = platform;
   const deps: VerificationDeps = { notifier: createNotifier(jobs), publicUrl: config.publicUrl };
 
@@ -140,7 +141,7 @@ export function createVerificationService(platform: Platform) {
    * address folded by normalizeEmail), so one number or address is one counter.
    */
   function sendCaps(tenantId: string | null, destination: string) {
-    const { destinationPerHour, destinationPerDay, tenantPerHour } = config.verificationCaps;
+    const { codes_per_destination_per_hour: destinationPerHour, codes_per_destination_per_day: destinationPerDay, codes_per_tenant_per_hour: tenantPerHour } = policy;
     return [
       { cap: 'destination_hour', key: throttleKeys.of('verification destination hour', destination), limit: destinationPerHour, windowSeconds: 3600 },
       { cap: 'destination_day', key: throttleKeys.of('verification destination day', destination), limit: destinationPerDay, windowSeconds: 86_400 },
@@ -180,7 +181,7 @@ export function createVerificationService(platform: Platform) {
     const retryAfter = Math.max(...spent.map((row) => row.retry_after));
     const detail = spentCaps.some((cap) => cap.cap !== 'tenant_hour')
       ? 'No more codes can be sent to this address or number for now.'
-      : `Your organization has sent its ${config.verificationCaps.tenantPerHour} codes for this hour.`;
+      : `Your organization has sent its ${policy.codes_per_tenant_per_hour} codes for this hour.`;
     return new AppError('rate-limited', detail, { retry_after: Math.max(1, retryAfter) });
   }
 

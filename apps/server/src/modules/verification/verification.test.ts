@@ -59,7 +59,7 @@ describe('email verification, the unverified gate and phone verification (FR-VER
   }
 
   before(async () => {
-    t = await buildTestPlatform({ LOGIN_FAILURE_DELAY_MS: '0' });
+    t = await buildTestPlatform({}, { policy: { identity: { login_failure_delay_ms: 0 } } });
     acme = t.tenants.acme!.id;
     globex = t.tenants.globex!.id;
     owner = await t.login('owner@acme.demo.test', 'acme');
@@ -361,7 +361,7 @@ describe('verification caps per destination by day and per tenant (FR-VER-002)',
   let t: TestPlatform;
 
   before(async () => {
-    t = await buildTestPlatform({ VERIFICATION_TENANT_PER_HOUR: '3', VERIFICATION_DESTINATION_PER_DAY: '2' });
+    t = await buildTestPlatform({}, { policy: { verification: { codes_per_tenant_per_hour: 3, codes_per_destination_per_day: 2 } } });
   });
   after(() => t?.close());
 
@@ -372,7 +372,7 @@ describe('verification caps per destination by day and per tenant (FR-VER-002)',
     return t.login(email, tenant);
   }
 
-  test('a tenant sends at most VERIFICATION_TENANT_PER_HOUR codes an hour, to any numbers; other tenants are not held back', async () => {
+  test('a tenant sends at most verification.codes_per_tenant_per_hour codes an hour, to any numbers; other tenants are not held back', async () => {
     for (let i = 1; i <= 3; i++) assert.equal((await setPhone(await member('acme', `tenant-cap-${i}@acme.example`), `+1415555090${i}`)).statusCode, 200);
     const over = await setPhone(await member('acme', 'tenant-cap-4@acme.example'), '+14155550904');
     assert.equal(over.statusCode, 429, over.body);
@@ -381,7 +381,7 @@ describe('verification caps per destination by day and per tenant (FR-VER-002)',
     assert.equal((await setPhone(await member('globex', 'tenant-cap@globex.example'), '+14155550905')).statusCode, 200);
   });
 
-  test('a destination gets at most VERIFICATION_DESTINATION_PER_DAY codes a day', async () => {
+  test('a destination gets at most verification.codes_per_destination_per_day codes a day', async () => {
     const first = await member('globex', 'day-cap-1@globex.example');
     const second = await member('globex', 'day-cap-2@globex.example');
     assert.equal((await setPhone(first, '+14155550911')).statusCode, 200);

@@ -1,0 +1,15 @@
+import { Type, type Static } from 'typebox';
+import { policySection } from '../../kernel/policy.ts';
+
+/** The verification section of the product policy: how many codes go out (FR-VER-002). */
+export const VerificationPolicy = policySection({
+  codes_per_destination_per_hour: Type.Integer({
+    minimum: 1,
+    maximum: 1_000,
+    default: 3,
+    description: 'Codes one phone number or email address gets per hour, whichever accounts and tenants ask.',
+  }),
+  codes_per_destination_per_day: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'The same per day.' }),
+  codes_per_tenant_per_hour: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100, description: 'Codes one organization sends per hour.' }),
+});
+export type VerificationPolicyType = Static<typeof VerificationPolicy>;
