@@ -75,7 +75,6 @@ const KNOWN_CROSSINGS = new Set<string>([
   'identity -> roles',
   'identity -> sessions',
   'identity -> tenants',
-  'impersonation -> sessions',
   'impersonation -> tenants',
   'impersonation -> users',
   'kernel -> role_assignments',

@@ -4,11 +4,6 @@ import type { Cursor } from '../../kernel/http/schemas.ts';
 
 // Platform plane ---------------------------------------------------------------------------------
 
-/** The caller's own platform session: its end bounds the impersonation, its amr is carried over. */
-export function findStaffSession(tx: Tx, sessionId: string) {
-  return tx.selectFrom('sessions').select(['expires_at', 'amr', 'status']).where('id', '=', sessionId).where('tenant_id', 'is', null).executeTakeFirst();
-}
-
 /** A platform staff member (the platform role sees only users without a tenant). */
 export function findStaffMember(tx: Tx, userId: string) {
   return tx.selectFrom('users').select('id').where('id', '=', userId).where('tenant_id', 'is', null).executeTakeFirst();
@@ -71,53 +66,3 @@ export function findTenantUser(tx: Tx, userId: string) {
   return tx.selectFrom('users').select(['id', 'status']).where('id', '=', userId).executeTakeFirst();
 }
 
-/** The staff member's live impersonation session of this user, if any. */
-export function findLiveImpersonationSession(tx: Tx, impersonatorId: string, userId: string) {
-  return tx
-    .selectFrom('sessions')
-    .select('id')
-    .where('impersonator_id', '=', impersonatorId)
-    .where('user_id', '=', userId)
-    .where('status', '=', 'active')
-    .where('expires_at', '>', new Date())
-    .executeTakeFirst();
-}
-
-export function insertImpersonationSession(
-  tx: Tx,
-  session: {
-    id: string;
-    tenant_id: string;
-    user_id: string;
-    impersonator_id: string;
-    impersonation_reason: string;
-    expires_at: Date;
-    amr: string[];
-    ip: string | null;
-    user_agent: string | null;
-  },
-) {
-  return tx.insertInto('sessions').values(session).execute();
-}
-
-/** Ends an impersonation session (it has no refresh tokens to revoke). */
-export async function revokeImpersonationSession(tx: Tx, id: string, reason: string) {
-  await tx
-    .updateTable('sessions')
-    .set({ status: 'revoked', revoked_at: new Date(), revoked_reason: reason })
-    .where('id', '=', id)
-    .where('impersonator_id', 'is not', null)
-    .where('status', '=', 'active')
-    .execute();
-}
-
-/** Which of these impersonation sessions were ended from the tenant side (the session's own logout). */
-export function findRevokedImpersonationSessions(tx: Tx, ids: string[]) {
-  return tx
-    .selectFrom('sessions')
-    .select(['id', 'revoked_at'])
-    .where('id', 'in', ids)
-    .where('impersonator_id', 'is not', null)
-    .where('status', '=', 'revoked')
-    .execute();
-}

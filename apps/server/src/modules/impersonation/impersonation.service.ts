@@ -8,20 +8,8 @@ import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, encodeCursor } from '../../kernel/http/schemas.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { rolesOfUser } from '../access/index.ts';
-import {
-  findImpersonation,
-  findLiveImpersonationSession,
-  findRevokedImpersonationSessions,
-  findStaffMember,
-  findStaffSession,
-  findTenantStatus,
-  findTenantUser,
-  insertImpersonation,
-  insertImpersonationSession,
-  listImpersonations,
-  markImpersonationEnded,
-  revokeImpersonationSession,
-} from './impersonation.queries.ts';
+import { findLiveImpersonationSession, findRevokedImpersonationSessions, findStaffSession, insertImpersonationSession, revokeImpersonationSession } from '../sessions/index.ts';
+import { findImpersonation, findStaffMember, findTenantStatus, findTenantUser, insertImpersonation, listImpersonations, markImpersonationEnded } from './impersonation.queries.ts';
 import type { ImpersonationView, ListImpersonationsQueryType, StartImpersonationInput } from './impersonation.schemas.ts';
 
 type ImpersonationRow = Awaited<ReturnType<typeof listImpersonations>>[number];

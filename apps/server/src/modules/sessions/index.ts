@@ -16,7 +16,15 @@ export {
   type SessionsService,
 } from './sessions.service.ts';
 export { DeviceBody } from './sessions.schemas.ts';
-export { revokeAllSessions, revokeSession } from './sessions.queries.ts';
+export {
+  findLiveImpersonationSession,
+  findRevokedImpersonationSessions,
+  findStaffSession,
+  insertImpersonationSession,
+  revokeAllSessions,
+  revokeImpersonationSession,
+  revokeSession,
+} from './sessions.queries.ts';
 export { sessionsRoutes } from './sessions.routes.ts';
 
 export const sessionsModule = defineModule({

@@ -152,3 +152,61 @@ export async function revokeAllSessions(tx: Tx, reason: string) {
     .execute();
   await tx.updateTable('refresh_tokens').set({ status: 'revoked' }).where('status', '=', 'active').execute();
 }
+
+// Impersonation sessions (modules/impersonation) -----------------------------------------------
+
+/** The caller's own platform session: its end bounds the impersonation, its amr is carried over. */
+export function findStaffSession(tx: Tx, sessionId: string) {
+  return tx.selectFrom('sessions').select(['expires_at', 'amr', 'status']).where('id', '=', sessionId).where('tenant_id', 'is', null).executeTakeFirst();
+}
+
+/** The staff member's live impersonation session of this user, if any. */
+export function findLiveImpersonationSession(tx: Tx, impersonatorId: string, userId: string) {
+  return tx
+    .selectFrom('sessions')
+    .select('id')
+    .where('impersonator_id', '=', impersonatorId)
+    .where('user_id', '=', userId)
+    .where('status', '=', 'active')
+    .where('expires_at', '>', new Date())
+    .executeTakeFirst();
+}
+
+export function insertImpersonationSession(
+  tx: Tx,
+  session: {
+    id: string;
+    tenant_id: string;
+    user_id: string;
+    impersonator_id: string;
+    impersonation_reason: string;
+    expires_at: Date;
+    amr: string[];
+    ip: string | null;
+    user_agent: string | null;
+  },
+) {
+  return tx.insertInto('sessions').values(session).execute();
+}
+
+/** Ends an impersonation session (it has no refresh tokens to revoke). */
+export async function revokeImpersonationSession(tx: Tx, id: string, reason: string) {
+  await tx
+    .updateTable('sessions')
+    .set({ status: 'revoked', revoked_at: new Date(), revoked_reason: reason })
+    .where('id', '=', id)
+    .where('impersonator_id', 'is not', null)
+    .where('status', '=', 'active')
+    .execute();
+}
+
+/** Which of these impersonation sessions were ended from the tenant side (the session's own logout). */
+export function findRevokedImpersonationSessions(tx: Tx, ids: string[]) {
+  return tx
+    .selectFrom('sessions')
+    .select(['id', 'revoked_at'])
+    .where('id', 'in', ids)
+    .where('impersonator_id', 'is not', null)
+    .where('status', '=', 'revoked')
+    .execute();
+}
