@@ -17,11 +17,16 @@ export function instrument(running: Running) {
     return active;
   };
   const withTenant = db.withTenant.bind(db);
+  const withWholeTenant = db.withWholeTenant.bind(db);
   const withPlatform = db.withPlatform.bind(db);
   const mutable = db as { -readonly [K in keyof Database]: Database[K] };
-  mutable.withTenant = (tenantId, fn) => {
+  mutable.withTenant = (ctx, fn) => {
     counters.transactions++;
-    return withTenant(tenantId, fn);
+    return withTenant(ctx, fn);
+  };
+  mutable.withWholeTenant = (tenantId, fn) => {
+    counters.transactions++;
+    return withWholeTenant(tenantId, fn);
   };
   mutable.withPlatform = (fn) => {
     counters.transactions++;

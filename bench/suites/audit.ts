@@ -20,7 +20,7 @@ export const auditSuite: BenchSuite = {
     const { db } = running.platform;
     const auditContext = (): RequestContext => ({ correlationId: randomUUID(), ip: '127.0.0.1', userAgent: 'tsv-bench', actor: null, reach: 'all', log });
     const appendEvents = (tenantId: string, count: number, i: number) =>
-      db.withTenant(tenantId, async (tx) => {
+      db.withWholeTenant(tenantId, async (tx) => {
         const ctx = auditContext();
         for (let k = 0; k < count; k++) await recordAudit(tx, ctx, { tenantId, action: 'app.bench.appended', resourceType: 'bench', resourceId: `${i}.${k}` });
       });

@@ -429,7 +429,7 @@ test('operator creates, suspends and reactivates a tenant and reads the platform
 });
 
 test('support acts as a user: the banner names both and ends the session', opts, async () => {
-  const member = await platform().db.withTenant(acme(), (tx) =>
+  const member = await platform().db.withWholeTenant(acme(), (tx) =>
     tx.selectFrom('users').select('id').where('email', '=', MEMBER.email).executeTakeFirstOrThrow(),
   );
   const storedToken = (page: Page, key: string) =>

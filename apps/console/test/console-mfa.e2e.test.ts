@@ -171,7 +171,7 @@ test('passkey: added on the Account page with a virtual authenticator, then used
 test('organization policy: a user without a factor sets up an authenticator app during sign-in', opts, async () => {
   // The policy is set in the database: through the API its change needs the Owner's step-up.
   const globex = platform!.tenants.globex!.id;
-  await platform!.db.withTenant(globex, (tx) => tx.insertInto('tenant_mfa_policy').values({ tenant_id: globex, required: 'all', new_device: true }).execute());
+  await platform!.db.withWholeTenant(globex, (tx) => tx.insertInto('tenant_mfa_policy').values({ tenant_id: globex, required: 'all', new_device: true }).execute());
   const { context, page } = await openPage(browser, baseURL, { width: 375, height: 740 });
   try {
     await signIn(page, POLICY_USER, 'globex');

@@ -65,7 +65,7 @@ export async function seedDemo(running: Running): Promise<DemoAccounts> {
     for (const tenant of DEMO_TENANTS) {
       const found = await db.withPlatform((tx) => tx.selectFrom('tenants').select('id').where('slug', '=', tenant.slug).executeTakeFirst());
       if (!found) continue;
-      await db.withTenant(found.id, (tx) =>
+      await db.withWholeTenant(found.id, (tx) =>
         tx.updateTable('users').set({ password_hash: passwordHash }).where('email', 'like', `%@${tenant.slug}.demo.test`).execute(),
       );
     }
@@ -84,13 +84,13 @@ export async function seedDemo(running: Running): Promise<DemoAccounts> {
       owner: { email: `owner@${demo.slug}.demo.test`, name: `${demo.name} Owner`, password },
     });
     const ctx = system(tenant.id);
-    await db.withTenant(tenant.id, (tx) =>
+    await db.withWholeTenant(tenant.id, (tx) =>
       services.identity.insertUser(tx, ctx, { tenantId: tenant.id, email: `member@${demo.slug}.demo.test`, name: `${demo.name} Member`, role: 'member', passwordHash }),
     );
     const units = [];
     for (const name of demo.units) units.push(await services.access.createUnit(ctx, { name }));
     // A Member whose role holds only in the first unit: it sees that unit's customers only.
-    const unitUser = await db.withTenant(tenant.id, (tx) =>
+    const unitUser = await db.withWholeTenant(tenant.id, (tx) =>
       services.identity.insertUser(tx, ctx, { tenantId: tenant.id, email: `unit@${demo.slug}.demo.test`, name: `${demo.units[0]} Member`, role: null, passwordHash }),
     );
     const member = (await services.access.listRoles(ctx)).items.find((role) => role.key === 'member')!;
@@ -102,7 +102,7 @@ export async function seedDemo(running: Running): Promise<DemoAccounts> {
       await services.orders.create(ctx, { customer_id: customer.id, total_cents: 1999 * (index + 1), currency: demo.region === 'EU' ? 'EUR' : 'USD' });
     }
     // Demo addresses receive no mail: the demo accounts count as verified (FR-VER-001).
-    await db.withTenant(tenant.id, (tx) => tx.updateTable('users').set({ email_verified_at: new Date() }).where('email_verified_at', 'is', null).execute());
+    await db.withWholeTenant(tenant.id, (tx) => tx.updateTable('users').set({ email_verified_at: new Date() }).where('email_verified_at', 'is', null).execute());
   }
   await db.withPlatform((tx) => tx.updateTable('users').set({ email_verified_at: new Date() }).where('email', '=', DEMO_OPERATOR).execute());
   return { password, accounts, created: true };

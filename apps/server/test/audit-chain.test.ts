@@ -101,8 +101,8 @@ describe('audit hash chains', () => {
     test('the app and platform roles get 42501 on UPDATE and DELETE, even inside their own context', async () => {
       const update = (tx: Tx) => tx.updateTable('audit_events').set({ action: 'tampered' }).execute();
       const remove = (tx: Tx) => tx.deleteFrom('audit_events').execute();
-      assert.equal(await sqlstate(() => t.db.withTenant(acme, update)), '42501');
-      assert.equal(await sqlstate(() => t.db.withTenant(acme, remove)), '42501');
+      assert.equal(await sqlstate(() => t.db.withWholeTenant(acme, update)), '42501');
+      assert.equal(await sqlstate(() => t.db.withWholeTenant(acme, remove)), '42501');
       assert.equal(await sqlstate(() => t.db.withPlatform(update)), '42501');
       assert.equal(await sqlstate(() => t.db.withPlatform(remove)), '42501');
     });
@@ -132,7 +132,7 @@ describe('audit hash chains', () => {
         const head = await headOf(acme);
         for (const [what, change] of Object.entries(rewrites(head))) {
           if (change.last_hash === 'to be set') change.last_hash = await previousHash(acme, head.seq - 1);
-          const state = await sqlstate(() => t.db.withTenant(acme, (tx) => tx.updateTable('audit_chain_heads').set(change).where('chain_id', '=', acme).execute()));
+          const state = await sqlstate(() => t.db.withWholeTenant(acme, (tx) => tx.updateTable('audit_chain_heads').set(change).where('chain_id', '=', acme).execute()));
           assert.equal(state, '42501', what);
         }
         assert.deepEqual(await headOf(acme), head);
@@ -164,7 +164,7 @@ describe('audit hash chains', () => {
       test('deferring the event check to commit does not skip it', async () => {
         const head = await headOf(acme);
         const state = await sqlstate(() =>
-          t.db.withTenant(acme, async (tx) => {
+          t.db.withWholeTenant(acme, async (tx) => {
             await sql`set constraints audit_chain_heads_match_event deferred`.execute(tx);
             await tx.updateTable('audit_chain_heads').set({ seq: head.seq + 1, last_hash: 'e'.repeat(64) }).where('chain_id', '=', acme).execute();
           }),
@@ -175,7 +175,7 @@ describe('audit hash chains', () => {
 
       test('the append path still works: several events in one transaction, each advancing the head by one', async () => {
         const head = await headOf(acme);
-        await t.db.withTenant(acme, async (tx) => {
+        await t.db.withWholeTenant(acme, async (tx) => {
           for (const step of [1, 2, 3]) await recordAudit(tx, ctx(), { tenantId: acme, action: 'customer.updated', resourceType: 'customer', metadata: { step } });
         });
         const after = await headOf(acme);
@@ -183,7 +183,7 @@ describe('audit hash chains', () => {
         assert.equal(after.last_hash, await previousHash(acme, after.seq));
         // A rolled-back append leaves the head where it was.
         await assert.rejects(
-          t.db.withTenant(acme, async (tx) => {
+          t.db.withWholeTenant(acme, async (tx) => {
             await recordAudit(tx, ctx(), { tenantId: acme, action: 'customer.updated' });
             throw new Error('rolled back');
           }),

@@ -35,7 +35,7 @@ describe('signed audit checkpoints', () => {
   const chainOf = (chainId: string) => t.db.owner.selectFrom('audit_events').selectAll().where('chain_id', '=', chainId).orderBy('seq').execute();
   const headOf = (chainId: string) => t.db.owner.selectFrom('audit_chain_heads').selectAll().where('chain_id', '=', chainId).executeTakeFirstOrThrow();
   const append = (tenantId: string, count = 1) =>
-    t.db.withTenant(tenantId, async (tx) => {
+    t.db.withWholeTenant(tenantId, async (tx) => {
       for (let i = 0; i < count; i++) await recordAudit(tx, ctx(), { tenantId, action: 'customer.updated', resourceType: 'customer', metadata: { i } });
     });
   const allCheckpoints = async () => {
@@ -231,12 +231,12 @@ describe('signed audit checkpoints', () => {
     assert.equal(await state(() => t.db.owner.updateTable('audit_checkpoints').set({ seq: 1 }).where('chain_id', '=', acme).execute()), '42501');
     assert.equal(await state(() => t.db.owner.deleteFrom('audit_checkpoints').where('chain_id', '=', acme).execute()), '42501');
     assert.equal(await state(() => sql`truncate audit_checkpoints`.execute(t.db.owner)), '42501');
-    const [checkpoint] = await t.db.withTenant(acme, (tx) => tx.selectFrom('audit_checkpoints').selectAll().execute());
+    const [checkpoint] = await t.db.withWholeTenant(acme, (tx) => tx.selectFrom('audit_checkpoints').selectAll().execute());
     assert.ok(checkpoint);
-    const seen = await t.db.withTenant(acme, (tx) => tx.selectFrom('audit_checkpoints').select('chain_id').distinct().execute());
+    const seen = await t.db.withWholeTenant(acme, (tx) => tx.selectFrom('audit_checkpoints').select('chain_id').distinct().execute());
     assert.deepEqual(seen, [{ chain_id: acme }]);
     const write = { ...checkpoint, id: randomUUID(), seq: checkpoint.seq + 1000 };
-    assert.equal(await state(() => t.db.withTenant(acme, (tx) => tx.insertInto('audit_checkpoints').values(write).execute())), '42501');
+    assert.equal(await state(() => t.db.withWholeTenant(acme, (tx) => tx.insertInto('audit_checkpoints').values(write).execute())), '42501');
     assert.equal(await state(() => t.db.withPlatform((tx) => tx.insertInto('audit_checkpoints').values({ ...write, tenant_id: null }).execute())), '42501');
   });
 });

@@ -134,7 +134,7 @@ export async function buildTestPlatform(
     async addUser(tenant, email, role, options = {}) {
       const tenantId = tenants[tenant]!.id;
       const hash = await running.platform.passwords.hash(options.password ?? TEST_PASSWORD);
-      return database.db.withTenant(tenantId, async (tx) => {
+      return database.db.withWholeTenant(tenantId, async (tx) => {
         const { id } = await tx
           .insertInto('users')
           .values({ tenant_id: tenantId, email, password_hash: hash, status: options.status ?? 'active', email_verified_at: options.verified === false ? null : new Date() })

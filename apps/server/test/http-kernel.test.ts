@@ -168,7 +168,7 @@ describe('HTTP kernel (CON-SEC-009, FR-RBAC-004, CON-ARCH-004, NFR-OBS-001, FR-S
       );
       app.get('/v1/test/no-table', TEST_ROUTE, async () => t.db.withPlatform((tx) => sql`select * from secret_internal_table`.execute(tx)));
       app.get('/v1/test/rls', TEST_ROUTE, async () =>
-        t.db.withTenant(t.tenants.acme!.id, (tx) => tx.insertInto('customers').values({ tenant_id: t.tenants.globex!.id, name: 'Smuggled' }).execute()),
+        t.db.withWholeTenant(t.tenants.acme!.id, (tx) => tx.insertInto('customers').values({ tenant_id: t.tenants.globex!.id, name: 'Smuggled' }).execute()),
       );
       app.get('/v1/test/throws', TEST_ROUTE, async () => {
         throw new Error('select password_hash from users where email = $1 failed at tenants.ts:12:3');

@@ -137,8 +137,8 @@ describe('tenant isolation in the database catalog', () => {
       }
       const tamper = (tx: Tx) => tx.updateTable('audit_events').set({ action: 'tampered' }).execute();
       const erase = (tx: Tx) => tx.deleteFrom('audit_events').execute();
-      assert.equal(await sqlstate(() => t.db.withTenant(acme, tamper)), '42501');
-      assert.equal(await sqlstate(() => t.db.withTenant(acme, erase)), '42501');
+      assert.equal(await sqlstate(() => t.db.withWholeTenant(acme, tamper)), '42501');
+      assert.equal(await sqlstate(() => t.db.withWholeTenant(acme, erase)), '42501');
       assert.equal(await sqlstate(() => t.db.withPlatform(tamper)), '42501');
       assert.equal(await sqlstate(() => t.db.withPlatform(erase)), '42501');
     });
@@ -153,7 +153,7 @@ describe('tenant isolation in the database catalog', () => {
           assert.equal(row!.allowed, false, `${role} can read pgboss.${name}.data`);
         }
       }
-      assert.equal(await sqlstate(() => t.db.withTenant(acme, (tx) => sql`select data from pgboss.job`.execute(tx))), '42501');
+      assert.equal(await sqlstate(() => t.db.withWholeTenant(acme, (tx) => sql`select data from pgboss.job`.execute(tx))), '42501');
     });
 
     test('cannot switch off RLS, drop or alter a policy on any tenant table (42501, must be owner)', async () => {
@@ -172,7 +172,7 @@ describe('tenant isolation in the database catalog', () => {
         ];
         for (const statement of statements) {
           const run = (tx: Tx) => sql.raw(statement).execute(tx);
-          assert.equal(await sqlstate(() => t.db.withTenant(acme, run)), '42501', `tsv_app: ${statement}`);
+          assert.equal(await sqlstate(() => t.db.withWholeTenant(acme, run)), '42501', `tsv_app: ${statement}`);
           assert.equal(await sqlstate(() => t.db.withPlatform(run)), '42501', `tsv_platform: ${statement}`);
         }
       }
@@ -229,11 +229,11 @@ describe('tenant isolation in the database catalog', () => {
   describe('(f) inside one tenant', () => {
     test('withTenant(acme) sees only acme rows in every tenant table', async () => {
       const acmeCustomers = await t.db.owner.selectFrom('customers').select('id').where('tenant_id', '=', acme).execute();
-      const seen = await t.db.withTenant(acme, (tx) => tx.selectFrom('customers').select(['id', 'tenant_id']).execute());
+      const seen = await t.db.withWholeTenant(acme, (tx) => tx.selectFrom('customers').select(['id', 'tenant_id']).execute());
       assert.ok(seen.length > 0);
       assert.deepEqual(seen.map((c) => c.id).sort(), acmeCustomers.map((c) => c.id).sort());
       for (const table of tenantTables) {
-        const [row] = await t.db.withTenant(acme, async (tx) =>
+        const [row] = await t.db.withWholeTenant(acme, async (tx) =>
           (await sql<{ foreign: number }>`select count(*)::int as foreign from ${sql.table(table)} where tenant_id is distinct from ${acme}::uuid`.execute(tx)).rows,
         );
         assert.equal(row!.foreign, 0, `${table}: acme's context sees rows of another tenant`);
@@ -242,10 +242,10 @@ describe('tenant isolation in the database catalog', () => {
 
     test("cannot write a row with globex's tenant_id, nor move a row to globex (42501)", async () => {
       const insert = await sqlstate(() =>
-        t.db.withTenant(acme, (tx) => tx.insertInto('customers').values({ tenant_id: globex, name: 'Planted' }).execute()),
+        t.db.withWholeTenant(acme, (tx) => tx.insertInto('customers').values({ tenant_id: globex, name: 'Planted' }).execute()),
       );
       assert.equal(insert, '42501');
-      const move = await sqlstate(() => t.db.withTenant(acme, (tx) => tx.updateTable('customers').set({ tenant_id: globex }).execute()));
+      const move = await sqlstate(() => t.db.withWholeTenant(acme, (tx) => tx.updateTable('customers').set({ tenant_id: globex }).execute()));
       assert.equal(move, '42501');
       const planted = await t.db.owner.selectFrom('customers').select('id').where('name', '=', 'Planted').execute();
       assert.equal(planted.length, 0);
@@ -254,7 +254,7 @@ describe('tenant isolation in the database catalog', () => {
     test("an acme order cannot reference a globex customer (the foreign key is composite)", async () => {
       const globexCustomer = await t.db.owner.selectFrom('customers').select('id').where('tenant_id', '=', globex).executeTakeFirstOrThrow();
       const state = await sqlstate(() =>
-        t.db.withTenant(acme, (tx) =>
+        t.db.withWholeTenant(acme, (tx) =>
           tx.insertInto('orders').values({ tenant_id: acme, customer_id: globexCustomer.id, total_cents: 100, currency: 'USD' }).execute(),
         ),
       );

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/kernel/config.ts';
-import { scopeOf, type TenantScope } from '../src/kernel/context.ts';
+import { scopeOf } from '../src/kernel/context.ts';
 import type { Database } from '../src/kernel/db/database.ts';
 import { createHttpServer, type App } from '../src/kernel/http/server.ts';
 import { createLogger } from '../src/kernel/log.ts';
@@ -37,12 +37,12 @@ describe('noisy neighbour: the per-tenant concurrency bound', () => {
   /** Counts the tenant transactions that go through this database object. */
   function instrument(db: Database) {
     const withTenant = db.withTenant.bind(db);
-    (db as { withTenant: Database['withTenant'] }).withTenant = async (scope, fn) => {
-      const tenantId = typeof scope === 'string' ? scope : (scope as TenantScope).tenantId;
+    (db as { withTenant: Database['withTenant'] }).withTenant = async (ctx, fn) => {
+      const { tenantId } = scopeOf(ctx);
       open.set(tenantId, (open.get(tenantId) ?? 0) + 1);
       peak.set(tenantId, Math.max(peak.get(tenantId) ?? 0, open.get(tenantId)!));
       try {
-        return await withTenant(scope, fn);
+        return await withTenant(ctx, fn);
       } finally {
         open.set(tenantId, open.get(tenantId)! - 1);
       }
@@ -69,7 +69,7 @@ describe('noisy neighbour: the per-tenant concurrency bound', () => {
     const platform = t.running.platform;
     ({ app } = await createHttpServer(config, createLogger('silent'), { db: t.db, tokens: platform.tokens, sessions: platform.sessions }));
     app.get('/v1/tenants/:tenantId/report', { config: { access: 'customers.read', requirements: ['FR-TEN-008'] } }, async (request) =>
-      t.db.withTenant(scopeOf(request.ctx), async (tx) => {
+      t.db.withTenant(request.ctx, async (tx) => {
         const { rows } = await sql<{ n: number }>`select count(*)::int as n from customers`.execute(tx);
         await sleep(HOLD_MS);
         return { customers: rows[0]!.n };

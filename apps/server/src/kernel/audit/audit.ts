@@ -297,7 +297,7 @@ export async function recordPrivilegedRequest(db: Database, ctx: RequestContext,
   };
   const tenantId = actor.tenantId;
   if (actor.impersonatorId && tenantId) {
-    await db.withTenant(tenantId, (tx) => recordAudit(tx, ctx, { ...event, tenantId, action: 'impersonation.request' }));
+    await db.withWholeTenant(tenantId, (tx) => recordAudit(tx, ctx, { ...event, tenantId, action: 'impersonation.request' }));
   } else if (tenantId === null && actor.type === 'operator' && actor.roles.includes('super_admin')) {
     // The token of an elevated session names the role (modules/identity adds it at login and refresh).
     await db.withPlatform((tx) =>

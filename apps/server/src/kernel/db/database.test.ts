@@ -17,12 +17,12 @@ describe('database interface (CON-ARCH-002, NFR-OBS-001)', () => {
 
   test('a statement running past QUERY_TIMEOUT_MS fails on either backend, and the database stays usable', async () => {
     const started = Date.now();
-    await assert.rejects(db.withTenant(randomUUID(), (tx) => sql`select pg_sleep(1.5)`.execute(tx)), (error: Error & { code?: string }) =>
+    await assert.rejects(db.withWholeTenant(randomUUID(), (tx) => sql`select pg_sleep(1.5)`.execute(tx)), (error: Error & { code?: string }) =>
       error.code === '57014' || error.code === 'query-timeout');
     // The server cancels the statement; the embedded engine runs on this thread and cannot be
     // interrupted, so there the statement fails (and rolls back) when it returns.
     if (db.backend === 'postgres') assert.ok(Date.now() - started < 1_400, 'the server cancelled the statement');
-    const { rows } = await db.withTenant(randomUUID(), (tx) => sql<{ one: number }>`select 1 as one`.execute(tx));
+    const { rows } = await db.withWholeTenant(randomUUID(), (tx) => sql<{ one: number }>`select 1 as one`.execute(tx));
     assert.equal(rows[0]!.one, 1);
   });
 
@@ -30,7 +30,7 @@ describe('database interface (CON-ARCH-002, NFR-OBS-001)', () => {
     const tenants = Array.from({ length: 20 }, () => randomUUID());
     const seen = await Promise.all(
       tenants.map((tenantId) =>
-        db.withTenant(tenantId, async (tx) => {
+        db.withWholeTenant(tenantId, async (tx) => {
           await sql`select pg_sleep(0.01)`.execute(tx);
           const { rows } = await sql<{ tenant: string; role: string }>`select current_setting('app.tenant_id') as tenant, current_user as role`.execute(tx);
           return rows[0]!;
@@ -42,11 +42,11 @@ describe('database interface (CON-ARCH-002, NFR-OBS-001)', () => {
   });
 
   test('a tenant id that is not a UUID never reaches SQL', async () => {
-    await assert.rejects(db.withTenant("x'); drop table customers; --", async () => 1), /UUID/);
+    await assert.rejects(db.withWholeTenant("x'); drop table customers; --", async () => 1), /UUID/);
   });
 
   test('after a transaction the connection keeps no tenant and no role', async () => {
-    await db.withTenant(randomUUID(), (tx) => sql`select 1`.execute(tx));
+    await db.withWholeTenant(randomUUID(), (tx) => sql`select 1`.execute(tx));
     const { rows } = await sql<{ tenant: string | null }>`select nullif(current_setting('app.tenant_id', true), '') as tenant`.execute(db.owner);
     assert.equal(rows[0]!.tenant, null);
   });
@@ -132,11 +132,11 @@ describe('connections lost under a transaction (NFR-OPS-001)', { skip: process.e
   });
 
   test('a connection found dead when the transaction opens is replaced, and the transaction runs once', async () => {
-    await db.withTenant(randomUUID(), (tx) => sql`select 1`.execute(tx));
+    await db.withWholeTenant(randomUUID(), (tx) => sql`select 1`.execute(tx));
     const before = relay.accepted;
     relay.cut();
     let runs = 0;
-    const { rows } = await db.withTenant(randomUUID(), async (tx) => {
+    const { rows } = await db.withWholeTenant(randomUUID(), async (tx) => {
       runs++;
       return sql<{ one: number }>`select 1 as one`.execute(tx);
     });
@@ -148,7 +148,7 @@ describe('connections lost under a transaction (NFR-OPS-001)', { skip: process.e
   test('a connection lost inside the transaction fails it as a connection error, without running it again', async () => {
     let runs = 0;
     await assert.rejects(
-      db.withTenant(randomUUID(), async (tx) => {
+      db.withWholeTenant(randomUUID(), async (tx) => {
         runs++;
         relay.cut();
         await sql`select 1`.execute(tx);
@@ -156,7 +156,7 @@ describe('connections lost under a transaction (NFR-OPS-001)', { skip: process.e
       (error) => isConnectionError(error),
     );
     assert.equal(runs, 1);
-    const { rows } = await db.withTenant(randomUUID(), (tx) => sql<{ one: number }>`select 1 as one`.execute(tx));
+    const { rows } = await db.withWholeTenant(randomUUID(), (tx) => sql<{ one: number }>`select 1 as one`.execute(tx));
     assert.equal(rows[0]!.one, 1, 'the next transaction gets a working connection');
   });
 });

@@ -5,7 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { TenantScope } from '../context.ts';
+import { scopeOf, type RequestContext, type TenantScope } from '../context.ts';
 import type { Logger } from '../log.ts';
 import type { DB } from './schema.ts';
 import { ConnectionLock, PGliteDialect } from './pglite-driver.ts';
@@ -30,11 +30,16 @@ export interface Database {
    */
   readonly owner: Kysely<DB>;
   /**
-   * Runs fn in one transaction as the app role with app.tenant_id set; the only way to reach tenant
-   * data. A bare tenant id reaches every organization unit (jobs, provisioning); requests pass
-   * `scopeOf(ctx)` so unit-scoped rows beyond the caller's reach stay invisible.
+   * Runs fn in one transaction as the app role in the caller's tenant, limited to the units the
+   * route's permission reaches (unit-scoped rows beyond them stay invisible): the way requests
+   * reach tenant data. A context without a tenant is refused (403).
    */
-  withTenant<T>(scope: string | TenantScope, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  withTenant<T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * The same in every unit of a tenant, for work no caller's unit reach bounds: jobs, sign-in
+   * before there is a caller, provisioning, key checks, a user's own rows, tenant-wide settings.
+   */
+  withWholeTenant<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Runs fn in one transaction as the platform role (tenants, operators, platform audit chain). */
   withPlatform<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Raw SQL on the owner connection, every statement's rows returned (the job queue's adapter). */
@@ -68,8 +73,8 @@ const INT8_OID = 20;
  * Runs fn in the plane a tenant id names: that tenant's context (every unit), or the platform's
  * for null (platform staff, whose rows have no tenant).
  */
-export function inPlane<T>(db: Pick<Database, 'withTenant' | 'withPlatform'>, tenantId: string | null, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return tenantId ? db.withTenant(tenantId, fn) : db.withPlatform(fn);
+export function inPlane<T>(db: Pick<Database, 'withWholeTenant' | 'withPlatform'>, tenantId: string | null, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return tenantId ? db.withWholeTenant(tenantId, fn) : db.withPlatform(fn);
 }
 
 export function isUuid(value: unknown): value is string {
@@ -105,9 +110,9 @@ function unitSetting(units: TenantScope['units']): string {
  * The statements that open a scoped transaction, sent as one round trip. The ids are inlined (the
  * simple protocol takes no parameters), so they must be validated UUIDs.
  */
-function openTransaction(role: 'tsv_app' | 'tsv_platform', scope: string | TenantScope | null, queryTimeoutMs: number): string {
-  const tenantId = scope === null ? '' : typeof scope === 'string' ? scope : scope.tenantId;
-  const units = scope === null ? '' : typeof scope === 'string' ? '*' : unitSetting(scope.units);
+function openTransaction(role: 'tsv_app' | 'tsv_platform', scope: TenantScope | null, queryTimeoutMs: number): string {
+  const tenantId = scope === null ? '' : scope.tenantId;
+  const units = scope === null ? '' : unitSetting(scope.units);
   if (scope !== null && !UUID.test(tenantId)) throw new Error('tenant id must be a UUID');
   return [
     'begin',
@@ -186,14 +191,15 @@ async function createEmbeddedDatabase(options: DatabaseOptions): Promise<Databas
   return {
     backend: 'pglite',
     owner: kysely,
-    withTenant: async (scope, fn) => scoped(kysely, openTransaction('tsv_app', scope, timeout), fn),
+    withTenant: async (ctx, fn) => scoped(kysely, openTransaction('tsv_app', scopeOf(ctx), timeout), fn),
+    withWholeTenant: async (tenantId, fn) => scoped(kysely, openTransaction('tsv_app', { tenantId, units: 'all' }, timeout), fn),
     withPlatform: (fn) => scoped(kysely, openTransaction('tsv_platform', null, timeout), fn),
     ownerExecute: (text, values) => lock.run(() => execute(text, values)),
     withOwnerSession: (fn) => lock.run(() => fn(execute)),
-    listen: async (channel, onMessage) => {
+    listen: sharedListeners(async (channel, onMessage) => {
       const unlisten = await lock.run(() => pglite.listen(channel, onMessage));
       return () => lock.run(() => unlisten());
-    },
+    }),
     close: async () => {
       await kysely.destroy();
     },
@@ -226,6 +232,49 @@ async function rawQuery(client: pg.Pool | pg.PoolClient, text: string, values?: 
   return Array.isArray(result) ? result.map((r) => ({ rows: r.rows })) : { rows: result.rows };
 }
 
+interface Subscriber {
+  onMessage(payload: string): void;
+  onReconnect?(): void;
+}
+
+/**
+ * One LISTEN per channel however many parts of the process subscribe (the session cache and the
+ * API-key cache both follow the sessions channel): each subscriber hears every message and every
+ * reconnect, and the connection closes with the last one.
+ */
+function sharedListeners(listen: Database['listen']): Database['listen'] {
+  const channels = new Map<string, { subscribers: Set<Subscriber>; opened: Promise<() => Promise<void>> }>();
+  return async (channel, onMessage, onReconnect) => {
+    let shared = channels.get(channel);
+    if (!shared) {
+      const subscribers = new Set<Subscriber>();
+      const opened = listen(
+        channel,
+        (payload) => subscribers.forEach((subscriber) => subscriber.onMessage(payload)),
+        () => subscribers.forEach((subscriber) => subscriber.onReconnect?.()),
+      );
+      shared = { subscribers, opened };
+      channels.set(channel, shared);
+    }
+    const current = shared;
+    const subscriber: Subscriber = { onMessage, onReconnect };
+    current.subscribers.add(subscriber);
+    let unlisten: () => Promise<void>;
+    try {
+      unlisten = await current.opened;
+    } catch (error) {
+      current.subscribers.delete(subscriber);
+      if (channels.get(channel) === current) channels.delete(channel);
+      throw error;
+    }
+    return async () => {
+      if (!current.subscribers.delete(subscriber) || current.subscribers.size > 0) return;
+      if (channels.get(channel) === current) channels.delete(channel);
+      await unlisten();
+    };
+  };
+}
+
 /** A lost listener tries again after this, doubling up to the maximum, until it is back. */
 const LISTEN_RETRY_FIRST_MS = 100;
 const LISTEN_RETRY_MAX_MS = 5_000;
@@ -242,7 +291,8 @@ async function createServerDatabase(options: DatabaseOptions): Promise<Database>
   return {
     backend: 'postgres',
     owner,
-    withTenant: async (scope, fn) => scoped(app, openTransaction('tsv_app', scope, timeout), fn),
+    withTenant: async (ctx, fn) => scoped(app, openTransaction('tsv_app', scopeOf(ctx), timeout), fn),
+    withWholeTenant: async (tenantId, fn) => scoped(app, openTransaction('tsv_app', { tenantId, units: 'all' }, timeout), fn),
     withPlatform: (fn) => scoped(app, openTransaction('tsv_platform', null, timeout), fn),
     ownerExecute: (text, values) => rawQuery(ownerPool, text, values),
     withOwnerSession: async (fn) => {
@@ -253,7 +303,7 @@ async function createServerDatabase(options: DatabaseOptions): Promise<Database>
         client.release();
       }
     },
-    listen: async (channel, onMessage, onReconnect) => {
+    listen: sharedListeners(async (channel, onMessage, onReconnect) => {
       if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error('invalid channel name');
       let client: pg.Client | null = null;
       let stopped = false;
@@ -319,7 +369,7 @@ async function createServerDatabase(options: DatabaseOptions): Promise<Database>
       };
       subscriptions.add(unlisten);
       return unlisten;
-    },
+    }),
     close: async () => {
       for (const unlisten of subscriptions) await unlisten();
       await app.destroy();

@@ -203,7 +203,7 @@ async function activeSession(deps: GuardDependencies, claims: VerifiedAccess): P
   if (cached && Date.now() - cached.lastSeenAt <= cached.idleTimeoutMs) return cached;
   const tenantId = claims.tenant_id;
   const { rows } = tenantId
-    ? await deps.db.withTenant(tenantId, (tx) => selectSession(tx, claims.sid, true))
+    ? await deps.db.withWholeTenant(tenantId, (tx) => selectSession(tx, claims.sid, true))
     : await deps.db.withPlatform((tx) => selectSession(tx, claims.sid, false));
   const row = rows[0];
   const active =

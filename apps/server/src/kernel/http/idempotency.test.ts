@@ -171,7 +171,7 @@ describe('Idempotency-Key on POST and PUT (FR-IDEM-001)', () => {
     // A holder that died: its claim's lease has lapsed, so the retry runs.
     const crashedKey = randomUUID();
     const body = { n: 2 };
-    await t.db.withTenant(acme, (tx) =>
+    await t.db.withWholeTenant(acme, (tx) =>
       sql`insert into idempotency_keys (tenant_id, principal, idempotency_key, request_hash, lease_id, locked_until, expires_at)
           select ${acme}, 'user:' || id, ${crashedKey}, ${requestHash('POST', '/v1/idem/plain', body)}, gen_random_uuid(),
                  now() - interval '1 second', now() + interval '1 day'
@@ -215,7 +215,7 @@ describe('Idempotency-Key on POST and PUT (FR-IDEM-001)', () => {
     assert.equal(stored[0]!.tenant_id, null);
     assert.match(stored[0]!.principal, /^user:/);
     const seenBy = (tenantId: string) =>
-      t.db.withTenant(tenantId, (tx) => tx.selectFrom('idempotency_keys').select('id').where('idempotency_key', '=', key).execute());
+      t.db.withWholeTenant(tenantId, (tx) => tx.selectFrom('idempotency_keys').select('id').where('idempotency_key', '=', key).execute());
     assert.deepEqual(await seenBy(acme), []);
     assert.deepEqual(await seenBy(t.tenants.globex!.id), []);
     assert.equal((await t.db.withPlatform((tx) => tx.selectFrom('idempotency_keys').select('id').where('idempotency_key', '=', key).execute())).length, 1);

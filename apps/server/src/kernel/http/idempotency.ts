@@ -4,7 +4,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod,
 import { sql } from 'kysely';
 import { canonicalJson } from '../audit/audit.ts';
 import type { Config } from '../config.ts';
-import { scopeOf } from '../context.ts';
 import { isUuid, type Database, type Tx } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 
@@ -94,7 +93,7 @@ export function createIdempotency(config: Config, db: Database): Idempotency {
 
   function inScope<T>(request: FastifyRequest, scope: KeyScope, fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (scope.tenantId === null) return db.withPlatform(fn);
-    return db.withTenant(request.ctx.actor ? scopeOf(request.ctx) : scope.tenantId, fn);
+    return request.ctx.actor ? db.withTenant(request.ctx, fn) : db.withWholeTenant(scope.tenantId, fn);
   }
 
   /** Expired keys of this scope go while a new key is claimed there, at most every PURGE_EVERY_MS per node. */

@@ -49,11 +49,11 @@ describe('jobs run only in the tenant that enqueued them (FR-TEN-007)', () => {
 
   test("a job enqueued in acme's transaction naming globex is refused, dead-lettered and reported, never delivered", async () => {
     // Through the enqueue path, and by hand in SQL with a forged stamp: both as the app role in acme.
-    await t.db.withTenant(acme, (tx) => jobs.enqueue(tx, NOTIFICATION_JOB, message(globex, 'via-enqueue@globex.example')));
+    await t.db.withWholeTenant(acme, (tx) => jobs.enqueue(tx, NOTIFICATION_JOB, message(globex, 'via-enqueue@globex.example')));
     const forged = { ...message(globex, 'via-sql@globex.example'), enqueued_by_tenant: globex };
-    await t.db.withTenant(acme, (tx) => sql`insert into pgboss.job (name, data) values (${NOTIFICATION_JOB}, ${JSON.stringify(forged)}::jsonb)`.execute(tx));
+    await t.db.withWholeTenant(acme, (tx) => sql`insert into pgboss.job (name, data) values (${NOTIFICATION_JOB}, ${JSON.stringify(forged)}::jsonb)`.execute(tx));
     // The control: acme's own message still goes out.
-    await t.db.withTenant(acme, (tx) => jobs.enqueue(tx, NOTIFICATION_JOB, message(acme, 'own@acme.example')));
+    await t.db.withWholeTenant(acme, (tx) => jobs.enqueue(tx, NOTIFICATION_JOB, message(acme, 'own@acme.example')));
     await eventually(async () => (await delivered('own@acme.example')).length > 0);
 
     for (const to of ['via-enqueue@globex.example', 'via-sql@globex.example']) {
@@ -77,7 +77,7 @@ describe('jobs run only in the tenant that enqueued them (FR-TEN-007)', () => {
 
   test('a sweep across tenants is started by the scheduler or the platform plane, never by a tenant', async () => {
     const correlationId = randomUUID();
-    await t.db.withTenant(acme, (tx) => jobs.enqueue(tx, 'audit-chain-verification', { tenant_id: acme, correlation_id: correlationId }));
+    await t.db.withWholeTenant(acme, (tx) => jobs.enqueue(tx, 'audit-chain-verification', { tenant_id: acme, correlation_id: correlationId }));
     const dead = await eventually(() => deadLetterWhere('correlation_id', correlationId));
     assert.equal((await jobs.deadLetter(dead.id))?.deadLetter.enqueuedBy, acme);
   });
@@ -162,7 +162,7 @@ describe('leases sized to the job kind (NFR-OPS-001)', () => {
     const survivor = await createJobQueue(t.db, createLogger('silent'), { worker: true });
     try {
       await crashed.start();
-      await t.db.withTenant(acme, (tx) => survivor.enqueue(tx, probe.name, { tenant_id: acme, correlation_id: 'held-by-the-dead' }));
+      await t.db.withWholeTenant(acme, (tx) => survivor.enqueue(tx, probe.name, { tenant_id: acme, correlation_id: 'held-by-the-dead' }));
       const [claimed] = await crashed.fetch(probe.name);
       assert.ok(claimed, 'the crashed worker holds the job');
       assert.equal(claimed.expireInSeconds, 2);

@@ -100,7 +100,7 @@ export function createAccessService(platform: Platform) {
   async function changeGrants<T>(ctx: RequestContext, fn: (tx: Tx, tenantId: string) => Promise<T>): Promise<T> {
     const scope = scopeOf(ctx);
     return withRevocation(sessions, { kind: 'grants', id: scope.tenantId }, () =>
-      db.withTenant(scope, async (tx) => {
+      db.withTenant(ctx, async (tx) => {
         const result = await fn(tx, scope.tenantId);
         await announceRevocation(tx, { kind: 'grants', id: scope.tenantId });
         return result;
@@ -125,12 +125,12 @@ export function createAccessService(platform: Platform) {
     },
 
     async listRoles(ctx: RequestContext) {
-      const rows = await db.withTenant(scopeOf(ctx), (tx) => listRoles(tx));
+      const rows = await db.withTenant(ctx, (tx) => listRoles(tx));
       return { items: rows.map(roleView), next_cursor: null };
     },
 
     async getRole(ctx: RequestContext, id: string) {
-      const row = await db.withTenant(scopeOf(ctx), (tx) => findRole(tx, id));
+      const row = await db.withTenant(ctx, (tx) => findRole(tx, id));
       if (!row) throw new AppError('not-found');
       return roleView(row);
     },
@@ -139,7 +139,7 @@ export function createAccessService(platform: Platform) {
       const permissions = checkedPermissions(input.permissions);
       assertHoldsAll(ctx, permissions);
       const { tenantId } = scopeOf(ctx);
-      const row = await db.withTenant(scopeOf(ctx), async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const created = await insertRole(tx, tenantId, { name: input.name, description: input.description ?? '', permissions });
         await recordAudit(tx, ctx, { tenantId, action: 'role.created', resourceType: 'role', resourceId: created.id, metadata: { name: input.name, permissions } });
         return created;
@@ -181,19 +181,19 @@ export function createAccessService(platform: Platform) {
     },
 
     async listUnits(ctx: RequestContext) {
-      const rows = await db.withTenant(scopeOf(ctx), (tx) => listUnits(tx));
+      const rows = await db.withTenant(ctx, (tx) => listUnits(tx));
       return { items: rows.map(withIsoDates), next_cursor: null };
     },
 
     async getUnit(ctx: RequestContext, id: string) {
-      const row = await db.withTenant(scopeOf(ctx), (tx) => findUnit(tx, id));
+      const row = await db.withTenant(ctx, (tx) => findUnit(tx, id));
       if (!row) throw new AppError('not-found');
       return withIsoDates(row);
     },
 
     async createUnit(ctx: RequestContext, input: CreateUnitInput) {
       const { tenantId } = scopeOf(ctx);
-      const row = await db.withTenant(scopeOf(ctx), async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         if (input.parent_id && !(await findUnit(tx, input.parent_id))) throw new AppError('validation', 'The parent unit does not exist.');
         const created = await insertUnit(tx, tenantId, { name: input.name, parent_id: input.parent_id ?? null });
         await recordAudit(tx, ctx, { tenantId, action: 'unit.created', resourceType: 'org_unit', resourceId: created.id, metadata: { name: input.name } });
@@ -205,7 +205,7 @@ export function createAccessService(platform: Platform) {
     async updateUnit(ctx: RequestContext, id: string, input: UpdateUnitInput) {
       const { version, ...changes } = input;
       const { tenantId } = scopeOf(ctx);
-      const row = await db.withTenant(scopeOf(ctx), async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const current = await findUnit(tx, id);
         if (!current) throw new AppError('not-found');
         if (changes.parent_id) {
@@ -222,7 +222,7 @@ export function createAccessService(platform: Platform) {
 
     async deleteUnit(ctx: RequestContext, id: string) {
       const { tenantId } = scopeOf(ctx);
-      await db.withTenant(scopeOf(ctx), async (tx) => {
+      await db.withTenant(ctx, async (tx) => {
         if (!(await findUnit(tx, id))) throw new AppError('not-found');
         // Sub-units, assignments and rows in the unit keep it: the foreign keys answer 409.
         await deleteUnit(tx, id);
@@ -231,7 +231,7 @@ export function createAccessService(platform: Platform) {
     },
 
     async listAssignments(ctx: RequestContext, query: ListAssignmentsQueryType) {
-      const rows = await db.withTenant(scopeOf(ctx), (tx) => listAssignments(tx, { userId: query.user_id, roleId: query.role_id, unitId: query.unit_id }));
+      const rows = await db.withTenant(ctx, (tx) => listAssignments(tx, { userId: query.user_id, roleId: query.role_id, unitId: query.unit_id }));
       return { items: rows.map(withIsoDates), next_cursor: null };
     },
 

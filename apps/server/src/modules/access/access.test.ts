@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { DEFAULT_TENANT_ROLES, PERMISSION_CATALOG, planeOf, type Permission } from '../../kernel/auth/permissions.ts';
+import type { RequestContext } from '../../kernel/context.ts';
+import { createLogger } from '../../kernel/log.ts';
 import { buildTestPlatform, type Session, type TestPlatform } from '../../../test/helpers.ts';
 
 interface Role {
@@ -47,7 +49,7 @@ describe('access control: catalog, roles, units, scoped assignments (FR-RBAC-001
       sql`update permissions set plane = 'tenant' where key = 'platform.tenants.write'`,
       sql`delete from permissions`,
     ]) {
-      await assert.rejects(t.db.withTenant(acme, (tx) => attempt.execute(tx)), /permission denied/);
+      await assert.rejects(t.db.withWholeTenant(acme, (tx) => attempt.execute(tx)), /permission denied/);
       await assert.rejects(t.db.withPlatform((tx) => attempt.execute(tx)), /permission denied/);
     }
   });
@@ -89,9 +91,9 @@ describe('access control: catalog, roles, units, scoped assignments (FR-RBAC-001
   test('a role stored with a permission the catalog no longer has grants nothing for it', async () => {
     const role = (await call(owner, 'POST', '/roles', { name: 'Legacy', permissions: ['customers.read'] })).json() as Role;
     // As if the permission had been renamed in a later catalog: the row keeps the old key.
-    await t.db.withTenant(acme, (tx) => tx.updateTable('roles').set({ permissions: ['customers.read', 'customers.delete_everything'] }).where('id', '=', role.id).execute());
+    await t.db.withWholeTenant(acme, (tx) => tx.updateTable('roles').set({ permissions: ['customers.read', 'customers.delete_everything'] }).where('id', '=', role.id).execute());
     const userIdLegacy = await t.addUser('acme', 'legacy@acme.demo.test', 'readonly');
-    await t.db.withTenant(acme, (tx) => tx.deleteFrom('role_assignments').where('user_id', '=', userIdLegacy).execute());
+    await t.db.withWholeTenant(acme, (tx) => tx.deleteFrom('role_assignments').where('user_id', '=', userIdLegacy).execute());
     assert.equal((await call(owner, 'POST', '/role-assignments', { user_id: userIdLegacy, role_id: role.id })).statusCode, 201);
     const legacy = await t.login('legacy@acme.demo.test', 'acme');
     const me = (await t.app.inject({ method: 'GET', url: '/v1/me', headers: legacy.headers })).json() as { permissions: string[] };
@@ -177,7 +179,7 @@ describe('unit-scoped access is enforced by the database (FR-RBAC-003, FR-TEN-00
   before(async () => {
     t = await buildTestPlatform({}, { worker: false });
     acme = t.tenants.acme!.id;
-    const units = await t.db.withTenant(acme, (tx) => tx.selectFrom('org_units').select(['id', 'name']).execute());
+    const units = await t.db.withWholeTenant(acme, (tx) => tx.selectFrom('org_units').select(['id', 'name']).execute());
     north = units.find((unit) => unit.name === 'North')!.id;
     south = units.find((unit) => unit.name === 'South')!.id;
     const owner = await t.login('owner@acme.demo.test', 'acme');
@@ -209,15 +211,24 @@ describe('unit-scoped access is enforced by the database (FR-RBAC-003, FR-TEN-00
   });
 
   test('a query that forgets to filter still sees only the reached units', async () => {
-    const everything = await t.db.withTenant(acme, (tx) => tx.selectFrom('customers').select('unit_id').execute());
+    // A caller of acme whose route's permission reaches these units.
+    const reaching = (units: Set<string>): RequestContext => ({
+      correlationId: 'units-test',
+      ip: null,
+      userAgent: null,
+      actor: { type: 'system', userId: 'units-test', tenantId: acme, roles: [], sessionId: 'units-test', amr: [], grants: new Map() },
+      reach: units,
+      log: createLogger('silent'),
+    });
+    const everything = await t.db.withWholeTenant(acme, (tx) => tx.selectFrom('customers').select('unit_id').execute());
     assert.ok(everything.some((row) => row.unit_id === south) && everything.some((row) => row.unit_id === null));
-    const northOnly = await t.db.withTenant({ tenantId: acme, units: new Set([north]) }, (tx) => tx.selectFrom('customers').select('unit_id').execute());
+    const northOnly = await t.db.withTenant(reaching(new Set([north])), (tx) => tx.selectFrom('customers').select('unit_id').execute());
     assert.ok(northOnly.length > 0);
     assert.deepEqual([...new Set(northOnly.map((row) => row.unit_id))], [north]);
-    const none = await t.db.withTenant({ tenantId: acme, units: new Set() }, (tx) => tx.selectFrom('customers').select('id').execute());
+    const none = await t.db.withTenant(reaching(new Set()), (tx) => tx.selectFrom('customers').select('id').execute());
     assert.deepEqual(none, [], 'no unit reached: no unit-scoped row at all');
     await assert.rejects(
-      t.db.withTenant({ tenantId: acme, units: new Set([north]) }, (tx) => tx.updateTable('customers').set({ unit_id: south }).where('unit_id', '=', north).execute()),
+      t.db.withTenant(reaching(new Set([north])), (tx) => tx.updateTable('customers').set({ unit_id: south }).where('unit_id', '=', north).execute()),
       /row-level security/,
     );
   });

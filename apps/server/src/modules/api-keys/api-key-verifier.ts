@@ -138,7 +138,7 @@ export class ApiKeyVerifier {
     const cached = this.#entries.get(prefix);
     if (cached && cached.freshUntil > now) return cached;
     const owner = await this.db.withPlatform((tx) => findTenantOfPrefix(tx, prefix));
-    const row = owner ? await this.db.withTenant(owner.tenant_id, (tx) => findKeyForAuthentication(tx, prefix)) : undefined;
+    const row = owner ? await this.db.withWholeTenant(owner.tenant_id, (tx) => findKeyForAuthentication(tx, prefix)) : undefined;
     if (!owner || !row) {
       this.#entries.delete(prefix);
       return null;
@@ -165,7 +165,7 @@ export class ApiKeyVerifier {
     if (now - entry.lastUsedAt < TOUCH_INTERVAL_MS) return;
     entry.lastUsedAt = now;
     this.db
-      .withTenant(entry.tenantId, (tx) => touchApiKey(tx, entry.keyId))
+      .withWholeTenant(entry.tenantId, (tx) => touchApiKey(tx, entry.keyId))
       .catch((error: unknown) => this.log.warn({ err: error, keyId: entry.keyId }, 'could not record the last use of an API key'));
   }
 }

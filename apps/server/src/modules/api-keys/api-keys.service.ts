@@ -34,7 +34,7 @@ export function createApiKeysService(platform: Platform) {
 
   return {
     async list(ctx: RequestContext) {
-      const rows = await db.withTenant(scopeOf(ctx), (tx) => listApiKeys(tx));
+      const rows = await db.withTenant(ctx, (tx) => listApiKeys(tx));
       return { items: rows.map(withIsoDates) };
     },
 
@@ -44,7 +44,7 @@ export function createApiKeysService(platform: Platform) {
       const expiresAt = input.expires_at === undefined ? null : new Date(input.expires_at);
       if (expiresAt && expiresAt.getTime() <= Date.now()) throw new AppError('validation', 'expires_at must be in the future.');
       const scope = scopeOf(ctx);
-      return db.withTenant(scope, async (tx) => {
+      return db.withTenant(ctx, async (tx) => {
         const issued = await issue(tx, scope.tenantId, { name: input.name, scopes: input.scopes, expires_at: expiresAt, created_by: userId });
         await recordAudit(tx, ctx, {
           tenantId: scope.tenantId,
@@ -60,7 +60,7 @@ export function createApiKeysService(platform: Platform) {
     async revoke(ctx: RequestContext, id: string) {
       const userId = managingUser(ctx);
       const scope = scopeOf(ctx);
-      await db.withTenant(scope, async (tx) => {
+      await db.withTenant(ctx, async (tx) => {
         const current = await findApiKey(tx, id);
         if (!current) throw new AppError('not-found');
         if (!(await revokeApiKey(tx, id, userId))) throw new AppError('conflict', 'The key is already revoked.');
@@ -74,7 +74,7 @@ export function createApiKeysService(platform: Platform) {
       const userId = managingUser(ctx);
       const scope = scopeOf(ctx);
       const overlapSeconds = input.overlap_seconds ?? DEFAULT_OVERLAP_SECONDS;
-      return db.withTenant(scope, async (tx) => {
+      return db.withTenant(ctx, async (tx) => {
         const current = await findApiKey(tx, id);
         if (!current) throw new AppError('not-found');
         const now = Date.now();

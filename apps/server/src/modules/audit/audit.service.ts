@@ -97,7 +97,7 @@ type Open = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
  */
 export function createAuditService(platform: Platform) {
   const { db } = platform;
-  const inTenant = (ctx: RequestContext): Open => (fn) => db.withTenant(scopeOf(ctx), fn);
+  const inTenant = (ctx: RequestContext): Open => (fn) => db.withTenant(ctx, fn);
   const inPlatform: Open = (fn) => db.withPlatform(fn);
 
   async function search(open: Open, auditView: AuditView, query: SearchQueryType) {
@@ -171,7 +171,7 @@ export function createAuditService(platform: Platform) {
       ]);
       if (errors.length > 0) throw new AppError('validation', 'Some events are not valid; none was appended.', { errors });
 
-      const results = await db.withTenant(tenantId, async (tx) => {
+      const results = await db.withWholeTenant(tenantId, async (tx) => {
         const tenant = await findTenantStatus(tx, tenantId);
         if (!tenant) throw new AppError('not-found');
         if (tenant.status !== 'active') throw new AppError('tenant-suspended');

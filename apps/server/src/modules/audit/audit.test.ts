@@ -279,7 +279,7 @@ describe('audit search, export and audit-on-read', () => {
 
     test('a log larger than a page (2,500 events) streams whole, each event once, newest first', async () => {
       const ctx: RequestContext = { correlationId: randomUUID(), ip: null, userAgent: null, actor: null, reach: 'all', log: createLogger('silent') };
-      await t.db.withTenant(acme, async (tx) => {
+      await t.db.withWholeTenant(acme, async (tx) => {
         for (let i = 0; i < 2_500; i++) await recordAudit(tx, ctx, { tenantId: acme, action: 'app.bulk.test', metadata: { i } });
       });
       const response = await get(`/v1/tenants/${acme}/audit-events.csv?action=app.bulk.test`, auditor);

@@ -79,7 +79,7 @@ export function createBillingService(platform: Platform) {
    * read in the tenant's own audit chain in the same transaction.
    */
   function inTenantForExport<T>(ctx: RequestContext, tenantId: string, metadata: Record<string, unknown>, fn: (tx: Tx) => Promise<T>) {
-    return db.withTenant(tenantId, async (tx) => {
+    return db.withWholeTenant(tenantId, async (tx) => {
       if (!(await tenantExists(tx, tenantId))) throw new AppError('not-found', 'No such tenant.');
       const result = await fn(tx);
       await recordAudit(tx, ctx, { tenantId, action: 'billing.exported', resourceType: 'tenant', resourceId: tenantId, metadata });
@@ -115,7 +115,7 @@ export function createBillingService(platform: Platform) {
       });
 
       for (const [tenantId, group] of byTenant) {
-        const inserted = await db.withTenant(tenantId, async (tx) => {
+        const inserted = await db.withWholeTenant(tenantId, async (tx) => {
           if (!(await tenantExists(tx, tenantId))) return null;
           const ids = await insertBillingEvents(tx, tenantId, app.appId, group.map((g) => g.event));
           if (ids.size > 0) {
@@ -176,7 +176,7 @@ export function createBillingService(platform: Platform) {
       async function* pages() {
         let after: { occurredAt: string; id: string } | null = null;
         for (;;) {
-          const rows = await db.withTenant(tenantId, (tx) => listBillingEvents(tx, { ...filter, after, limit: CSV_PAGE }));
+          const rows = await db.withWholeTenant(tenantId, (tx) => listBillingEvents(tx, { ...filter, after, limit: CSV_PAGE }));
           yield rows.map((row) => [row.id, tenantId, row.app_id, row.idempotency_id, row.type, row.quantity, row.occurred_at, row.received_at]);
           const last = rows.at(-1);
           if (rows.length < CSV_PAGE || !last) return;
@@ -198,7 +198,7 @@ export async function purgeExpiredBillingEvents(db: Database, ctx: RequestContex
   let deleted = 0;
   for (const { id } of tenants) {
     for (;;) {
-      const removed = await db.withTenant(id, (tx) => deleteExpiredBillingEvents(tx, RETENTION_BATCH));
+      const removed = await db.withWholeTenant(id, (tx) => deleteExpiredBillingEvents(tx, RETENTION_BATCH));
       deleted += removed;
       if (removed < RETENTION_BATCH) break;
     }

@@ -127,7 +127,7 @@ describe('billing events: ingest, export, retention (FR-BILL-001..003)', () => {
     assert.equal(body.items[0]!.status, 'accepted');
     assert.deepEqual(body.items[1], { index: 1, status: 'rejected', errors: [{ path: '/tenant_id', message: 'is not a tenant this key may act for' }] });
 
-    const seenByAcme = await t.db.withTenant(acme, (tx) => tx.selectFrom('billing_events').select(['idempotency_id', 'tenant_id']).execute());
+    const seenByAcme = await t.db.withWholeTenant(acme, (tx) => tx.selectFrom('billing_events').select(['idempotency_id', 'tenant_id']).execute());
     assert.ok(seenByAcme.some((row) => row.idempotency_id === forAcme.idempotency_id));
     assert.ok(seenByAcme.every((row) => row.tenant_id === acme));
     const inGlobex = await t.db.owner.selectFrom('billing_events').select('id').where('idempotency_id', '=', forGlobex.idempotency_id).execute();
@@ -269,7 +269,7 @@ describe('billing events: ingest, export, retention (FR-BILL-001..003)', () => {
     const young = event({ idempotency_id: 'young-acme' });
     await ingest([young]);
 
-    const deletedYoung = await t.db.withTenant(acme, (tx) => tx.deleteFrom('billing_events').where('idempotency_id', '=', 'young-acme').executeTakeFirst());
+    const deletedYoung = await t.db.withWholeTenant(acme, (tx) => tx.deleteFrom('billing_events').where('idempotency_id', '=', 'young-acme').executeTakeFirst());
     assert.equal(Number(deletedYoung.numDeletedRows), 0, 'the restrictive policy protects events inside the retention period');
 
     const before = await storedCount();

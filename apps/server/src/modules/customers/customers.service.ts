@@ -32,14 +32,14 @@ export function createCustomersService(platform: Platform) {
   return {
     async list(ctx: RequestContext, query: ListCustomersQueryType) {
       const limit = query.limit ?? 50;
-      const rows = await db.withTenant(scopeOf(ctx), (tx) =>
+      const rows = await db.withTenant(ctx, (tx) =>
         listCustomers(tx, { limit, after: decodeCursor(query.cursor), q: query.q, updatedSince: query.updated_since, includeDeleted: query.include_deleted ?? false }),
       );
       return toPage(rows, limit, withIsoDates);
     },
 
     async get(ctx: RequestContext, id: string) {
-      const row = await db.withTenant(scopeOf(ctx), (tx) => findCustomerById(tx, id));
+      const row = await db.withTenant(ctx, (tx) => findCustomerById(tx, id));
       if (!row || row.deleted_at) throw new AppError('not-found');
       return withIsoDates(row);
     },
@@ -48,7 +48,7 @@ export function createCustomersService(platform: Platform) {
       const scope = scopeOf(ctx);
       const { tenantId } = scope;
       const unitId = input.unit_id === undefined ? defaultUnit(scope.units) : input.unit_id;
-      const row = await db.withTenant(scope, async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const created = await insertCustomer(tx, tenantId, { name: input.name, email: input.email ?? null, phone: input.phone ?? null, unit_id: unitId });
         await recordAudit(tx, ctx, { tenantId, action: 'customer.created', resourceType: 'customer', resourceId: created.id });
         return created;
@@ -60,7 +60,7 @@ export function createCustomersService(platform: Platform) {
       const scope = scopeOf(ctx);
       const { tenantId } = scope;
       const { version, ...changes } = input;
-      const row = await db.withTenant(scope, async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const updated = (await updateCustomer(tx, id, version, changes)) ?? (await conflictOrMissing(tx, id));
         await recordAudit(tx, ctx, {
           tenantId,
@@ -78,7 +78,7 @@ export function createCustomersService(platform: Platform) {
     async remove(ctx: RequestContext, id: string, version: number | undefined) {
       const scope = scopeOf(ctx);
       const { tenantId } = scope;
-      await db.withTenant(scope, async (tx) => {
+      await db.withTenant(ctx, async (tx) => {
         const current = await findCustomerById(tx, id);
         if (!current || current.deleted_at) throw new AppError('not-found');
         const deleted = await updateCustomer(tx, id, version ?? current.version, { deleted_at: new Date() });

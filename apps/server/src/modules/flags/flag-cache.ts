@@ -315,7 +315,7 @@ export class FlagCache {
 
   async #loadDocument(tenantId: string): Promise<DeliveredFlags | null> {
     // A bare tenant id: the flags are the tenant's as a whole, whoever asks (an application, a job).
-    const tenant = await this.db.withTenant(tenantId, async (tx) => {
+    const tenant = await this.db.withWholeTenant(tenantId, async (tx) => {
       const plan = await findOwnPlan(tx, tenantId);
       if (plan === undefined) return null;
       const overrides = await listTenantOverrides(tx);

@@ -337,7 +337,7 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
       const scope = scopeOf(ctx);
       const [delivered, own] = await Promise.all([
         flags.document(scope.tenantId),
-        db.withTenant(scope, async (tx) => ({ plan: await findOwnPlan(tx, scope.tenantId), settings: await findSettings(tx) })),
+        db.withTenant(ctx, async (tx) => ({ plan: await findOwnPlan(tx, scope.tenantId), settings: await findSettings(tx) })),
       ]);
       if (!delivered || own.plan === undefined) throw new AppError('not-found');
       return { tenant_id: scope.tenantId, plan: own.plan, flags: delivered.document.flags, switches: delivered.document.switches, ...settingsView(own.settings) };
@@ -352,7 +352,7 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
         primary_color: input.branding.primary_color?.toLowerCase() ?? null,
         accent_color: input.branding.accent_color?.toLowerCase() ?? null,
       };
-      const row = await db.withTenant(scope, async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const current = await findSettings(tx);
         const currentVersion = current?.version ?? 0;
         if (input.version !== undefined && input.version !== currentVersion) {

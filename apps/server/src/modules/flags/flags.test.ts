@@ -168,14 +168,14 @@ describe('feature flags, overrides and tenant configuration (FR-FLAG-001, FR-TEN
 
   test("a tenant reads its own overrides through RLS, never another tenant's; it cannot write them", async () => {
     await op('PUT', '/v1/platform/flags/checkout.flow/overrides', { tenant_id: globex, value: 'express' });
-    const seen = await t.db.withTenant(acme, (tx) => tx.selectFrom('tenant_flag_overrides').select(['tenant_id', 'flag_key']).execute());
+    const seen = await t.db.withWholeTenant(acme, (tx) => tx.selectFrom('tenant_flag_overrides').select(['tenant_id', 'flag_key']).execute());
     assert.deepEqual(seen, [{ tenant_id: acme, flag_key: 'checkout.flow' }]);
     await assert.rejects(
-      t.db.withTenant(acme, (tx) => tx.insertInto('tenant_flag_overrides').values({ tenant_id: acme, flag_key: 'new-dashboard', value: 'true' }).execute()),
+      t.db.withWholeTenant(acme, (tx) => tx.insertInto('tenant_flag_overrides').values({ tenant_id: acme, flag_key: 'new-dashboard', value: 'true' }).execute()),
       (error: { code?: string }) => error.code === '42501',
     );
     await assert.rejects(
-      t.db.withTenant(acme, (tx) => tx.selectFrom('feature_flags').select('key').execute()),
+      t.db.withWholeTenant(acme, (tx) => tx.selectFrom('feature_flags').select('key').execute()),
       (error: { code?: string }) => error.code === '42501',
     );
   });

@@ -243,7 +243,7 @@ describe('kill switches across API nodes and a worker', () => {
     const queue = await createJobQueue(t.db, createLogger(t.config.logLevel), { worker: true });
     await queue.work(applyJobSwitches([declared], { switches: worker.platform.switches, jobs: queue }));
     const enqueue = (marker: string, channel: ProbeData['channel']) =>
-      t.db.withTenant(acme, (tx) => queue.enqueue(tx, declared.name, { tenant_id: acme, correlation_id: `probe-${marker}`, marker, channel }));
+      t.db.withWholeTenant(acme, (tx) => queue.enqueue(tx, declared.name, { tenant_id: acme, correlation_id: `probe-${marker}`, marker, channel }));
     const mailed = async (marker: string) =>
       (await t.db.owner.selectFrom('dev_mailbox').select('id').where('subject', '=', marker).execute()).length;
 

@@ -179,7 +179,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
 
     async getPolicy(ctx: RequestContext) {
       const scope = scopeOf(ctx);
-      const row = await db.withTenant(scope, (tx) => findPasswordPolicy(tx));
+      const row = await db.withTenant(ctx, (tx) => findPasswordPolicy(tx));
       return policyView(scope.tenantId, toPolicy(row), row?.version ?? 0);
     },
 
@@ -191,7 +191,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       if (weaker.length > 0) throw new AppError('validation', `The policy is weaker than the platform minimum: ${weaker.join(' ')}`);
       const scope = scopeOf(ctx);
       const updatedBy = ctx.actor?.userId;
-      const row = await db.withTenant(scope, async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const saved = await upsertPasswordPolicy(tx, scope.tenantId, { ...policy, updated_by: isUuid(updatedBy) ? updatedBy : null });
         await recordAudit(tx, ctx, { tenantId: scope.tenantId, action: 'auth.password_policy_updated', resourceType: 'password_policy', metadata: { ...policy } });
         return saved;

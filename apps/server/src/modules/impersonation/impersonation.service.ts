@@ -154,7 +154,7 @@ export function createImpersonationService(platform: Platform) {
       const endedFromSession = new Map<string, Date>();
       for (const tenantId of new Set(live.map((row) => row.target_tenant_id))) {
         const ids = live.filter((row) => row.target_tenant_id === tenantId).map((row) => row.id);
-        const revoked = await db.withTenant(tenantId, (tx) => findRevokedImpersonationSessions(tx, ids));
+        const revoked = await db.withWholeTenant(tenantId, (tx) => findRevokedImpersonationSessions(tx, ids));
         for (const session of revoked) endedFromSession.set(session.id, session.revoked_at ?? new Date(now));
       }
       return {

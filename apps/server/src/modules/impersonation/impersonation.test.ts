@@ -201,7 +201,7 @@ describe('impersonation with safeguards (FR-RBAC-005)', () => {
   });
 
   test('acme\'s administrators see impersonation.started in their own audit chain, with reason and ticket', async () => {
-    const seen = await t.db.withTenant(acme, (tx) =>
+    const seen = await t.db.withWholeTenant(acme, (tx) =>
       tx.selectFrom('audit_events').selectAll().where('action', '=', 'impersonation.started').where('outcome', '=', 'success').orderBy('seq').execute(),
     );
     const first = seen[0]!;

@@ -132,7 +132,7 @@ describe('account lockout per account and source (FR-AUTH-004, FR-AUTH-007)', ()
     const rows = (await sql`select * from login_failures`.execute(t.db.owner)).rows;
     assert.ok(rows.length > 0);
     assert.ok(!/acme\.example|127\.0\.0\.1|203\.0\.113/.test(JSON.stringify(rows)));
-    const unlocked = await t.db.withTenant(acme, (tx) => sql`update login_failures set locked_until = null`.execute(tx));
+    const unlocked = await t.db.withWholeTenant(acme, (tx) => sql`update login_failures set locked_until = null`.execute(tx));
     assert.equal(Number(unlocked.numAffectedRows), 0, 'a statement that names no key unlocks nothing');
     assert.equal((await attempt('locked@acme.example', TEST_PASSWORD)).statusCode, 429);
   });

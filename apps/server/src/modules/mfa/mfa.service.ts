@@ -475,7 +475,7 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
 
     async getPolicy(ctx: RequestContext) {
       const { tenantId } = scopeOf(ctx);
-      const row = await db.withTenant(tenantId, (tx) => findTenantMfaPolicy(tx, tenantId));
+      const row = await db.withWholeTenant(tenantId, (tx) => findTenantMfaPolicy(tx, tenantId));
       return { tenant_id: tenantId, required: row?.required ?? 'off', new_device: row?.new_device ?? true, version: row?.version ?? 0 };
     },
 
@@ -484,7 +484,7 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
       if (ctx.reach !== 'all') throw new AppError('forbidden', 'The MFA policy is set for the whole organization, not a unit.');
       const { tenantId } = scopeOf(ctx);
       const updatedBy = ctx.actor?.userId;
-      const row = await db.withTenant(tenantId, async (tx) => {
+      const row = await db.withWholeTenant(tenantId, async (tx) => {
         const saved = await upsertTenantMfaPolicy(tx, { tenant_id: tenantId, ...input, updated_by: isUuid(updatedBy) ? updatedBy : null });
         await recordAudit(tx, ctx, { tenantId, action: 'mfa_policy.updated', resourceType: 'tenant', resourceId: tenantId, metadata: { ...input } });
         return saved;

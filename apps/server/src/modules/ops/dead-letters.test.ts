@@ -52,7 +52,7 @@ describe('dead letters: listed and replayed by operators (FR-TEN-007, NFR-OPS-00
   /** Enqueues a probe job in acme's transaction whose payload names `tenantId`; returns its correlation id. */
   async function enqueueInAcme(tenantId: string): Promise<string> {
     const correlationId = randomUUID();
-    await t.db.withTenant(acme, (tx) => worker.enqueue(tx, probe.name, { tenant_id: tenantId, correlation_id: correlationId, api_token: 'tok_secret_value' }));
+    await t.db.withWholeTenant(acme, (tx) => worker.enqueue(tx, probe.name, { tenant_id: tenantId, correlation_id: correlationId, api_token: 'tok_secret_value' }));
     return correlationId;
   }
   const deadLetterOf = async (correlationId: string) => {

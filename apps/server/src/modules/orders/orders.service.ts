@@ -40,7 +40,7 @@ export function createOrdersService(platform: Platform) {
   return {
     async list(ctx: RequestContext, query: ListOrdersQueryType) {
       const limit = query.limit ?? 50;
-      const rows = await db.withTenant(scopeOf(ctx), (tx) =>
+      const rows = await db.withTenant(ctx, (tx) =>
         listOrders(tx, {
           limit,
           after: decodeCursor(query.cursor),
@@ -54,14 +54,14 @@ export function createOrdersService(platform: Platform) {
     },
 
     async get(ctx: RequestContext, id: string) {
-      const row = await db.withTenant(scopeOf(ctx), (tx) => findOrderById(tx, id));
+      const row = await db.withTenant(ctx, (tx) => findOrderById(tx, id));
       if (!row || row.deleted_at) throw new AppError('not-found');
       return withIsoDates(row);
     },
 
     async create(ctx: RequestContext, input: CreateOrderInput) {
       const tenantId = tenantOf(ctx);
-      const row = await db.withTenant(scopeOf(ctx), async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const customer = await findCustomerById(tx, input.customer_id);
         if (!customer || customer.deleted_at) throw new AppError('validation', 'The customer does not exist.');
         const created = await insertOrder(tx, tenantId, {
@@ -83,7 +83,7 @@ export function createOrdersService(platform: Platform) {
     async update(ctx: RequestContext, id: string, input: UpdateOrderInput) {
       const tenantId = tenantOf(ctx);
       const { version, ...changes } = input;
-      const row = await db.withTenant(scopeOf(ctx), async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const updated = (await updateOrder(tx, id, version, changes)) ?? (await conflictOrMissing(tx, id));
         await recordAudit(tx, ctx, { tenantId, action: 'order.updated', resourceType: 'order', resourceId: id, metadata: { fields: Object.keys(changes) } });
         await summarize(tx, ctx, updated.customer_id);
@@ -94,7 +94,7 @@ export function createOrdersService(platform: Platform) {
 
     async remove(ctx: RequestContext, id: string, version: number | undefined) {
       const tenantId = tenantOf(ctx);
-      await db.withTenant(scopeOf(ctx), async (tx) => {
+      await db.withTenant(ctx, async (tx) => {
         const current = await findOrderById(tx, id);
         if (!current || current.deleted_at) throw new AppError('not-found');
         const deleted = await updateOrder(tx, id, version ?? current.version, { deleted_at: new Date() });

@@ -227,7 +227,7 @@ export function createSessionsService(platform: Platform) {
     async listOwnDevices(ctx: RequestContext) {
       const actor = ctx.actor!;
       if (!actor.tenantId) return { items: [] };
-      const rows = await db.withTenant(actor.tenantId, (tx) => listDevices(tx, actor.userId));
+      const rows = await db.withWholeTenant(actor.tenantId, (tx) => listDevices(tx, actor.userId));
       const items = rows.map((row) => ({
         id: row.id,
         os: row.os,
@@ -244,7 +244,7 @@ export function createSessionsService(platform: Platform) {
     async revokeOwnDevice(ctx: RequestContext, deviceId: string) {
       const actor = ctx.actor!;
       if (!actor.tenantId) throw new AppError('not-found', 'No such device.');
-      const revoked = await db.withTenant(actor.tenantId, async (tx) => {
+      const revoked = await db.withWholeTenant(actor.tenantId, async (tx) => {
         if (!(await findUserDevice(tx, actor.userId, deviceId))) throw new AppError('not-found', 'No such device.');
         const ids = (await activeSessionIdsOnDevice(tx, actor.userId, deviceId)).map((row) => row.id);
         await revokeAll(tx, ids, 'device_revoked');
@@ -256,19 +256,19 @@ export function createSessionsService(platform: Platform) {
     },
 
     async listUserSessions(ctx: RequestContext, userId: string) {
-      return db.withTenant(scopeOf(ctx), async (tx) => {
+      return db.withTenant(ctx, async (tx) => {
         if (!(await findUser(tx, userId))) throw new AppError('not-found', 'No such user.');
         return present(await listActiveSessions(tx, userId), ctx.actor!.sessionId);
       });
     },
 
     async revokeUserSession(ctx: RequestContext, userId: string, sessionId: string) {
-      await db.withTenant(scopeOf(ctx), (tx) => revokeOne(ctx, tx, userId, sessionId, 'revoked_by_admin'));
+      await db.withTenant(ctx, (tx) => revokeOne(ctx, tx, userId, sessionId, 'revoked_by_admin'));
       evict([sessionId]);
     },
 
     async revokeAllUserSessions(ctx: RequestContext, userId: string) {
-      await db.withTenant(scopeOf(ctx), async (tx) => {
+      await db.withTenant(ctx, async (tx) => {
         if (!(await findUser(tx, userId))) throw new AppError('not-found', 'No such user.');
         await revokeUserSessions(tx, userId, 'revoked_by_admin');
         await recordAudit(tx, ctx, { tenantId: ctx.actor!.tenantId, action: 'session.revoked', resourceType: 'user', resourceId: userId, metadata: { all: true } });
@@ -278,7 +278,7 @@ export function createSessionsService(platform: Platform) {
 
     async getPolicy(ctx: RequestContext) {
       const { tenantId } = scopeOf(ctx);
-      const tenant = await db.withTenant(tenantId, (tx) => findTenantSessionPolicy(tx, tenantId));
+      const tenant = await db.withWholeTenant(tenantId, (tx) => findTenantSessionPolicy(tx, tenantId));
       return describePolicy(config, tenantId, tenant?.idle_timeout_seconds ?? null, tenant?.absolute_ttl_seconds ?? null);
     },
 
@@ -291,7 +291,7 @@ export function createSessionsService(platform: Platform) {
       if (input.absolute_ttl_seconds !== null && input.absolute_ttl_seconds > config.sessionAbsoluteTtlSeconds) {
         throw new AppError('validation', `absolute_ttl_seconds may be at most ${config.sessionAbsoluteTtlSeconds}.`);
       }
-      await db.withTenant(tenantId, async (tx) => {
+      await db.withWholeTenant(tenantId, async (tx) => {
         await upsertTenantSessionPolicy(tx, { tenant_id: tenantId, ...input });
         await recordAudit(tx, ctx, { tenantId, action: 'session_policy.updated', resourceType: 'tenant', resourceId: tenantId, metadata: { ...input } });
         // Every node checks the tenant's cached sessions again, under the new idle timeout.

@@ -372,14 +372,14 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
 
     async getConfig(ctx: RequestContext) {
       const scope = scopeOf(ctx);
-      const row = await db.withTenant(scope, findSsoConfig);
+      const row = await db.withTenant(ctx, findSsoConfig);
       return publicConfig(scope.tenantId, redirectUri, row);
     },
 
     /** FR-AUTH-003: saves the identity provider after its discovery document and keys check out. */
     async putConfig(ctx: RequestContext, input: SsoConfigInput) {
       const scope = scopeOf(ctx);
-      const current = await db.withTenant(scope, findSsoConfig);
+      const current = await db.withTenant(ctx, findSsoConfig);
       if (input.version !== undefined && current && current.version !== input.version) throw new AppError('version-conflict');
       if (!current && !input.client_secret) throw new AppError('validation', 'client_secret is required to configure single sign-on.');
       // The stored secret is never sent to a provider other than the one it was entered for.
@@ -400,7 +400,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
         link_existing_accounts: input.link_existing_accounts ?? false,
         updated_by: ctx.actor!.userId,
       };
-      const row = await db.withTenant(scope, async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const saved = current ? await updateSsoConfig(tx, current.version, values) : await insertSsoConfig(tx, { tenant_id: tenantId, ...values });
         if (!saved) throw new AppError('version-conflict');
         await recordAudit(tx, ctx, {
@@ -426,7 +426,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
 
     async deleteConfig(ctx: RequestContext) {
       const scope = scopeOf(ctx);
-      await db.withTenant(scope, async (tx) => {
+      await db.withTenant(ctx, async (tx) => {
         const removed = await deleteSsoConfig(tx);
         if (removed) {
           await recordAudit(tx, ctx, { tenantId: scope.tenantId, action: 'sso.removed', resourceType: 'sso_config', resourceId: scope.tenantId, metadata: { issuer: removed.issuer } });
@@ -461,7 +461,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
       const scope = scopeOf(ctx);
       if (actor?.type !== 'user') throw new AppError('forbidden', 'Only a person signed in to their own account can link single sign-on.');
       if (actor.impersonatorId) throw new AppError('forbidden', 'Single sign-on cannot be linked while impersonating.');
-      const provider = await db.withTenant(scope, async (tx) => {
+      const provider = await db.withTenant(ctx, async (tx) => {
         const row = await findSsoConfig(tx);
         if (!row?.enabled) throw new AppError('not-found', 'Your organization has no single sign-on to link.');
         if (await hasIdentityAt(tx, actor.userId, row.issuer)) throw new AppError('conflict', 'Your account is already linked to the identity provider.');
@@ -501,7 +501,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
         if (query.error) {
           throw new SignInFailure(PROVIDER_OUTAGE_ERRORS.has(query.error) ? 'idp_unavailable' : 'idp_denied', 'provider_error_response', null, query.error);
         }
-        const provider = tenantId ? await db.withTenant(tenantId, async (tx) => {
+        const provider = tenantId ? await db.withWholeTenant(tenantId, async (tx) => {
           const tenant = await tx.selectFrom('tenants').select('status').where('id', '=', tenantId!).executeTakeFirst();
           const row = await findSsoConfig(tx);
           return tenant?.status === 'active' && row?.enabled ? resolved(tenantId!, row) : null;

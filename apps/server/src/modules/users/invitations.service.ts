@@ -110,7 +110,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
   return {
     async list(ctx: RequestContext, query: ListInvitationsQueryType) {
       const limit = query.limit ?? 50;
-      const { rows, days } = await db.withTenant(scopeOf(ctx), async (tx) => ({
+      const { rows, days } = await db.withTenant(ctx, async (tx) => ({
         rows: await listInvitations(tx, { limit, after: decodeCursor(query.cursor), status: query.status }),
         days: await expiryDays(tx),
       }));
@@ -127,7 +127,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
       const { tenantId } = scope;
       const email = normalizeEmail(input.email);
       const unitId = input.unit_id ?? null;
-      const row = await db.withTenant(scope, async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const role = await findRole(tx, input.role_id);
         if (!role) throw new AppError('validation', 'The role does not exist.');
         if (unitId && !(await findUnit(tx, unitId))) throw new AppError('validation', 'The unit does not exist.');
@@ -166,7 +166,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
       assertTenantWide(ctx);
       const scope = scopeOf(ctx);
       const { tenantId } = scope;
-      const row = await db.withTenant(scope, async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const invitation = await findInvitation(tx, id);
         if (!invitation) throw new AppError('not-found');
         if (invitation.status === 'accepted' || invitation.status === 'revoked') {
@@ -196,7 +196,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
     async revoke(ctx: RequestContext, id: string) {
       assertTenantWide(ctx);
       const scope = scopeOf(ctx);
-      await db.withTenant(scope, async (tx) => {
+      await db.withTenant(ctx, async (tx) => {
         const invitation = await findInvitation(tx, id);
         if (!invitation) throw new AppError('not-found');
         if (invitation.status === 'revoked') return;
@@ -210,7 +210,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
       assertTenantWide(ctx);
       const scope = scopeOf(ctx);
       const inviter = ctx.actor?.userId;
-      const row = await db.withTenant(scope, async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const updated = await upsertInvitationSettings(tx, scope.tenantId, { expiry_days: input.expiry_days, updated_by: isUuid(inviter) ? inviter : null });
         await recordAudit(tx, ctx, { tenantId: scope.tenantId, action: 'invitation.settings_updated', resourceType: 'invitation_settings', metadata: { expiry_days: input.expiry_days } });
         return updated;
@@ -227,7 +227,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
       const parsed = parseInvitationToken(input.token);
       if (!parsed) throw invalidInvitation();
       const { tenantId, hash } = parsed;
-      const found = await db.withTenant(tenantId, async (tx) => {
+      const found = await db.withWholeTenant(tenantId, async (tx) => {
         const invitation = await findLiveInvitationByToken(tx, hash);
         const tenant = invitation ? await findOwnTenant(tx, tenantId) : undefined;
         return invitation && tenant ? { ...tenant, email: invitation.email, policy: await passwordPolicyIn(tx, tenantId) } : undefined;
@@ -240,7 +240,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
       // Hashed before the transaction opens: no connection waits on Argon2.
       const passwordHash = await passwords.hash(input.password);
 
-      const accepted = await db.withTenant(tenantId, async (tx) => {
+      const accepted = await db.withWholeTenant(tenantId, async (tx) => {
         const invitation = await claimInvitation(tx, hash);
         if (!invitation) return null;
         await refuseExistingUser(tx, invitation.email);

@@ -85,7 +85,7 @@ export function createUsersService(platform: Platform) {
     assertTenantWide(ctx);
     const scope = scopeOf(ctx);
     return withRevocation(sessions, { kind: 'user', id: userId }, () =>
-      db.withTenant(scope, async (tx) => {
+      db.withTenant(ctx, async (tx) => {
         const owner = await findDefaultRoleId(tx, 'owner');
         if (owner) await lockRole(tx, owner.id);
         const user = await findUser(tx, userId);
@@ -100,14 +100,14 @@ export function createUsersService(platform: Platform) {
   return {
     async list(ctx: RequestContext, query: ListUsersQueryType) {
       const limit = query.limit ?? 50;
-      const rows = await db.withTenant(scopeOf(ctx), (tx) =>
+      const rows = await db.withTenant(ctx, (tx) =>
         listUsers(tx, { limit, after: decodeCursor(query.cursor), q: query.q, status: query.status, roleId: query.role_id, unitId: query.unit_id }),
       );
       return toPage(rows, limit, userView);
     },
 
     async get(ctx: RequestContext, id: string) {
-      const row = await db.withTenant(scopeOf(ctx), (tx) => findUser(tx, id));
+      const row = await db.withTenant(ctx, (tx) => findUser(tx, id));
       if (!row || row.status === 'deleted') throw new AppError('not-found');
       return userView(row);
     },

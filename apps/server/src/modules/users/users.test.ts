@@ -59,7 +59,7 @@ describe('users of a tenant: list, role change, disable, enable, delete, last Ow
   }
 
   async function addUser(org: Org, email: string, role: DefaultTenantRole): Promise<{ id: string; session: Session }> {
-    const id = await t.db.withTenant(org.id, async (tx) => {
+    const id = await t.db.withWholeTenant(org.id, async (tx) => {
       const row = await tx.insertInto('users').values({ tenant_id: org.id, email, password_hash: passwordHash, email_verified_at: new Date() }).returning('id').executeTakeFirstOrThrow();
       await assignDefaultRole(tx, org.id, row.id, role);
       return row.id;

@@ -338,7 +338,7 @@ export function createVerificationService(platform: Platform, policy: Verificati
 
     async getPolicy(ctx: RequestContext) {
       const scope = scopeOf(ctx);
-      const row = await db.withTenant(scope, (tx) => findVerificationPolicy(tx));
+      const row = await db.withTenant(ctx, (tx) => findVerificationPolicy(tx));
       return { tenant_id: scope.tenantId, require_phone: row?.require_phone ?? false, default_channel: row?.default_channel ?? 'sms', version: row?.version ?? 0 };
     },
 
@@ -347,7 +347,7 @@ export function createVerificationService(platform: Platform, policy: Verificati
       if (ctx.reach !== 'all') throw new AppError('forbidden', 'The verification policy is set for the whole organization, not a unit.');
       const scope = scopeOf(ctx);
       const updatedBy = ctx.actor?.userId;
-      const row = await db.withTenant(scope, async (tx) => {
+      const row = await db.withTenant(ctx, async (tx) => {
         const saved = await upsertVerificationPolicy(tx, scope.tenantId, {
           require_phone: input.require_phone,
           default_channel: input.default_channel ?? 'sms',

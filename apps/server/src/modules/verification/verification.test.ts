@@ -317,13 +317,13 @@ describe('email verification, the unverified gate and phone verification (FR-VER
     // The app role reaches only the counters it names (which takes the key): it cannot list or reset them.
     const key = t.running.platform.throttleKeys.of('verification destination hour', pumped);
     const visible = (named: boolean) =>
-      t.db.withTenant(acme, async (tx) => {
+      t.db.withWholeTenant(acme, async (tx) => {
         if (named) await nameThrottleKeys(tx, [key]);
         return (await sql<{ sends: number }>`select sends from verification_send_counts`.execute(tx)).rows;
       });
     assert.deepEqual(await visible(false), []);
     assert.deepEqual(await visible(true), [{ sends: 3 }]);
-    const reset = await t.db.withTenant(acme, (tx) => sql`update verification_send_counts set sends = 0`.execute(tx));
+    const reset = await t.db.withWholeTenant(acme, (tx) => sql`update verification_send_counts set sends = 0`.execute(tx));
     assert.equal(Number(reset.numAffectedRows), 0);
   });
 
