@@ -11,7 +11,7 @@ describe('database interface (CON-ARCH-002, NFR-OBS-001)', () => {
   let drop: () => Promise<void>;
 
   before(async () => {
-    ({ db, drop } = await createTestDatabase(300));
+    ({ db, drop } = await createTestDatabase({ queryTimeoutMs: 300 }));
   });
   after(() => drop());
 
