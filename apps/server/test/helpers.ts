@@ -1,8 +1,11 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 import { sql, type Selectable } from 'kysely';
 import pg from 'pg';
 import { loadCheckpointKeys } from '../src/kernel/audit/checkpoints.ts';
@@ -24,38 +27,179 @@ export const TEST_PASSWORD = 'Test-Demo-Passw0rd!';
 export type PolicyChanges = { [Section in keyof ProductPolicy]?: Partial<ProductPolicy[Section]> };
 
 /**
- * A database of its own for one test file: an in-memory PGlite by default, or, when DATABASE_URL
+ * A database of its own for one test file, prepared as the platform prepares its database at start
+ * (migrations, permission catalog, job queue): an in-memory PGlite by default, or, when DATABASE_URL
  * (or `server`) names a PostgreSQL server, a new database created on it (dropped at the end).
+ * It is a copy of the test template (see templateKey); `fromScratch` prepares an empty database
+ * instead, for the test that the template is what the migrations make.
  */
 export async function createTestDatabase(
-  queryTimeoutMs = 5_000,
-  server = process.env.DATABASE_URL,
+  options: { queryTimeoutMs?: number; server?: string | undefined; fromScratch?: boolean } = {},
 ): Promise<{ db: Database; url: string | undefined; drop(): Promise<void> }> {
+  const { queryTimeoutMs = 5_000, server = process.env.DATABASE_URL, fromScratch = false } = options;
   if (!server) {
-    const db = await createDatabase({ queryTimeoutMs });
-    await prepareDatabase(db);
+    const db = await createDatabase({ queryTimeoutMs, loadDataDir: fromScratch ? undefined : await embeddedTemplate() });
+    if (fromScratch) await prepareDatabase(db);
     return { db, url: undefined, drop: () => db.close() };
   }
   const name = `tsv_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  const db = await createDatabase({ databaseUrl: url.toString(), queryTimeoutMs, poolSize: 10 });
-  await prepareDatabase(db);
+  if (fromScratch) await onServer(server, (admin) => admin.query(`create database ${name}`));
+  else await copyServerTemplate(server, name);
+  const url = databaseUrl(server, name);
+  const db = await createDatabase({ databaseUrl: url, queryTimeoutMs, poolSize: 10 });
+  if (fromScratch) await prepareDatabase(db);
   return {
     db,
-    url: url.toString(),
+    url,
     async drop() {
       await db.close();
-      const cleanup = new pg.Client({ connectionString: server });
-      await cleanup.connect();
-      await cleanup.query(`drop database if exists ${name} with (force)`);
-      await cleanup.end();
+      await onServer(server, (admin) => admin.query(`drop database if exists ${name} with (force)`));
     },
   };
+}
+
+/*
+ * The test template: what prepareDatabase makes of an empty database, built once and copied for
+ * every test file instead of migrating each one from scratch (a fresh embedded cluster alone takes
+ * seconds). It is named by templateKey, so a change to anything it is made from builds a new one.
+ */
+
+const SERVER_SOURCES = new URL('../src/', import.meta.url);
+const LOCKFILE = new URL('../../../package-lock.json', import.meta.url);
+/** Embedded templates, as dumpDataDir() tarballs, kept between runs of the suite in this checkout. */
+const EMBEDDED_TEMPLATES = fileURLToPath(new URL('../../../node_modules/.cache/tsv-test-templates/', import.meta.url));
+/** Server templates kept on a PostgreSQL server, which other checkouts of the project may share. */
+const SERVER_TEMPLATES_KEPT = 5;
+
+let computedKey: Promise<string> | undefined;
+
+/**
+ * A hash of what the template is made of: every file of the server but its tests (the migrations,
+ * the code that applies them and prepares the catalog and the job queue) and the installed
+ * dependencies (PGlite's data format, the job queue's own schema).
+ */
+function templateKey(): Promise<string> {
+  computedKey ??= (async () => {
+    const hash = createHash('sha256');
+    const root = fileURLToPath(SERVER_SOURCES);
+    const files = (await fs.readdir(root, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile() && !entry.name.endsWith('.test.ts'))
+      .map((entry) => path.join(entry.parentPath, entry.name))
+      .sort();
+    for (const file of files) hash.update(path.relative(root, file)).update('\0').update(await fs.readFile(file)).update('\0');
+    hash.update(await fs.readFile(LOCKFILE));
+    return hash.digest('hex').slice(0, 16);
+  })();
+  return computedKey;
+}
+
+/** The embedded template's tarball, built and kept on first use. */
+async function embeddedTemplate(): Promise<Blob> {
+  const file = path.join(EMBEDDED_TEMPLATES, `${await templateKey()}.tgz`);
+  const kept = await fs.readFile(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw error;
+  });
+  if (kept) return new Blob([kept]);
+  const tarball = await buildEmbeddedTemplate();
+  await fs.mkdir(EMBEDDED_TEMPLATES, { recursive: true });
+  // Written aside and renamed into place: a test file starting meanwhile reads all of it or none.
+  // Test files that start together may each build it; they build the same template.
+  const partial = `${file}.${process.pid}.partial`;
+  await fs.writeFile(partial, Buffer.from(await tarball.arrayBuffer()));
+  await fs.rename(partial, file);
+  for (const name of await fs.readdir(EMBEDDED_TEMPLATES)) {
+    if (name.endsWith('.tgz') && name !== path.basename(file)) await fs.rm(path.join(EMBEDDED_TEMPLATES, name), { force: true });
+  }
+  return tarball;
+}
+
+async function buildEmbeddedTemplate(): Promise<Blob> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tsv-template-'));
+  try {
+    const db = await createDatabase({ dataDir, queryTimeoutMs: 5_000 });
+    try {
+      await prepareDatabase(db);
+    } finally {
+      await db.close();
+    }
+    // createDatabase keeps the embedded cluster in <dataDir>/pglite; opened again to dump it.
+    const pglite = await PGlite.create({ dataDir: path.join(dataDir, 'pglite'), extensions: { vector } });
+    try {
+      return await pglite.dumpDataDir('gzip');
+    } finally {
+      await pglite.close();
+    }
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Creates database `name` on the server as a copy of the server template, building the template
+ * first when the server has none for this key (or it was dropped meanwhile to make room).
+ */
+async function copyServerTemplate(server: string, name: string): Promise<void> {
+  const template = `tsv_template_${await templateKey()}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await onServer(server, (admin) => admin.query(`create database ${name} template ${template}`));
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== UNDEFINED_DATABASE || attempt === 3) throw error;
+    }
+    await buildServerTemplate(server, template);
+  }
+}
+
+const UNDEFINED_DATABASE = '3D000';
+const DUPLICATE_DATABASE = '42P04';
+
+/**
+ * Prepares the template under a name of its own and renames it when done: PostgreSQL copies only a
+ * database nobody is connected to, and no test file may copy a half-prepared one. Test files that
+ * start together may each build it; the first rename wins and the others drop theirs.
+ */
+async function buildServerTemplate(server: string, template: string): Promise<void> {
+  const building = `${template}_${randomBytes(4).toString('hex')}`;
+  await onServer(server, (admin) => admin.query(`create database ${building}`));
+  try {
+    const db = await createDatabase({ databaseUrl: databaseUrl(server, building), queryTimeoutMs: 5_000 });
+    try {
+      await prepareDatabase(db);
+    } finally {
+      await db.close();
+    }
+    await onServer(server, (admin) => admin.query(`alter database ${building} rename to ${template}`));
+  } catch (error) {
+    await onServer(server, (admin) => admin.query(`drop database if exists ${building} with (force)`));
+    if ((error as { code?: unknown }).code === DUPLICATE_DATABASE) return;
+    throw error;
+  }
+  // The newest templates stay for the checkouts that may still use them; a checkout whose template
+  // was dropped builds it again.
+  await onServer(server, async (admin) => {
+    const { rows } = await admin.query<{ datname: string }>(
+      `select datname from pg_database where datname ~ '^tsv_template_[0-9a-f]{16}$' order by oid desc offset ${SERVER_TEMPLATES_KEPT}`,
+    );
+    for (const { datname } of rows) await admin.query(`drop database if exists ${datname}`);
+  });
+}
+
+async function onServer<T>(server: string, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+function databaseUrl(server: string, name: string): string {
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
 export interface TestPlatform {
@@ -106,7 +250,7 @@ export async function buildTestPlatform(
     STEP_UP_ENFORCED: 'false',
     ...env,
   });
-  const database = await createTestDatabase(config.queryTimeoutMs, options.server ?? process.env.DATABASE_URL);
+  const database = await createTestDatabase({ queryTimeoutMs: config.queryTimeoutMs, server: options.server });
   // Failed sign-ins answer at once; the lockout tests measure the padding with a value of their own.
   const changes: PolicyChanges = { ...options.policy, identity: { login_failure_answer_ms: 0, ...options.policy?.identity } };
   const policy = withPolicyChanges(loadPolicy(config.productPolicyFile, POLICY_SECTIONS), changes, POLICY_SECTIONS);

@@ -60,6 +60,11 @@ export interface DatabaseOptions {
   migrationDatabaseUrl?: string | undefined;
   /** Directory of the embedded database; memory when absent. */
   dataDir?: string | undefined;
+  /**
+   * What a new embedded database starts from: a tarball made by PGlite's dumpDataDir(), so that
+   * tests can start from an already migrated database; an empty, freshly initialised one when absent.
+   */
+  loadDataDir?: Blob | undefined;
   poolSize?: number;
   queryTimeoutMs: number;
   /** Where lost connections are reported; nowhere when absent. */
@@ -177,6 +182,7 @@ async function createEmbeddedDatabase(options: DatabaseOptions): Promise<Databas
   if (options.dataDir) await fs.mkdir(options.dataDir, { recursive: true });
   const pglite = await PGlite.create({
     dataDir: options.dataDir ? path.join(options.dataDir, 'pglite') : undefined,
+    loadDataDir: options.loadDataDir,
     extensions: { vector },
     parsers: { [INT8_OID]: (value: string) => Number(value) },
   });
