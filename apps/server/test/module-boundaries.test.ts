@@ -62,6 +62,14 @@ describe('module boundaries (CON-ARCH-005)', () => {
     assert.deepEqual(late, []);
   });
 
+  test('only the database kernel opens a tenant context: no other code sets app.tenant_id or app.unit_ids', () => {
+    const database = path.join(SRC, 'kernel/db/database.ts');
+    const setting = /set_config\(\s*'app\.(tenant_id|unit_ids)'|set\s+(local\s+)?app\.(tenant_id|unit_ids)/i;
+    const elsewhere = sourceFiles(SRC).filter((file) => file !== database && setting.test(fs.readFileSync(file, 'utf8')));
+    assert.deepEqual(elsewhere.map((file) => path.relative(SRC, file)), []);
+    assert.ok(setting.test(fs.readFileSync(database, 'utf8')), 'the pattern finds the one place that does');
+  });
+
   test('no import cycle between modules', () => {
     const graph = new Map<string, Set<string>>();
     for (const { file, target } of imports) {
