@@ -1,7 +1,10 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { AppError } from '../errors.ts';
 
-/** Schemas shared by every module's routes. */
+/**
+ * Schemas shared by every module's routes. A schema given an `$id` (the resources a route answers
+ * with, their pages, Problem) is a named component of the OpenAPI document (openapi.ts).
+ */
 export const Uuid = Type.String({ format: 'uuid' });
 
 export const TenantParams = Type.Object({ tenantId: Type.String({ maxLength: 64 }) });
@@ -24,13 +27,15 @@ export const Problem = Type.Object(
     instance: Type.Optional(Type.String()),
     correlation_id: Type.String(),
   },
-  { additionalProperties: true, description: 'RFC 7807 problem details' },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 7807 problem details' },
 );
 
 export const Timestamp = Type.String({ format: 'date-time' });
 
+/** A page of items and the cursor of the next; a page of a named schema is named `<Name>Page`. */
 export function Page<T extends TSchema>(item: T) {
-  return Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+  const name = (item as { $id?: string }).$id;
+  return Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) }, name ? { $id: `${name}Page` } : {});
 }
 
 /** Problem responses every private route can give, for the OpenAPI document. */

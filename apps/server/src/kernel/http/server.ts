@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { AjvCompiler } from '@fastify/ajv-compiler';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +9,7 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { declarationOf, guard, type GuardDependencies, type RouteDeclaration } from './guard.ts';
 import { createIdempotency } from './idempotency.ts';
+import { registerOpenApi } from './openapi.ts';
 import { checkUrlInput, strictJsonParser } from './input.ts';
 import { RouteMetrics } from './metrics.ts';
 import { answerClientError, handleError, sendProblem } from './problems.ts';
@@ -19,21 +18,6 @@ import { createRequestLimits, type RequestLimitDependencies } from './rate-limit
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /** API routes, as opposed to the static assets of the web console and the documentation UI. */
-/**
- * A stable operation id from the method and the path: the path's words in camel case, the last
- * parameter as `By<Name>` (GET /v1/tenants/:tenantId/customers/:id is getTenantsCustomersById).
- */
-export function operationIdOf(method: string, url: string): string {
-  const segments = url.split('/').filter((segment) => segment !== '' && segment !== 'v1');
-  const last = segments.at(-1);
-  const words = segments.flatMap((segment) => {
-    const param = /^(?::(\w+)|\{(\w+)\})$/.exec(segment);
-    if (!param) return segment.split(/[^A-Za-z0-9]+/).filter(Boolean);
-    return segment === last ? ['by', param[1] ?? param[2]!] : [];
-  });
-  return [method.toLowerCase(), ...words.map((word) => word[0]!.toUpperCase() + word.slice(1))].join('');
-}
-
 export function isApiRoute(url: string): boolean {
   return /^\/(v1|\.well-known|healthz|readyz)(\/|$)/.test(url) && !url.startsWith('/v1/docs');
 }
@@ -195,36 +179,7 @@ export async function createHttpServer(
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new AppError('not-found')));
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'TSV Baseline API', version: '1.0.0', description: 'Every operation lists its x-permission and x-requirements.' },
-      servers: [{ url: config.publicUrl }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-    transform: ({ schema, url, route }) => {
-      const declared = route.config as { access?: string; requirements?: string[]; allowUnverified?: boolean; stepUp?: boolean; impersonation?: 'allowed' } | undefined;
-      const transformed: Record<string, unknown> = { ...(schema as object) };
-      // Client generators name their functions after it; a route may name its own.
-      transformed.operationId ??= operationIdOf([route.method].flat()[0]!, url);
-      if (declared?.access) {
-        transformed['x-permission'] = declared.access;
-        transformed['x-requirements'] = declared.requirements;
-        if (declared.access !== 'public') transformed.security = [{ bearer: [] }];
-        // FR-VER-001: the few routes that answer before the user's address (or phone) is verified.
-        if (declared.allowUnverified) transformed['x-allow-unverified'] = true;
-        // FR-AUTH-014: a route marked for step-up beyond its permission's sensitivity.
-        if (declared.stepUp) transformed['x-step-up'] = true;
-        // FR-RBAC-005: one of the few writes an impersonation session may make.
-        if (declared.impersonation) transformed['x-impersonation'] = declared.impersonation;
-      }
-      return { schema: transformed as never, url };
-    },
-  });
-  app.get('/v1/openapi.json', { config: { access: 'public', requirements: ['CON-ARCH-004'] }, schema: { hide: true } }, async () =>
-    app.swagger(),
-  );
-  await app.register(swaggerUi, { routePrefix: '/v1/docs', uiConfig: { url: '/v1/openapi.json' } as never });
+  await registerOpenApi(app, config);
 
   return { app, routes };
 }

@@ -8,8 +8,8 @@ export const CatalogEntry = Type.Object({
   description: Type.String(),
   plane: Type.Union([Type.Literal('tenant'), Type.Literal('platform')]),
   sensitive: Type.Boolean(),
-});
-export const Catalog = Type.Object({ version: Type.Integer(), items: Type.Array(CatalogEntry) });
+}, { $id: 'PermissionCatalogEntry' });
+export const Catalog = Type.Object({ version: Type.Integer(), items: Type.Array(CatalogEntry) }, { $id: 'PermissionCatalog' });
 
 export const Role = Type.Object({
   id: Uuid,
@@ -20,7 +20,7 @@ export const Role = Type.Object({
   version: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,
-});
+}, { $id: 'Role' });
 
 export const CreateRoleBody = Type.Object(
   {
@@ -50,7 +50,7 @@ export const Unit = Type.Object({
   version: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,
-});
+}, { $id: 'Unit' });
 
 export const CreateUnitBody = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 200 }), parent_id: Type.Optional(Type.Union([Uuid, Type.Null()])) },
@@ -74,7 +74,7 @@ export const Assignment = Type.Object({
   role_id: Uuid,
   unit_id: Type.Union([Uuid, Type.Null()], { description: 'Null: the role holds tenant-wide' }),
   created_at: Timestamp,
-});
+}, { $id: 'RoleAssignment' });
 
 export const CreateAssignmentBody = Type.Object(
   { user_id: Uuid, role_id: Uuid, unit_id: Type.Optional(Type.Union([Uuid, Type.Null()])) },

@@ -14,11 +14,11 @@ export const ApiKey = Type.Object({
   last_used_at: Type.Union([Timestamp, Type.Null()]),
   revoked_at: Type.Union([Timestamp, Type.Null()]),
   replaced_by: Type.Union([Uuid, Type.Null()]),
-});
+}, { $id: 'ApiKey' });
 
-export const IssuedApiKey = Type.Intersect([ApiKey, Type.Object({ secret: Type.String({ description: 'The whole key; shown this once only' }) })]);
+export const IssuedApiKey = Type.Intersect([ApiKey, Type.Object({ secret: Type.String({ description: 'The whole key; shown this once only' }) })], { $id: 'IssuedApiKey' });
 
-export const ApiKeyList = Type.Object({ items: Type.Array(ApiKey) });
+export const ApiKeyList = Type.Object({ items: Type.Array(ApiKey) }, { $id: 'ApiKeyList' });
 
 export const CreateApiKeyBody = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 200 }), scopes: Scopes, expires_at: Type.Optional(Timestamp) },

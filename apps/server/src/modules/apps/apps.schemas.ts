@@ -17,7 +17,7 @@ export const Application = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp,
   disabled_at: Type.Union([Timestamp, Type.Null()]),
-});
+}, { $id: 'Application' });
 
 export const RegisterApplicationBody = Type.Object(
   {
@@ -49,12 +49,12 @@ export const ApplicationKey = Type.Object({
   created_at: Timestamp,
   revoked_at: Type.Union([Timestamp, Type.Null()]),
   last_used_at: Type.Union([Timestamp, Type.Null()], { description: 'Recorded at most once a minute per key and node' }),
-});
+}, { $id: 'ApplicationKey' });
 
 export const IssuedApplicationKey = Type.Object({
   ...ApplicationKey.properties,
   secret: Type.String({ description: 'The whole key, to send as `Authorization: Bearer` or `X-API-Key`; shown only in this response' }),
-});
+}, { $id: 'IssuedApplicationKey' });
 
 export const IssueKeyBody = Type.Object(
   {
@@ -66,4 +66,4 @@ export const IssueKeyBody = Type.Object(
 );
 export type IssueKeyInput = Static<typeof IssueKeyBody>;
 
-export const ApplicationKeyList = Type.Object({ items: Type.Array(ApplicationKey) });
+export const ApplicationKeyList = Type.Object({ items: Type.Array(ApplicationKey) }, { $id: 'ApplicationKeyList' });

@@ -43,7 +43,7 @@ export const AuditEvent = Type.Object({
   metadata: Type.Record(Type.String(), Type.Unknown()),
   prev_hash: Type.String({ description: 'Hash of the previous event of the chain' }),
   hash: Type.String({ description: 'sha256(prev_hash \\n seq \\n canonical event)' }),
-});
+}, { $id: 'AuditEvent' });
 export type AuditEventView = Static<typeof AuditEvent>;
 
 /** The filters of the search and the export (FR-AUD-001, FR-LOG-002). */
@@ -84,7 +84,7 @@ export const PlatformExportQuery = Type.Object({ ...Filters, ...PlatformFilters 
 export type AuditFilters = Static<typeof PlatformExportQuery>;
 export type SearchQueryType = Static<typeof PlatformSearchQuery>;
 
-export const AuditEventPage = Type.Object({ items: Type.Array(AuditEvent), next_cursor: NullableString });
+export const AuditEventPage = Type.Object({ items: Type.Array(AuditEvent), next_cursor: NullableString }, { $id: 'AuditEventPage' });
 
 export const CsvResponse = {
   description: 'CSV (RFC 4180), one header row, newest event first',
@@ -127,4 +127,4 @@ export const IngestResult = Type.Object({
   appended: Type.Integer(),
   duplicates: Type.Integer(),
   results: Type.Array(Type.Object({ id: Uuid, status: Type.Union([Type.Literal('appended'), Type.Literal('duplicate')]) })),
-});
+}, { $id: 'AuditIngestResult' });

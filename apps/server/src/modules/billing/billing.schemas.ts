@@ -41,7 +41,7 @@ export const IngestResult = Type.Object({
       errors: Type.Optional(Type.Array(ItemError)),
     }),
   ),
-});
+}, { $id: 'BillingIngestResult' });
 export type IngestResultType = Static<typeof IngestResult>;
 
 export const ExportQuery = Type.Object(
@@ -73,7 +73,7 @@ export const BillingEvent = Type.Object({
   quantity: Decimal,
   occurred_at: Timestamp,
   received_at: Timestamp,
-});
+}, { $id: 'BillingEvent' });
 
 export const ExportPage = Type.Object({
   tenant_id: Uuid,
@@ -84,7 +84,7 @@ export const ExportPage = Type.Object({
   totals: Type.Array(Type.Object({ type: Type.String(), events: Type.Integer(), quantity: Decimal }), {
     description: 'Per type, over the whole period (every page), not only this page',
   }),
-});
+}, { $id: 'BillingExportPage' });
 
 export const CsvResponse = {
   description: 'CSV (RFC 4180), one header row, events in occurred_at order',

@@ -15,7 +15,7 @@ export const Customer = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp,
   deleted_at: Type.Union([Timestamp, Type.Null()]),
-});
+}, { $id: 'Customer' });
 
 const Email = Type.String({ format: 'email', maxLength: 320 });
 const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{4,32}$' });

@@ -28,7 +28,7 @@ export const Flag = Type.Object({
   version: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,
-});
+}, { $id: 'Flag' });
 
 export const CreateFlagBody = Type.Object(
   {
@@ -63,7 +63,7 @@ export const Override = Type.Object({
   value: FlagValue,
   created_at: Timestamp,
   updated_at: Timestamp,
-});
+}, { $id: 'FlagOverride' });
 
 export const SetOverrideBody = Type.Object({ tenant_id: Uuid, value: FlagValue }, { additionalProperties: false });
 export type SetOverrideInput = Static<typeof SetOverrideBody>;
@@ -92,7 +92,7 @@ export const KillSwitch = Type.Object({
   reset_at: Type.Union([Timestamp, Type.Null()]),
   created_at: Timestamp,
   updated_at: Timestamp,
-});
+}, { $id: 'KillSwitch' });
 
 const SwitchTarget = {
   name: SwitchNameSchema,
@@ -125,14 +125,14 @@ export const AffectingSwitch = Type.Object({
   name: SwitchNameSchema,
   scope: Type.Union([Type.Literal('global'), Type.Literal('tenant')]),
   channel: Type.Union([ChannelSchema, Type.Null()]),
-});
+}, { $id: 'AffectingSwitch' });
 
 /** A tenant's effective flags and the tripped switches that affect it: what the ETag covers. */
 export const FlagsDocument = Type.Object({
   tenant_id: Uuid,
   flags: Type.Record(Type.String(), FlagValue),
   switches: Type.Array(AffectingSwitch),
-});
+}, { $id: 'FlagsDocument' });
 
 const Color = Type.String({ pattern: '^#[0-9a-fA-F]{6}$', description: '#rrggbb' });
 const LogoUrl = Type.String({ pattern: '^https://', format: 'uri', maxLength: 2048, description: 'An https URL' });
@@ -140,19 +140,19 @@ const LogoUrl = Type.String({ pattern: '^https://', format: 'uri', maxLength: 20
 export const Settings = Type.Object({
   locale: Type.String({ description: 'BCP 47 language tag' }),
   timezone: Type.String({ description: 'IANA time zone' }),
-});
+}, { $id: 'TenantSettings' });
 export const Branding = Type.Object({
   logo_url: Type.Union([Type.String(), Type.Null()]),
   primary_color: Type.Union([Type.String(), Type.Null()]),
   accent_color: Type.Union([Type.String(), Type.Null()]),
-});
+}, { $id: 'Branding' });
 
 export const SettingsDocument = Type.Object({
   settings: Settings,
   branding: Branding,
   version: Type.Integer({ description: '0 until the settings are first saved' }),
   updated_at: Type.Union([Timestamp, Type.Null()]),
-});
+}, { $id: 'SettingsDocument' });
 
 export const TenantConfig = Type.Object({
   tenant_id: Uuid,
@@ -160,7 +160,7 @@ export const TenantConfig = Type.Object({
   flags: Type.Record(Type.String(), FlagValue),
   switches: Type.Array(AffectingSwitch),
   ...SettingsDocument.properties,
-});
+}, { $id: 'TenantConfig' });
 
 export const PutSettingsBody = Type.Object(
   {

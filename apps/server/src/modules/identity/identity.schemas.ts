@@ -19,7 +19,7 @@ export const TokenResponse = Type.Object({
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer(),
   device_id: Type.Optional(Type.String({ description: 'The device of the session: send it as device.id at the next login' })),
-});
+}, { $id: 'TokenResponse' });
 
 export const MeResponse = Type.Object({
   id: Type.String(),
@@ -44,6 +44,6 @@ export const MeResponse = Type.Object({
   verification_required: Type.Union([Type.Literal('email'), Type.Literal('phone'), Type.Null()], {
     description: 'What the user must verify before any other route answers (403 email-unverified or phone-unverified)',
   }),
-});
+}, { $id: 'MeResponse' });
 
-export const Jwks = Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) });
+export const Jwks = Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) }, { $id: 'Jwks' });

@@ -18,7 +18,7 @@ export const PasswordResetBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const PasswordResetAccepted = Type.Object({ status: Type.Literal('accepted'), message: Type.String() });
+export const PasswordResetAccepted = Type.Object({ status: Type.Literal('accepted'), message: Type.String() }, { $id: 'PasswordResetAccepted' });
 
 export const PasswordResetConfirmBody = Type.Object(
   {
@@ -54,4 +54,4 @@ export const PasswordPolicyResponse = Type.Object({
   history: Type.Integer(),
   min_strength: Type.Integer(),
   version: Type.Integer({ description: '0 while the organization uses the platform minimum' }),
-});
+}, { $id: 'PasswordPolicyResponse' });

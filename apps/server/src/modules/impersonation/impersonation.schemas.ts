@@ -17,7 +17,7 @@ export const ImpersonationStarted = Type.Object({
   token_type: Type.Literal('Bearer'),
   expires_at: Timestamp,
   session_id: Uuid,
-});
+}, { $id: 'ImpersonationStarted' });
 
 export const Impersonation = Type.Object({
   id: Type.String({ format: 'uuid', description: 'The impersonation session' }),
@@ -32,7 +32,7 @@ export const Impersonation = Type.Object({
   expires_at: Timestamp,
   ended_at: Type.Union([Timestamp, Type.Null()]),
   ended_by: Type.Union([Uuid, Type.Null()], { description: 'Who ended it here; null when it expired or its own session signed out' }),
-});
+}, { $id: 'Impersonation' });
 export type ImpersonationView = Static<typeof Impersonation>;
 
 export const ListImpersonationsQuery = Type.Object({ ...PageQuery, tenant_id: Type.Optional(Uuid) }, { additionalProperties: false });

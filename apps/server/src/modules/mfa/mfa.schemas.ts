@@ -40,14 +40,14 @@ export const VerifyResponse = Type.Object({
   expires_in: Type.Integer(),
   device_id: Type.Optional(Type.String()),
   recovery_codes: Type.Optional(RecoveryCodes),
-});
+}, { $id: 'MfaVerifyResponse' });
 
 export const StepUpResponse = Type.Object({
   access_token: Type.String(),
   refresh_token: Type.String(),
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer(),
-});
+}, { $id: 'StepUpResponse' });
 
 export const Factor = Type.Object({
   id: Type.String(),
@@ -56,25 +56,25 @@ export const Factor = Type.Object({
   status: Type.Union([Type.Literal('pending'), Type.Literal('active')]),
   created_at: Timestamp,
   last_used_at: Type.Union([Timestamp, Type.Null()]),
-});
+}, { $id: 'MfaFactor' });
 
 export const MfaStatus = Type.Object({
   enrolled: Type.Boolean(),
   factors: Type.Array(Factor),
   recovery_codes_remaining: Type.Integer(),
-});
+}, { $id: 'MfaStatus' });
 
 export const TotpEnrolment = Type.Object({
   factor_id: Type.String(),
   secret: Type.String({ description: 'Base32 secret, for typing into an authenticator app' }),
   otpauth_uri: Type.String({ description: 'The same secret as an otpauth:// URI, for a QR code' }),
-});
+}, { $id: 'TotpEnrolment' });
 
 export const ConfirmTotpBody = Type.Object({ code: TotpCode }, { additionalProperties: false });
 
-export const FactorActivated = Type.Object({ factor: Factor, recovery_codes: Type.Optional(RecoveryCodes) });
+export const FactorActivated = Type.Object({ factor: Factor, recovery_codes: Type.Optional(RecoveryCodes) }, { $id: 'MfaFactorActivated' });
 
-export const RecoveryCodesResponse = Type.Object({ recovery_codes: RecoveryCodes });
+export const RecoveryCodesResponse = Type.Object({ recovery_codes: RecoveryCodes }, { $id: 'RecoveryCodesResponse' });
 
 export const RegisterWebauthnBody = Type.Object(
   {
@@ -85,7 +85,7 @@ export const RegisterWebauthnBody = Type.Object(
 );
 
 /** WebAuthn options (PublicKeyCredentialCreationOptionsJSON / RequestOptionsJSON) for the browser. */
-export const WebauthnOptions = Type.Object({ challenge: Type.String() }, { additionalProperties: true });
+export const WebauthnOptions = Type.Object({ challenge: Type.String() }, { $id: 'WebauthnOptions', additionalProperties: true });
 
 export const FactorParams = Type.Object({ id: Uuid });
 
@@ -102,4 +102,4 @@ export const MfaPolicy = Type.Object({
   required: Type.Union([Type.Literal('off'), Type.Literal('admins'), Type.Literal('all')]),
   new_device: Type.Boolean(),
   version: Type.Integer({ description: '0 while the organization uses the defaults' }),
-});
+}, { $id: 'MfaPolicy' });

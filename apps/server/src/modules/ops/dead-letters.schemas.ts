@@ -14,7 +14,7 @@ export const DeadLetter = Type.Object({
   failed_at: Timestamp,
   payload_keys: Type.Array(Type.String(), { description: 'The names of its payload fields; the payload itself may hold secrets and is not shown' }),
   replayable: Type.Boolean({ description: 'False for a job refused because it was not enqueued in the tenant its payload names' }),
-});
+}, { $id: 'DeadLetter' });
 
 export const ListDeadLettersQuery = Type.Object({ ...PageQuery });
 

@@ -39,5 +39,5 @@ export const HealthReport = Type.Object({
       }),
     ),
   }),
-});
+}, { $id: 'HealthReport' });
 export type HealthReportType = Static<typeof HealthReport>;

@@ -17,7 +17,7 @@ export const Order = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp,
   deleted_at: Type.Union([Timestamp, Type.Null()]),
-});
+}, { $id: 'Order' });
 
 export const CreateOrderBody = Type.Object(
   {

@@ -29,7 +29,7 @@ export const SessionSummary = Type.Object({
   amr: Type.Array(Type.String()),
   impersonated: Type.Boolean({ description: 'A platform staff member acting as the user (FR-RBAC-005)' }),
   current: Type.Boolean({ description: 'The session making this request' }),
-});
+}, { $id: 'SessionSummary' });
 
 export const Device = Type.Object({
   id: Type.String(),
@@ -39,7 +39,7 @@ export const Device = Type.Object({
   first_seen_at: Timestamp,
   last_seen_at: Timestamp,
   active_sessions: Type.Integer(),
-});
+}, { $id: 'Device' });
 
 const Seconds = Type.Integer({ minimum: 60, maximum: 30 * 86_400 });
 
@@ -61,7 +61,7 @@ export const SessionPolicy = Type.Object({
     admin_absolute_ttl_seconds: Type.Integer(),
     refresh_token_ttl_seconds: Type.Integer(),
   }),
-});
+}, { $id: 'SessionPolicy' });
 
-export const SessionList = Type.Object({ items: Type.Array(SessionSummary) });
-export const DeviceList = Type.Object({ items: Type.Array(Device) });
+export const SessionList = Type.Object({ items: Type.Array(SessionSummary) }, { $id: 'SessionList' });
+export const DeviceList = Type.Object({ items: Type.Array(Device) }, { $id: 'DeviceList' });

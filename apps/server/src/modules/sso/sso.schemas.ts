@@ -42,11 +42,11 @@ export const SsoConfig = Type.Object({
   redirect_uri: Type.String(),
   version: Nullable(Type.Integer()),
   updated_at: Nullable(Timestamp),
-});
+}, { $id: 'SsoConfig' });
 
 export const SlugParams = Type.Object({ tenantSlug: Type.String({ minLength: 1, maxLength: 63 }) });
 
-export const SsoAvailability = Type.Object({ enabled: Type.Boolean() });
+export const SsoAvailability = Type.Object({ enabled: Type.Boolean() }, { $id: 'SsoAvailability' });
 
 export const CallbackQuery = Type.Object({
   state: Type.Optional(Type.String({ maxLength: 500 })),
@@ -63,7 +63,7 @@ export const TokenResponse = Type.Object({
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer(),
   device_id: Type.Optional(Type.String({ description: 'The device of the session: send it as device.id at the next login' })),
-});
+}, { $id: 'TokenResponse' });
 
 export const ExchangeBody = Type.Object(
   {
@@ -73,4 +73,4 @@ export const ExchangeBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const LinkStart = Type.Object({ location: Type.String({ description: "The identity provider's authorization URL: open it in this browser" }) });
+export const LinkStart = Type.Object({ location: Type.String({ description: "The identity provider's authorization URL: open it in this browser" }) }, { $id: 'SsoLinkStart' });

@@ -15,7 +15,7 @@ export const Tenant = Type.Object({
   version: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,
-});
+}, { $id: 'Tenant' });
 
 export const CreateTenantBody = Type.Object(
   {

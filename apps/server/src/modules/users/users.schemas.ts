@@ -13,7 +13,7 @@ export const UserRole = Type.Object({
   key: Nullable(Type.String({ description: 'Set for the default roles (owner, admin, member, readonly, auditor)' })),
   name: Type.String(),
   unit_id: Nullable(Uuid),
-});
+}, { $id: 'UserRole' });
 
 export const User = Type.Object({
   id: Uuid,
@@ -25,7 +25,7 @@ export const User = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp,
   deleted_at: Nullable(Timestamp),
-});
+}, { $id: 'User' });
 
 export const ListUsersQuery = Type.Object({
   ...PageQuery,
@@ -68,13 +68,13 @@ export const Invitation = Type.Object({
   version: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,
-});
+}, { $id: 'Invitation' });
 
 export const InvitationList = Type.Object({
   items: Type.Array(Invitation),
   next_cursor: Nullable(Type.String()),
   expiry_days: Type.Integer({ description: 'How long new invitations of the organization stay valid' }),
-});
+}, { $id: 'InvitationList' });
 
 export const ListInvitationsQuery = Type.Object({ ...PageQuery, status: Type.Optional(InvitationStatus) });
 export type ListInvitationsQueryType = Static<typeof ListInvitationsQuery>;
@@ -93,7 +93,7 @@ export const InvitationSettingsBody = Type.Object(
 );
 export type InvitationSettingsInput = Static<typeof InvitationSettingsBody>;
 
-export const InvitationSettings = Type.Object({ expiry_days: Type.Integer(), version: Type.Integer(), updated_at: Timestamp });
+export const InvitationSettings = Type.Object({ expiry_days: Type.Integer(), version: Type.Integer(), updated_at: Timestamp }, { $id: 'InvitationSettings' });
 
 export const AcceptInvitationBody = Type.Object(
   {
@@ -114,4 +114,4 @@ export const AcceptedInvitation = Type.Object({
   refresh_token: Type.String(),
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer(),
-});
+}, { $id: 'AcceptedInvitation' });

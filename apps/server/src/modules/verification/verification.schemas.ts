@@ -8,11 +8,11 @@ const Code = Type.String({ pattern: '^[0-9]{6}$', description: 'The 6-digit code
 export const SendResponse = Type.Object({
   sent: Type.Boolean(),
   expires_in: Type.Integer({ description: 'Seconds the link and code work' }),
-});
+}, { $id: 'VerificationSent' });
 
 export const LinkBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 export const CodeBody = Type.Object({ code: Code }, { additionalProperties: false });
-export const VerifiedResponse = Type.Object({ verified: Type.Boolean() });
+export const VerifiedResponse = Type.Object({ verified: Type.Boolean() }, { $id: 'VerificationResult' });
 
 export const PhoneBody = Type.Object(
   {
@@ -26,7 +26,7 @@ export const PhoneResponse = Type.Object({
   phone_verified: Type.Boolean(),
   channel: Channel,
   expires_in: Type.Integer({ description: 'Seconds the code works' }),
-});
+}, { $id: 'PhoneNumber' });
 
 export const VerificationPolicyBody = Type.Object(
   {
@@ -42,4 +42,4 @@ export const VerificationPolicy = Type.Object({
   require_phone: Type.Boolean(),
   default_channel: Channel,
   version: Type.Integer({ description: '0 until the policy is first saved' }),
-});
+}, { $id: 'VerificationPolicy' });
