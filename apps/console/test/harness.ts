@@ -203,7 +203,11 @@ export const alertOf = (page: Page) => page.getByRole('alert').filter({ hasText:
 
 /** Sign in and fail with the alert text (e.g. missing demo seed) instead of a bare timeout. */
 export async function signInOk(page: Page, email: string, password: string, org?: string): Promise<void> {
+  // The sign-in is over when its answer has come (a page still on its first address may not show
+  // #/login yet, and the check below would pass before the request is even answered).
+  const answered = page.waitForResponse((response) => response.request().method() === 'POST' && new URL(response.url()).pathname === '/v1/auth/login');
   await signIn(page, email, password, org);
+  await answered;
   await page.waitForFunction(
     () => location.hash !== '#/login' || [...document.querySelectorAll('[role="alert"]')].some((el) => el.textContent?.trim()),
   );
