@@ -3,7 +3,7 @@ import { isPermission, planeOf } from '../../kernel/auth/permissions.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { withIsoDates } from '../../kernel/http/views.ts';
+import { withIsoDates } from '../../kernel/views.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { announceApiKeyChange, newApiKey } from './api-key-verifier.ts';
 import { endRotatedKey, findApiKey, insertApiKey, listApiKeys, revokeApiKey } from './api-keys.queries.ts';

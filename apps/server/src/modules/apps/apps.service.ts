@@ -3,8 +3,8 @@ import type { AppScope } from '../../kernel/auth/permissions.ts';
 import type { RequestContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
-import { withIsoDates } from '../../kernel/http/views.ts';
+import { decodeCursor, toPage } from '../../kernel/paging.ts';
+import { withIsoDates } from '../../kernel/views.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { announceAppKeyChange, newAppKey, type AppKeyChange, type AppKeyVerifier } from './app-keys.ts';
 import {
