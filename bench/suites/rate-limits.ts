@@ -2,7 +2,7 @@
 import type { AutocannonRequest } from 'autocannon';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../apps/server/src/kernel/config.ts';
-import { closeRedis, connectRedis } from '../../apps/server/src/kernel/http/rate-limit.ts';
+import { closeRedis, connectRedis } from '../../apps/server/src/kernel/redis.ts';
 import { createHttpServer } from '../../apps/server/src/kernel/http/server.ts';
 import { atCleanup } from '../lib/cleanup.ts';
 import { byKey, paired, suite, type Sample, type Variant } from '../lib/engine.ts';

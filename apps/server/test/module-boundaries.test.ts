@@ -62,6 +62,15 @@ describe('module boundaries (CON-ARCH-005)', () => {
     assert.deepEqual(late, []);
   });
 
+  test("a module's rules and queries import nothing from the HTTP kernel: only its routes do", () => {
+    const http = path.join(SRC, 'kernel/http') + path.sep;
+    const routesOnly = /\.(routes|schemas)\.ts$/;
+    const reaching = imports
+      .filter(({ file, target }) => moduleOf(file) !== null && !routesOnly.test(file) && path.basename(file) !== 'index.ts' && target.startsWith(http))
+      .map(({ file, target }) => `${path.relative(SRC, file)} -> ${path.relative(SRC, target)}`);
+    assert.deepEqual(reaching, []);
+  });
+
   test('only the database kernel opens a tenant context: no other code sets app.tenant_id or app.unit_ids', () => {
     const database = path.join(SRC, 'kernel/db/database.ts');
     const setting = /set_config\(\s*'app\.(tenant_id|unit_ids)'|set\s+(local\s+)?app\.(tenant_id|unit_ids)/i;

@@ -8,7 +8,7 @@ import type { TokenService } from './auth/tokens.ts';
 import type { SecretBox } from './crypto/secret-box.ts';
 import type { JobQueue } from './jobs/jobs.ts';
 import type { ThrottleKeys } from './db/throttle-keys.ts';
-import type { RouteMetrics } from './http/metrics.ts';
+import type { RouteMetrics } from './metrics.ts';
 import type { KillSwitchPort } from './switches.ts';
 
 /** The shared services every module is given: built once per process in start.ts. Names no module. */

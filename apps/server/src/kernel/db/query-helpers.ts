@@ -1,5 +1,5 @@
 import { sql, type SelectQueryBuilder } from 'kysely';
-import type { Cursor } from '../http/schemas.ts';
+import type { Cursor } from '../paging.ts';
 
 /** Rows after the cursor in (created_at, id) order. */
 export function afterCursor<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>, after: Cursor | null) {

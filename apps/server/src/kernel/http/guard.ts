@@ -15,6 +15,7 @@ import type { ActiveSession, SessionCache } from '../auth/session-cache.ts';
 import type { TokenService, VerifiedAccess } from '../auth/tokens.ts';
 import type { Actor, RequestContext } from '../context.ts';
 import { inPlane, type Database, type Tx } from '../db/database.ts';
+import { recentSecondFactor, stepUpRequired } from '../auth/step-up.ts';
 import { AppError } from '../errors.ts';
 
 declare module 'fastify' {
@@ -113,21 +114,6 @@ export interface GuardDependencies {
   idleTimeoutSeconds?: number;
   /** FR-AUTH-014: sensitive routes need a second factor proven this recently; absent, not enforced. */
   stepUp?: { enforced: boolean; maxAgeSeconds: number };
-}
-
-/**
- * Whether the caller proved a second factor within the last maxAgeSeconds (FR-AUTH-014): the
- * access token says `mfa` in amr and when, in mfa_at.
- */
-export function recentSecondFactor(actor: Actor, maxAgeSeconds: number, now = Date.now()): boolean {
-  return actor.amr.includes('mfa') && typeof actor.mfaAt === 'number' && now / 1000 - actor.mfaAt <= maxAgeSeconds;
-}
-
-/** The answer to an action that needs a second factor proven within `maxAgeSeconds` (FR-AUTH-014). */
-export function stepUpRequired(maxAgeSeconds: number): AppError {
-  return new AppError('step-up-required', `This action needs a second factor proven in the last ${Math.round(maxAgeSeconds / 60)} minutes: POST /v1/auth/step-up.`, {
-    max_age_seconds: maxAgeSeconds,
-  });
 }
 
 /** Last use is written to the session at most this often per session and node. */

@@ -7,7 +7,8 @@ import { loadConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { createHttpServer, type App } from './server.ts';
-import { ipKey, TenantConcurrency } from './rate-limit.ts';
+import { ipKey } from '../client-address.ts';
+import { TenantConcurrency } from './rate-limit.ts';
 
 type Response = Awaited<ReturnType<App['inject']>>;
 

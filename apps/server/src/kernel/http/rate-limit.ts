@@ -1,12 +1,11 @@
-import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { recordSecurityEvent } from '../audit/audit.ts';
 import type { Config } from '../config.ts';
 import { isUuid, type Database } from '../db/database.ts';
+import { ipKey } from '../client-address.ts';
 import { AppError } from '../errors.ts';
-import type { Logger } from '../log.ts';
 
 /**
  * Rate limits and the per-tenant concurrency bound (FR-RATE-001, FR-TEN-008, FR-AUD-006).
@@ -59,45 +58,6 @@ interface Bucket {
   /** Names the limit in security events and logs. */
   kind: string;
   consume(key: string): Promise<Verdict>;
-}
-
-// Redis client --------------------------------------------------------------------------------
-
-/**
- * The shared Redis client. Commands never queue while the connection is down (the limiters fall
- * back to their in-memory insurance at once instead), and the client reconnects by itself.
- * Waits up to `readyTimeoutMs` for the first connection; a node whose Redis is down still starts.
- */
-export async function connectRedis(url: string, log: Logger, readyTimeoutMs = 3_000): Promise<Redis> {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-  });
-  let lastLogged = 0;
-  redis.on('error', (error: Error) => {
-    // One line per 10 s at most: a Redis outage must not flood the logs.
-    if (Date.now() - lastLogged > 10_000) {
-      lastLogged = Date.now();
-      log.warn({ err: { message: error.message } }, 'redis unavailable: rate limits use per-node memory');
-    }
-  });
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), readyTimeoutMs);
-    redis.once('ready', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-  if (!ready) log.warn('redis did not answer at start: rate limits use per-node memory until it does');
-  return redis;
-}
-
-/** Closes the client: politely when connected, at once otherwise. */
-export async function closeRedis(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-  else redis.disconnect();
 }
 
 // Buckets -------------------------------------------------------------------------------------
@@ -194,23 +154,6 @@ function burstBucket(kind: string, base: RateLimiterAbstract, baseRule: RateLimi
 }
 
 // Client addresses ----------------------------------------------------------------------------
-
-/**
- * The key of a client address: IPv4 as is (also when mapped into IPv6), IPv6 by its /64, the
- * smallest block one subscriber usually holds, so that rotating through it gains nothing.
- */
-export function ipKey(ip: string): string {
-  const address = ip.split('%')[0]!;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
-  if (isIP(address) !== 6) return address;
-  const [head = '', tail] = address.split('::');
-  const groups = (part: string) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
-  const left = groups(head);
-  const right = tail === undefined ? [] : groups(tail);
-  const full = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
-}
 
 // Per-tenant concurrency ----------------------------------------------------------------------
 

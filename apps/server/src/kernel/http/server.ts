@@ -11,7 +11,7 @@ import { declarationOf, guard, type GuardDependencies, type RouteDeclaration } f
 import { createIdempotency } from './idempotency.ts';
 import { registerOpenApi } from './openapi.ts';
 import { checkUrlInput, strictJsonParser } from './input.ts';
-import { RouteMetrics } from './metrics.ts';
+import { RouteMetrics } from '../metrics.ts';
 import { answerClientError, handleError, sendProblem } from './problems.ts';
 import { createRequestLimits, type RequestLimitDependencies } from './rate-limit.ts';
 

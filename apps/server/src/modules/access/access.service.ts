@@ -14,7 +14,7 @@ import { announceRevocation, withRevocation } from '../../kernel/auth/revocation
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { withIsoDates } from '../../kernel/http/views.ts';
+import { withIsoDates } from '../../kernel/views.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import {
   assignedRolesOfUser,

@@ -3,9 +3,9 @@ import { isPermission, planeOf } from '../../kernel/auth/permissions.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { withIsoDates } from '../../kernel/http/views.ts';
+import { withIsoDates } from '../../kernel/views.ts';
 import type { Platform } from '../../kernel/platform.ts';
-import { announceApiKeyChange, newApiKey } from './api-key-verifier.ts';
+import { announceApiKeyChange, API_KEY } from './api-key-verifier.ts';
 import { endRotatedKey, findApiKey, insertApiKey, listApiKeys, revokeApiKey } from './api-keys.queries.ts';
 import { DEFAULT_OVERLAP_SECONDS, type CreateApiKeyInput, type RotateApiKeyInput } from './api-keys.schemas.ts';
 
@@ -27,7 +27,7 @@ export function createApiKeysService(platform: Platform) {
   const { db } = platform;
 
   async function issue(tx: Tx, tenantId: string, values: { name: string; scopes: string[]; expires_at: Date | null; created_by: string }) {
-    const key = newApiKey();
+    const key = API_KEY.mint();
     const row = await insertApiKey(tx, { tenant_id: tenantId, prefix: key.prefix, secret_hash: key.secretHash, ...values });
     return { ...withIsoDates(row), secret: key.key };
   }

@@ -1,4 +1,3 @@
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { recordSecurityEvent } from '../../kernel/audit/audit.ts';
@@ -8,48 +7,14 @@ import type { Database, Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { findKeyForAuthentication, touchApplicationKey } from './apps.queries.ts';
-import { setBounded } from '../../kernel/bounded-map.ts';
+import { KeyVerifier, prefixedKeyFormat, type StoredKey } from '../../kernel/crypto/prefixed-key.ts';
 
-/**
- * Application keys (FR-SYS-002): `tsv_app_<prefix>_<secret>`. The prefix (12 characters) is public
- * and finds the key; the secret is 32 random bytes (base64url) and is stored only as its SHA-256.
- *
- * Why SHA-256 and not Argon2 as for passwords: a slow hash protects secrets people choose, which
- * can be guessed from a stolen hash. A 256-bit random secret cannot be guessed from its SHA-256
- * however fast the hash is, and a slow hash would only cost CPU on every request.
- */
+/** Application keys (FR-SYS-002): `tsv_app_<prefix>_<secret>` (kernel/crypto/prefixed-key.ts). */
+export const APP_KEY = prefixedKeyFormat('app');
 export const APP_KEYS_CHANNEL = 'tsv_app_keys';
 
-const PREFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const PREFIX_LENGTH = 12;
-const KEY_FORMAT = /^tsv_app_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
-/** Last use is written at most this often per key and node (and per key overall, see touchApplicationKey). */
-const TOUCH_INTERVAL_MS = 60_000;
 /** One answer for every failure, so that a caller learns nothing about which part was wrong. */
 const INVALID_KEY = 'A valid application key is required.';
-
-export interface NewAppKey {
-  prefix: string;
-  /** The whole key, given to the caller once. */
-  key: string;
-  secretHash: string;
-}
-
-export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
-
-export function newAppKey(): NewAppKey {
-  let prefix = '';
-  for (let i = 0; i < PREFIX_LENGTH; i++) prefix += PREFIX_ALPHABET[randomInt(PREFIX_ALPHABET.length)];
-  const secret = randomBytes(32).toString('base64url');
-  return { prefix, key: `tsv_app_${prefix}_${secret}`, secretHash: hashSecret(secret) };
-}
-
-export function parseAppKey(raw: string | null): { prefix: string; secret: string } | null {
-  const match = raw ? KEY_FORMAT.exec(raw) : null;
-  return match ? { prefix: match[1]!, secret: match[2]! } : null;
-}
 
 /** The key from `X-API-Key`, else from `Authorization: Bearer`. */
 function presentedKey(request: FastifyRequest): string | null {
@@ -78,53 +43,55 @@ export async function announceAppKeyChange(tx: Tx, change: AppKeyChange): Promis
   await sql`select pg_notify(${APP_KEYS_CHANNEL}, ${encodeAppKeyChange(change)})`.execute(tx);
 }
 
-interface CachedKey {
-  keyId: string;
+interface ApplicationKey extends StoredKey {
   appId: string;
-  secretHash: Buffer;
   scopes: readonly string[];
   tenantIds: readonly string[] | null;
-  expiresAt: number | null;
-  /** Not revoked and its application active, when read. */
-  usable: boolean;
-  freshUntil: number;
-  lastUsedAt: number;
 }
 
 /**
- * Authenticates managed applications on `app:<scope>` routes. Keys seen moments ago are answered
- * from a per-node cache; revoking a key or disabling an application sends a NOTIFY that evicts
- * them on every node at once, and the short TTL is the backstop if a notification is lost.
+ * Authenticates managed applications on `app:<scope>` routes. Revoking a key or disabling an
+ * application sends a NOTIFY that evicts the node's cached keys at once (kernel KeyVerifier).
  */
 export class AppKeyVerifier {
-  readonly #entries = new Map<string, CachedKey>();
+  readonly #keys: KeyVerifier<ApplicationKey>;
   readonly #watchers = new Set<(change: AppKeyChange) => void>();
 
   constructor(
     private readonly db: Database,
-    private readonly log: Logger,
-    private readonly ttlMs = 30_000,
-    private readonly maxEntries = 10_000,
-  ) {}
+    log: Logger,
+    ttlMs = 30_000,
+  ) {
+    this.#keys = new KeyVerifier<ApplicationKey>({
+      format: APP_KEY,
+      log,
+      ttlMs,
+      async load(prefix) {
+        const row = await db.withPlatform((tx) => findKeyForAuthentication(tx, prefix));
+        if (!row) return null;
+        return {
+          keyId: row.id,
+          appId: row.app_id,
+          secretHash: row.secret_hash,
+          scopes: row.scopes,
+          tenantIds: row.tenant_ids,
+          expiresAt: row.expires_at,
+          lastUsedAt: row.last_used_at,
+          usable: row.revoked_at === null && row.app_status === 'active',
+        };
+      },
+      recordUse: (key) => db.withPlatform((tx) => touchApplicationKey(tx, key.keyId)),
+    });
+  }
 
   /** Sets `request.ctx.app`, or throws 401 (no valid key) or 403 (the key lacks the scope). */
   async authenticate(request: FastifyRequest, scope: AppScope): Promise<void> {
-    const presented = parseAppKey(presentedKey(request));
-    const entry = presented ? await this.#find(presented.prefix) : null;
-    const now = Date.now();
-    const valid =
-      presented !== null &&
-      entry !== null &&
-      timingSafeEqual(entry.secretHash, Buffer.from(hashSecret(presented.secret), 'hex')) &&
-      entry.usable &&
-      (entry.expiresAt === null || entry.expiresAt > now);
-    if (!valid) throw new AppError('unauthorized', INVALID_KEY);
-
-    const app: AppPrincipal = { appId: entry.appId, keyId: entry.keyId, scopes: entry.scopes, tenantIds: entry.tenantIds };
+    const key = await this.#keys.verify(presentedKey(request));
+    if (!key) throw new AppError('unauthorized', INVALID_KEY);
+    const app: AppPrincipal = { appId: key.appId, keyId: key.keyId, scopes: key.scopes, tenantIds: key.tenantIds };
     request.ctx.app = app;
     request.ctx.log = request.ctx.log.child({ appId: app.appId, keyId: app.keyId });
-    this.#touch(entry, now);
-    if (!entry.scopes.includes(scope)) {
+    if (!key.scopes.includes(scope)) {
       await recordSecurityEvent(this.db, request.ctx, {
         tenantId: null,
         action: 'security.permission_denied',
@@ -135,13 +102,10 @@ export class AppKeyVerifier {
     }
   }
 
+  /** Evicts what a change concerns on this node, and tells the streams that watch. */
   apply(change: AppKeyChange): void {
-    if (change.kind === 'all') this.#entries.clear();
-    else {
-      for (const [prefix, entry] of this.#entries) {
-        if ((change.kind === 'key' ? entry.keyId : entry.appId) === change.id) this.#entries.delete(prefix);
-      }
-    }
+    if (change.kind === 'all') this.#keys.clear();
+    else this.#keys.evict((key) => (change.kind === 'key' ? key.keyId : key.appId) === change.id);
     for (const watcher of this.#watchers) watcher(change);
   }
 
@@ -164,42 +128,7 @@ export class AppKeyVerifier {
   }
 
   get size(): number {
-    return this.#entries.size;
-  }
-
-  async #find(prefix: string): Promise<CachedKey | null> {
-    const now = Date.now();
-    const cached = this.#entries.get(prefix);
-    if (cached && cached.freshUntil > now) return cached;
-    const row = await this.db.withPlatform((tx) => findKeyForAuthentication(tx, prefix));
-    if (!row) {
-      this.#entries.delete(prefix);
-      return null;
-    }
-    const entry: CachedKey = {
-      keyId: row.id,
-      appId: row.app_id,
-      secretHash: Buffer.from(row.secret_hash, 'hex'),
-      scopes: row.scopes,
-      tenantIds: row.tenant_ids,
-      expiresAt: row.expires_at ? row.expires_at.getTime() : null,
-      usable: row.revoked_at === null && row.app_status === 'active',
-      freshUntil: now + this.ttlMs,
-      lastUsedAt: row.last_used_at ? row.last_used_at.getTime() : 0,
-    };
-    if (this.ttlMs > 0) {
-      setBounded(this.#entries, prefix, entry, this.maxEntries);
-    }
-    return entry;
-  }
-
-  /** Records the last use without holding up the request. */
-  #touch(entry: CachedKey, now: number): void {
-    if (now - entry.lastUsedAt < TOUCH_INTERVAL_MS) return;
-    entry.lastUsedAt = now;
-    this.db
-      .withPlatform((tx) => touchApplicationKey(tx, entry.keyId))
-      .catch((error: unknown) => this.log.warn({ err: error, keyId: entry.keyId }, 'could not record the last use of an application key'));
+    return this.#keys.size;
   }
 }
 

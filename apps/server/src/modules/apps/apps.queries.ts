@@ -1,6 +1,6 @@
 import type { Tx } from '../../kernel/db/database.ts';
 import { afterCursor } from '../../kernel/db/query-helpers.ts';
-import type { Cursor } from '../../kernel/http/schemas.ts';
+import type { Cursor } from '../../kernel/paging.ts';
 import type { EnvironmentName } from './apps.schemas.ts';
 
 const APP_COLUMNS = ['id', 'name', 'environment', 'owner', 'status', 'version', 'created_at', 'updated_at', 'disabled_at'] as const;

@@ -3,10 +3,10 @@ import type { AppScope } from '../../kernel/auth/permissions.ts';
 import type { RequestContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
-import { withIsoDates } from '../../kernel/http/views.ts';
+import { decodeCursor, toPage } from '../../kernel/paging.ts';
+import { withIsoDates } from '../../kernel/views.ts';
 import type { Platform } from '../../kernel/platform.ts';
-import { announceAppKeyChange, newAppKey, type AppKeyChange, type AppKeyVerifier } from './app-keys.ts';
+import { announceAppKeyChange, APP_KEY, type AppKeyChange, type AppKeyVerifier } from './app-keys.ts';
 import {
   existingTenantIds,
   findApplicationById,
@@ -94,7 +94,7 @@ export function createAppsService(platform: Pick<Platform, 'db'>, appKeys: AppKe
         });
       }
     }
-    const generated = newAppKey();
+    const generated = APP_KEY.mint();
     const created = await insertApplicationKey(tx, {
       app_id: appId,
       prefix: generated.prefix,

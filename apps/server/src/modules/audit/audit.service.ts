@@ -4,7 +4,7 @@ import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { isUuid, type Tx } from '../../kernel/db/database.ts';
 import type { AuditEventsTable } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { csvStream } from '../../kernel/http/csv.ts';
+import { csvStream } from '../../kernel/csv.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { findExistingEventIds, findTenantStatus, searchAuditEvents, type AuditCursor, type AuditView } from './audit.queries.ts';
 import type { AuditEventView, AuditFilters, IngestBodyType, SearchQueryType } from './audit.schemas.ts';

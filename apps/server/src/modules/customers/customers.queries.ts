@@ -1,5 +1,5 @@
 import type { Tx } from '../../kernel/db/database.ts';
-import type { Cursor } from '../../kernel/http/schemas.ts';
+import type { Cursor } from '../../kernel/paging.ts';
 import { afterCursor, updatedSince } from '../../kernel/db/query-helpers.ts';
 
 const COLUMNS = ['id', 'unit_id', 'name', 'email', 'phone', 'order_count', 'order_total_cents', 'version', 'created_at', 'updated_at', 'deleted_at'] as const;

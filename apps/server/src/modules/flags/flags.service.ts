@@ -3,8 +3,8 @@ import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
 import type { FlagValue } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
-import { withIsoDates } from '../../kernel/http/views.ts';
+import { decodeCursor, toPage } from '../../kernel/paging.ts';
+import { withIsoDates } from '../../kernel/views.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { announceFlagChange, isValidValue, type DeliveredFlags, type FlagCache, type FlagChange } from './flag-cache.ts';
 import {

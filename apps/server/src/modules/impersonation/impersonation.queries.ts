@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../kernel/db/database.ts';
-import type { Cursor } from '../../kernel/http/schemas.ts';
+import type { Cursor } from '../../kernel/paging.ts';
 
 // Platform plane ---------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import { IMPERSONATION_MINUTES } from '../../kernel/auth/tokens.ts';
 import type { RequestContext } from '../../kernel/context.ts';
 import { enterTenantContext } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { decodeCursor, encodeCursor } from '../../kernel/http/schemas.ts';
+import { decodeCursor, encodeCursor } from '../../kernel/paging.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { rolesOfUser } from '../access/index.ts';
 import { findLiveImpersonationSession, findRevokedImpersonationSessions, findStaffSession, insertImpersonationSession, revokeImpersonationSession } from '../sessions/index.ts';

@@ -4,7 +4,7 @@ import type { RequestContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import { nameThrottleKeys, type ThrottleKeys } from '../../kernel/db/throttle-keys.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { ipKey } from '../../kernel/http/rate-limit.ts';
+import { ipKey } from '../../kernel/client-address.ts';
 import { findKnownDevice } from '../sessions/index.ts';
 
 /**

@@ -7,7 +7,7 @@ import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { recentSecondFactor } from '../../kernel/http/guard.ts';
+import { recentSecondFactor } from '../../kernel/auth/step-up.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { addressSource, clearLoginFailures, countLoginFailure, lockedUntil, loginSource, loginThrottle, recordAccountLocked, type LoginThrottle } from '../lockout/index.ts';
 import { revokeUserSessions, type DeviceInput, type SessionOpener, type TokenPair } from '../sessions/index.ts';

@@ -2,7 +2,7 @@ import { recordAudit } from '../../kernel/audit/audit.ts';
 import type { RequestContext } from '../../kernel/context.ts';
 import { enterTenantContext } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { decodeCursor, toPage, type PageQueryType } from '../../kernel/http/schemas.ts';
+import { decodeCursor, toPage, type PageQueryType } from '../../kernel/paging.ts';
 import { PLATFORM_JOB_SCOPE, type DeadLetter } from '../../kernel/jobs/jobs.ts';
 import type { Platform } from '../../kernel/platform.ts';
 

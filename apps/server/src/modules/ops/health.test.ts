@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { RequestContext } from '../../kernel/context.ts';
-import { RouteMetrics } from '../../kernel/http/metrics.ts';
+import { RouteMetrics } from '../../kernel/metrics.ts';
 import { buildTestPlatform, type Session, type TestPlatform } from '../../../test/helpers.ts';
 import { createHealthService } from './ops.service.ts';
 

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { RequestContext } from '../../kernel/context.ts';
-import { WINDOW_SECONDS } from '../../kernel/http/metrics.ts';
+import { WINDOW_SECONDS } from '../../kernel/metrics.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import type { HealthReportType } from './ops.schemas.ts';
 

@@ -1,6 +1,6 @@
 import type { Tx } from '../../kernel/db/database.ts';
 import { afterCursor, updatedSince } from '../../kernel/db/query-helpers.ts';
-import type { Cursor } from '../../kernel/http/schemas.ts';
+import type { Cursor } from '../../kernel/paging.ts';
 
 const COLUMNS = ['id', 'unit_id', 'customer_id', 'status', 'total_cents', 'currency', 'notes', 'version', 'created_at', 'updated_at', 'deleted_at'] as const;
 

@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { checkScheme, OutboundError, type OutboundFetch } from '../../kernel/http/outbound-fetch.ts';
+import { checkScheme, OutboundError, type OutboundFetch } from '../../kernel/outbound-fetch.ts';
 
 /**
  * The relying-party side of OIDC: discovery validated before anything trusts it, the authorization

@@ -1,5 +1,5 @@
 import type { Tx } from '../../kernel/db/database.ts';
-import type { Cursor } from '../../kernel/http/schemas.ts';
+import type { Cursor } from '../../kernel/paging.ts';
 import { afterCursor } from '../../kernel/db/query-helpers.ts';
 
 const COLUMNS = ['id', 'name', 'slug', 'plan', 'region', 'status', 'version', 'created_at', 'updated_at'] as const;

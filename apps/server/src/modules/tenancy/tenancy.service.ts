@@ -3,7 +3,7 @@ import { announceRevocation, withRevocation } from '../../kernel/auth/revocation
 import type { RequestContext } from '../../kernel/context.ts';
 import { enterTenantContext, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { decodeCursor, toPage, type PageQueryType } from '../../kernel/http/schemas.ts';
+import { decodeCursor, toPage, type PageQueryType } from '../../kernel/paging.ts';
 import { createNotifier } from '../../kernel/notify/notify.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { insertDefaultRoles } from '../access/index.ts';

@@ -3,7 +3,7 @@ import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { mintScopedToken, parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import { isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
+import { decodeCursor, toPage } from '../../kernel/paging.ts';
 import { createNotifier } from '../../kernel/notify/notify.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { assertHoldsAll, effectivePermissions, findRole, findUnit, insertAssignment } from '../access/index.ts';

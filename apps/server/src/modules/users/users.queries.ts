@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../kernel/db/database.ts';
 import { afterCursor } from '../../kernel/db/query-helpers.ts';
-import type { Cursor } from '../../kernel/http/schemas.ts';
+import type { Cursor } from '../../kernel/paging.ts';
 
 const USER_COLUMNS = ['id', 'email', 'name', 'status', 'version', 'created_at', 'updated_at', 'deleted_at', 'deleted_email'] as const;
 

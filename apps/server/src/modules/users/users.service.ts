@@ -3,7 +3,7 @@ import { withRevocation } from '../../kernel/auth/revocation.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { decodeCursor, toPage } from '../../kernel/http/schemas.ts';
+import { decodeCursor, toPage } from '../../kernel/paging.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import {
   assertHoldsAll,
