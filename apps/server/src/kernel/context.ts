@@ -1,4 +1,5 @@
 import type { Grants, Permission, Reach } from './auth/permissions.ts';
+import type { Region } from './db/schema.ts';
 import { AppError } from './errors.ts';
 import type { Logger } from './log.ts';
 
@@ -17,7 +18,7 @@ export interface Actor {
   /** The platform staff member acting as this user, during impersonation (FR-RBAC-005). */
   impersonatorId?: string | null;
   /** The only region a staff member's cross-tenant views cover, when bound to one (CON-ARCH-007). */
-  platformRegion?: 'US' | 'EU' | 'UK' | 'JP' | null;
+  platformRegion?: Region | null;
 }
 
 /** A managed application calling with one of its keys (FR-SYS-002). */

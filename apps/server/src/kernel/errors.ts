@@ -2,79 +2,31 @@
  * Coded errors. Services throw AppError (usually through `assertThat`); the HTTP layer maps
  * them, validation errors and PostgreSQL errors to RFC 7807 problem responses in one place.
  */
-export type ProblemCode =
-  | 'bad-request'
-  | 'validation'
-  | 'unauthorized'
-  | 'invalid-credentials'
-  | 'forbidden'
-  | 'tenant-mismatch'
-  | 'not-found'
-  | 'conflict'
-  | 'version-conflict'
-  | 'default-role'
-  | 'last-owner'
-  | 'own-role-change'
-  | 'weak-password'
-  | 'invitation-invalid'
-  | 'password-reset-invalid'
-  | 'email-unverified'
-  | 'phone-unverified'
-  | 'verification-link-invalid'
-  | 'verification-code-invalid'
-  | 'mfa-required'
-  | 'mfa-code-invalid'
-  | 'mfa-challenge-invalid'
-  | 'step-up-required'
-  | 'sso-provider-invalid'
-  | 'sso-code-invalid'
-  | 'cannot-impersonate-staff'
-  | 'impersonation-active'
-  | 'impersonation-forbidden'
-  | 'payload-too-large'
-  | 'header-too-large'
-  | 'request-timeout'
-  | 'unsupported-media-type'
-  | 'method-not-allowed'
-  | 'tenant-suspended'
-  | 'rate-limited'
-  | 'tenant-busy'
-  | 'idempotency-key-reused'
-  | 'idempotency-in-progress'
-  | 'timeout'
-  | 'switched-off'
-  | 'unavailable'
-  | 'database-unavailable'
-  | 'internal';
 
-const TITLES: Record<ProblemCode, [status: number, title: string]> = {
+import type { ModuleProblemCode } from './module.ts';
+
+/** A problem type: the HTTP status it answers with and its title, the same for every instance. */
+export type ProblemSpec = readonly [status: number, title: string];
+
+/** The problems a module declares in its definition (`problems`), by code. */
+export type ProblemTable = Readonly<Record<string, ProblemSpec>>;
+
+/**
+ * The problems any part of the platform may answer: the HTTP layer's, the guard's, and those of
+ * tenant state. A problem only one module answers is declared in that module's definition.
+ */
+const KERNEL_PROBLEMS = {
   'bad-request': [400, 'Bad request'],
   validation: [400, 'The request is not valid'],
   unauthorized: [401, 'Authentication required'],
-  'invalid-credentials': [401, 'Invalid credentials'],
   forbidden: [403, 'Forbidden'],
   'tenant-mismatch': [403, 'Forbidden'],
   'not-found': [404, 'Not found'],
   conflict: [409, 'Conflict'],
   'version-conflict': [409, 'The resource was changed by someone else'],
-  'default-role': [409, 'Default roles cannot be changed'],
-  'last-owner': [409, 'The last Owner must stay'],
-  'own-role-change': [403, 'You cannot change your own roles'],
-  'weak-password': [400, 'The password does not meet the password policy'],
-  'invitation-invalid': [410, 'The invitation is not valid'],
-  'password-reset-invalid': [410, 'The password reset link is not valid'],
   'email-unverified': [403, 'The email address is not verified'],
   'phone-unverified': [403, 'The phone number is not verified'],
-  'verification-link-invalid': [410, 'The verification link is not valid'],
-  'verification-code-invalid': [400, 'The verification code is not valid'],
-  'mfa-required': [401, 'MFA required'],
-  'mfa-code-invalid': [403, 'The code is not valid'],
-  'mfa-challenge-invalid': [401, 'The sign-in challenge is not valid'],
   'step-up-required': [403, 'Step-up required'],
-  'sso-provider-invalid': [422, 'The identity provider cannot be used'],
-  'sso-code-invalid': [401, 'The sign-in code is not valid'],
-  'cannot-impersonate-staff': [403, 'Platform staff cannot be impersonated'],
-  'impersonation-active': [409, 'An impersonation of this user is already active'],
   'impersonation-forbidden': [403, 'Not allowed during impersonation'],
   'payload-too-large': [413, 'Payload too large'],
   'header-too-large': [431, 'Request header fields too large'],
@@ -91,7 +43,26 @@ const TITLES: Record<ProblemCode, [status: number, title: string]> = {
   unavailable: [503, 'Service unavailable'],
   'database-unavailable': [503, 'The database is unavailable'],
   internal: [500, 'Internal server error'],
-};
+} as const satisfies ProblemTable;
+
+/** Every problem code, the kernel's and the modules' (`DeclaredModules`): an undeclared one does not compile. */
+export type ProblemCode = keyof typeof KERNEL_PROBLEMS | ModuleProblemCode;
+
+const PROBLEMS = new Map<string, { spec: ProblemSpec; owner: string }>(Object.entries(KERNEL_PROBLEMS).map(([code, spec]) => [code, { spec, owner: 'kernel' }]));
+
+/** Adds a module's problems; called by `defineModule`. A code has one owner. */
+export function registerProblems(owner: string, problems: ProblemTable): void {
+  for (const [code, spec] of Object.entries(problems)) {
+    const existing = PROBLEMS.get(code);
+    if (existing) throw new Error(`The problem code ${code} of ${owner} is already declared by ${existing.owner}`);
+    PROBLEMS.set(code, { spec, owner });
+  }
+}
+
+/** Every declared problem with its owner: the problem registry (docs/problems.md). */
+export function problemRegistry(): { code: string; status: number; title: string; owner: string }[] {
+  return [...PROBLEMS].map(([code, { spec, owner }]) => ({ code, status: spec[0], title: spec[1], owner }));
+}
 
 export class AppError extends Error {
   readonly status: number;
@@ -102,7 +73,9 @@ export class AppError extends Error {
     readonly detail?: string,
     readonly extra?: Record<string, unknown>,
   ) {
-    const [status, title] = TITLES[code];
+    const declared = PROBLEMS.get(code);
+    if (!declared) throw new Error(`The problem code ${code} is not declared: add it to its module's definition`);
+    const [status, title] = declared.spec;
     super(detail ?? title);
     this.status = status;
     this.title = title;

@@ -1,8 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Static, TObject } from 'typebox';
+import { registerAuditActions } from './audit/audit.ts';
+import { registerPermissions, type PermissionTable } from './auth/permissions.ts';
 import type { Actor } from './context.ts';
 import type { DB } from './db/schema.ts';
+import { registerProblems, type ProblemTable } from './errors.ts';
 import type { App } from './http/server.ts';
 import type { AnyJobDefinition, JobQueueDefinition } from './jobs/jobs.ts';
 import type { KillSwitchPort } from './switches.ts';
@@ -28,7 +31,37 @@ export const KERNEL_TABLES = {
   audit_checkpoints: 'audit: signed chain heads',
   idempotency_keys: 'http/idempotency.ts',
   dev_mailbox: 'notify: the development mail transport',
-} as const;
+} as const satisfies Partial<Record<keyof DB, string>>;
+
+/** What a module declares for the kernel's catalogs. */
+export interface ModuleDeclarations {
+  /** The permissions of its routes (FR-RBAC-001), with the default roles that hold each. */
+  permissions?: PermissionTable;
+  /** The actions it audits (FR-AUD-004). */
+  auditActions?: readonly string[];
+  /** The problems only it answers (RFC 7807 types under /problems/). */
+  problems?: ProblemTable;
+}
+
+/**
+ * The declarations of the modules by name, merged in by each module's index.ts:
+ *
+ *   const declared = { permissions: {...}, auditActions: [...], problems: {...} } as const satisfies ModuleDeclarations;
+ *   declare module '../../kernel/module.ts' { interface DeclaredModules { notes: typeof declared } }
+ *
+ * The kernel derives its Permission, AuditAction and ProblemCode types from it, so a module adds
+ * to them from its own folder, and a route or a service that names an undeclared one does not compile.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface DeclaredModules {}
+
+type DeclaredKeys<Part extends keyof ModuleDeclarations> = {
+  [Module in keyof DeclaredModules]: DeclaredModules[Module] extends Record<Part, infer Table> ? (Table extends readonly (infer Name)[] ? Name : keyof Table) : never;
+}[keyof DeclaredModules];
+
+export type ModulePermission = DeclaredKeys<'permissions'> & string;
+export type ModuleAuditAction = DeclaredKeys<'auditActions'> & string;
+export type ModuleProblemCode = DeclaredKeys<'problems'> & string;
 
 /** What a module's `create` returns: its service and what the kernel wires for it. */
 export interface ModuleParts<Service> {
@@ -58,8 +91,20 @@ export interface ModuleDefinition<Name extends string = string, Service = unknow
   summary: string;
   /** The modules whose services `create` receives, by name; each must come earlier in the list. */
   dependsOn: readonly (keyof Deps & string)[];
-  /** The tables this module alone reads and writes; other modules call its service. */
-  tables: readonly string[];
+  /**
+   * The tables this module alone reads and writes; other modules call its service. Their row
+   * types live in the module's `<module>.tables.ts`, merged into `DB`.
+   */
+  tables: readonly (keyof DB & string)[];
+  /**
+   * The permissions of its routes (FR-RBAC-001), with the default roles that hold each; merged into
+   * the catalog's `Permissions` type by a `declare module` in the module's index.ts.
+   */
+  permissions?: PermissionTable;
+  /** The actions it audits (FR-AUD-004), merged into `AuditActions` the same way. */
+  auditActions?: readonly string[];
+  /** The problems only it answers (RFC 7807 types under /problems/), merged into `ProblemCodes`. */
+  problems?: ProblemTable;
   /**
    * The module's section of the product policy (FR-PROD-001): its settings with the baseline's
    * defaults (`policySection` in kernel/policy.ts). `create` receives the section as validated.
@@ -89,10 +134,15 @@ export type NoSection = TObject<Record<never, never>>;
 /** Any module definition, as the kernel handles them. */
 export type AnyModule = ModuleDefinition<string, any, any, any>;
 
-/** Declares a module; the identity function keeps the name literal and the types of create. */
+/** Declares a module: registers its permissions, audit actions and problems, and keeps the name literal and the types of create. */
 export function defineModule<const Name extends string, Service, Deps extends object = object, Section extends TObject = NoSection>(
   definition: ModuleDefinition<Name, Service, Deps, Section>,
 ): ModuleDefinition<Name, Service, Deps, Section> {
+  // Registered when the definition is loaded, so every process that loads the module list (the
+  // server, the worker, a command, a test) sees the same catalogs; a duplicate fails at load.
+  registerPermissions(definition.name, definition.permissions ?? {});
+  registerAuditActions(definition.name, definition.auditActions ?? []);
+  registerProblems(definition.name, definition.problems ?? {});
   return definition;
 }
 

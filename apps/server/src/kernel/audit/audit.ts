@@ -3,112 +3,49 @@ import { sql } from 'kysely';
 import type { RequestContext } from '../context.ts';
 import type { AuditEventsTable } from '../db/schema.ts';
 import { inPlane, type Database, type Tx } from '../db/database.ts';
+import type { ModuleAuditAction } from '../module.ts';
 
 /** The chain of platform events (tenant_id NULL). */
 export const PLATFORM_CHAIN = '00000000-0000-0000-0000-000000000000';
 
-/** Typed action names: adding an audited action means adding it here. */
-export type AuditAction =
-  | 'auth.login'
-  | 'auth.logout'
-  | 'auth.refresh'
-  | 'auth.refresh_reuse'
-  | 'session.revoked'
-  | 'tenant.created'
-  | 'tenant.updated'
-  | 'tenant.suspended'
-  | 'tenant.reactivated'
-  | 'user.created'
-  | 'role.created'
-  | 'role.updated'
-  | 'role.deleted'
-  | 'role.assigned'
-  | 'role.unassigned'
-  | 'unit.created'
-  | 'unit.updated'
-  | 'unit.deleted'
-  | 'customer.created'
-  | 'customer.updated'
-  | 'customer.deleted'
-  | 'order.created'
-  | 'order.updated'
-  | 'order.deleted'
-  | 'audit.exported'
-  | 'resource.read'
-  // Events that managed applications send through the ingest API (FR-LOG-001).
-  | `app.${string}`
-  | 'security.audit_chain_broken'
-  | 'application.registered'
-  | 'application.disabled'
-  | 'application.enabled'
-  | 'application.key_issued'
-  | 'application.key_revoked'
-  | 'billing.events_ingested'
-  | 'billing.exported'
-  | 'flag.created'
-  | 'flag.updated'
-  | 'flag.deleted'
-  | 'flag.override_set'
-  | 'flag.override_removed'
-  | 'kill_switch.tripped'
-  | 'kill_switch.reset'
-  | 'tenant.settings_updated'
-  | 'security.rate_limited'
-  | 'user.role_changed'
-  | 'user.disabled'
-  | 'user.enabled'
-  | 'user.deleted'
-  | 'invitation.created'
-  | 'invitation.resent'
-  | 'invitation.revoked'
-  | 'invitation.accepted'
-  | 'invitation.settings_updated'
-  | 'tenant.plan_changed'
-  | 'impersonation.started'
-  | 'impersonation.ended'
-  | 'impersonation.request'
-  | 'security.impersonation_forbidden'
-  | 'security.super_admin_granted'
-  | 'security.super_admin_request'
-  | 'auth.password_changed'
-  | 'auth.password_reset_requested'
-  | 'auth.password_reset'
-  | 'auth.password_policy_updated'
-  | 'security.account_locked'
-  | 'api_key.created'
-  | 'api_key.revoked'
-  | 'api_key.rotated'
-  | 'auth.new_device'
-  | 'device.revoked'
-  | 'session_policy.updated'
-  | 'sso.configured'
-  | 'sso.removed'
-  | 'user.provisioned'
-  | 'user.identity_linked'
-  | 'security.sso_state_invalid'
-  | 'security.cross_tenant_attempt'
-  | 'security.token_session_mismatch'
-  | 'auth.mfa_challenge'
-  | 'auth.mfa_verify'
-  | 'auth.step_up'
-  | 'mfa.factor_enrolled'
-  | 'mfa.factor_activated'
-  | 'mfa.factor_removed'
-  | 'mfa.recovery_codes_generated'
-  | 'mfa_policy.updated'
-  | 'security.recovery_code_used'
-  | 'security.mfa_brute_force'
-  | 'security.mfa_challenge_reuse'
-  | 'security.permission_denied'
-  | 'verification.sent'
-  | 'verification.verified'
-  | 'verification.failed'
-  | 'verification.policy_updated'
-  | 'user.phone_changed'
-  | 'security.verification_locked'
-  | 'security.verification_send_capped'
-  | 'security.job_scope_mismatch'
-  | 'job.replayed';
+/**
+ * The actions the kernel records itself: reads of marked resources, what the guard refuses, rate
+ * limits, job scope checks. A module's actions are declared in its definition (`auditActions`).
+ */
+const KERNEL_AUDIT_ACTIONS = [
+  'resource.read',
+  'impersonation.request',
+  'security.super_admin_request',
+  'security.impersonation_forbidden',
+  'security.permission_denied',
+  'security.cross_tenant_attempt',
+  'security.token_session_mismatch',
+  'security.rate_limited',
+  'security.job_scope_mismatch',
+] as const;
+
+/**
+ * Every audited action, the kernel's and the modules' (`DeclaredModules`); events that managed
+ * applications send through the ingest API are `app.*` (FR-LOG-001).
+ */
+export type AuditAction = (typeof KERNEL_AUDIT_ACTIONS)[number] | ModuleAuditAction | `app.${string}`;
+
+const AUDIT_ACTION_OWNERS = new Map<string, string>(KERNEL_AUDIT_ACTIONS.map((action) => [action, 'kernel']));
+
+/** Adds a module's actions; called by `defineModule`. An action has one owner. */
+export function registerAuditActions(owner: string, actions: readonly string[]): void {
+  for (const action of actions) {
+    const existing = AUDIT_ACTION_OWNERS.get(action);
+    if (existing) throw new Error(`The audit action ${action} of ${owner} is already declared by ${existing}`);
+    if (action.startsWith('app.')) throw new Error(`The audit action ${action} of ${owner} is in the namespace of managed applications`);
+    AUDIT_ACTION_OWNERS.set(action, owner);
+  }
+}
+
+/** Every declared action with its owner (docs/audit.md). */
+export function auditActionCatalog(): { action: string; owner: string }[] {
+  return [...AUDIT_ACTION_OWNERS].map(([action, owner]) => ({ action, owner }));
+}
 
 export interface AuditInput {
   /** The chain the event belongs to: the tenant's, or null for the platform chain. */

@@ -1,78 +1,106 @@
 /**
- * The permission catalog (FR-RBAC-001): platform-owned and immutable at run time. It is defined
- * here, reviewed like code, and copied into the read-only `permissions` table at migration time so
- * tenants can read it; nobody can change it through the API. Adding a permission is a code change
- * that raises CATALOG_VERSION.
+ * The permission catalog (FR-RBAC-001): platform-owned and immutable at run time. Each module
+ * declares its permissions in its definition (`permissions`), the kernel those of the organization
+ * settings every module has; they are reviewed like code and copied into the read-only
+ * `permissions` table at every start so tenants can read them; nobody can change them through the
+ * API. Changing the catalog is a code change that raises CATALOG_VERSION (test/permission-catalog.test.ts
+ * pins the catalog's digest to it).
  */
+import type { ModulePermission } from '../module.ts';
+
 export const CATALOG_VERSION = 4;
 
 export type Plane = 'tenant' | 'platform';
 
-interface PermissionSpec {
-  description: string;
-  plane: Plane;
-  /** Sensitive permissions need a recent second factor (step-up) once MFA is enrolled. */
-  sensitive?: boolean;
-}
-
-export const PERMISSION_CATALOG = {
-  'customers.read': { plane: 'tenant', description: 'Read customers' },
-  'customers.write': { plane: 'tenant', description: 'Create, change and delete customers' },
-  'orders.read': { plane: 'tenant', description: 'Read orders' },
-  'orders.write': { plane: 'tenant', description: 'Create, change and delete orders' },
-  'users.read': { plane: 'tenant', description: 'List the users of the organization' },
-  'users.invite': { plane: 'tenant', description: 'Invite users and manage invitations' },
-  'users.manage': { plane: 'tenant', description: 'Change, disable, enable and delete users', sensitive: true },
-  'roles.read': { plane: 'tenant', description: 'Read roles and role assignments' },
-  'roles.manage': { plane: 'tenant', description: 'Create, change and delete roles and assign them', sensitive: true },
-  'units.read': { plane: 'tenant', description: 'Read organization units' },
-  'units.manage': { plane: 'tenant', description: 'Create, change and delete organization units' },
-  'audit.read': { plane: 'tenant', description: 'Search the organization audit log' },
-  'audit.export': { plane: 'tenant', description: 'Export the organization audit log as CSV', sensitive: true },
-  'config.read': { plane: 'tenant', description: 'Read the organization configuration, flags and branding' },
-  'settings.manage': { plane: 'tenant', description: 'Change the organization settings and branding' },
-  'plan.manage': { plane: 'tenant', description: 'Change the organization plan', sensitive: true },
-  'exports.create': { plane: 'tenant', description: 'Run exports of non-sensitive data' },
-  'exports.sensitive.create': { plane: 'tenant', description: 'Run exports that contain sensitive data', sensitive: true },
-  'api_keys.manage': { plane: 'tenant', description: 'Create, rotate and revoke API keys', sensitive: true },
-  'sso.manage': { plane: 'tenant', description: "Configure the organization's single sign-on identity provider", sensitive: true },
-  'platform.tenants.read': { plane: 'platform', description: 'Read tenants' },
-  'platform.tenants.write': { plane: 'platform', description: 'Create, change, suspend and reactivate tenants' },
-  'platform.impersonate': { plane: 'platform', description: 'Act as a tenant user for support, with a reason', sensitive: true },
-  'platform.audit.read': { plane: 'platform', description: 'Search every audit log of the platform' },
-  'platform.audit.export': { plane: 'platform', description: 'Export platform and tenant audit logs as CSV', sensitive: true },
-  'platform.flags.read': { plane: 'platform', description: 'Read feature flags and kill switches' },
-  'platform.flags.write': { plane: 'platform', description: 'Change feature flags and tenant overrides' },
-  'platform.switches.write': { plane: 'platform', description: 'Trip and reset kill switches', sensitive: true },
-  'platform.apps.read': { plane: 'platform', description: 'Read managed applications and their keys' },
-  'platform.apps.write': { plane: 'platform', description: 'Register, disable managed applications and issue keys', sensitive: true },
-  'platform.billing.read': { plane: 'platform', description: 'Export billing events' },
-  'platform.health.read': { plane: 'platform', description: 'Read platform health, queue depths and error rates' },
-  'platform.jobs.read': { plane: 'platform', description: 'List dead-lettered jobs: queue, tenant, error and attempts, never their payloads' },
-  'platform.jobs.replay': { plane: 'platform', description: 'Replay a dead-lettered job in the tenant that enqueued it' },
-} as const satisfies Record<string, PermissionSpec>;
-
-export type Permission = keyof typeof PERMISSION_CATALOG;
+export type DefaultTenantRole = 'owner' | 'admin' | 'member' | 'readonly' | 'auditor';
+export type PlatformRole = 'super_admin' | 'operator' | 'support' | 'auditor';
 
 /**
- * Permissions whose routes let someone in, or keep someone in, beyond the session using them:
- * users and invitations, roles and assignments, units (the reach of assignments), API keys, single
- * sign-on, the security policies among the settings, tenants, impersonation, application keys. An
- * impersonation session never uses them (FR-RBAC-005): the server refuses to start if one of their
- * routes is declared `impersonation: 'allowed'` (kernel/http/guard.ts).
+ * The default tenant roles (FR-RBAC-002), created with every tenant. Their permissions come from
+ * the catalog in code, not from their rows, so a permission added to the catalog reaches them on
+ * deploy: the Owner holds every tenant permission, the others those that name them.
  */
-export const ACCESS_GRANTING_PERMISSIONS = [
-  'users.invite',
-  'users.manage',
-  'roles.manage',
-  'units.manage',
-  'settings.manage',
-  'api_keys.manage',
-  'sso.manage',
-  'platform.tenants.write',
-  'platform.impersonate',
-  'platform.apps.write',
-] as const satisfies readonly Permission[];
+export const DEFAULT_TENANT_ROLES: Record<DefaultTenantRole, { name: string; permissions: Permission[] }> = {
+  owner: { name: 'Owner', permissions: [] },
+  admin: { name: 'Administrator', permissions: [] },
+  member: { name: 'Member', permissions: [] },
+  readonly: { name: 'Read-only', permissions: [] },
+  auditor: { name: 'Auditor', permissions: [] },
+};
+
+/**
+ * Platform roles (FR-RBAC-002) held by platform staff: the Super Admin holds every platform
+ * permission, the others those that name them. Super Admin comes only from an identity
+ * provider's claim or group (or the staging allow-list), never from the API (FR-RBAC-006).
+ */
+export const PLATFORM_ROLES: Record<PlatformRole, { name: string; permissions: Permission[] }> = {
+  super_admin: { name: 'Super Admin', permissions: [] },
+  operator: { name: 'Operator', permissions: [] },
+  support: { name: 'Support', permissions: [] },
+  auditor: { name: 'Auditor', permissions: [] },
+};
+
+interface PermissionBase {
+  description: string;
+  /** Sensitive permissions need a recent second factor (step-up) once MFA is enrolled. */
+  sensitive?: boolean;
+  /**
+   * Its routes let someone in, or keep someone in, beyond the session using them (users and
+   * invitations, roles, units, API keys, single sign-on, security settings, tenants,
+   * impersonation, application keys). An impersonation session never uses them (FR-RBAC-005):
+   * the server refuses to start if one of their routes is declared `impersonation: 'allowed'`.
+   */
+  grantsAccess?: boolean;
+}
+
+/** One permission: its plane, and the default roles beyond the Owner or Super Admin that hold it. */
+export type PermissionSpec =
+  | (PermissionBase & { plane: 'tenant'; roles?: readonly Exclude<DefaultTenantRole, 'owner'>[] })
+  | (PermissionBase & { plane: 'platform'; roles?: readonly Exclude<PlatformRole, 'super_admin'>[] });
+
+/** The permissions a module declares in its definition, by key. */
+export type PermissionTable = Readonly<Record<string, PermissionSpec>>;
+
+/** The organization settings and exports that every module's routes use. */
+const KERNEL_PERMISSIONS = {
+  'config.read': { plane: 'tenant', description: 'Read the organization configuration, flags and branding', roles: ['admin', 'member', 'readonly', 'auditor'] },
+  'settings.manage': { plane: 'tenant', description: 'Change the organization settings and branding', grantsAccess: true, roles: ['admin'] },
+  'exports.create': { plane: 'tenant', description: 'Run exports of non-sensitive data', roles: ['admin', 'member'] },
+  'exports.sensitive.create': { plane: 'tenant', description: 'Run exports that contain sensitive data', sensitive: true, roles: ['admin'] },
+} as const satisfies PermissionTable;
+
+/** Every permission, the kernel's and the modules' (`DeclaredModules`): a route that declares an unknown one does not compile. */
+export type Permission = keyof typeof KERNEL_PERMISSIONS | ModulePermission;
+
+/** The catalog as declared so far, by key, with the module that declared each. */
+export const PERMISSION_CATALOG: Readonly<Record<Permission, PermissionSpec>> = {} as Record<Permission, PermissionSpec>;
+const PERMISSION_OWNERS = new Map<string, string>();
+const ACCESS_GRANTING = new Set<Permission>();
+
+/** The permissions declared `grantsAccess`. */
+export const ACCESS_GRANTING_PERMISSIONS: ReadonlySet<Permission> = ACCESS_GRANTING;
+
+/** Adds a module's permissions to the catalog and to the default roles that name them; called by `defineModule`. */
+export function registerPermissions(owner: string, permissions: PermissionTable): void {
+  for (const [key, spec] of Object.entries(permissions) as [Permission, PermissionSpec][]) {
+    const existing = PERMISSION_OWNERS.get(key);
+    if (existing) throw new Error(`The permission ${key} of ${owner} is already declared by ${existing}`);
+    PERMISSION_OWNERS.set(key, owner);
+    (PERMISSION_CATALOG as Record<Permission, PermissionSpec>)[key] = spec;
+    const holders: { permissions: Permission[] }[] =
+      spec.plane === 'tenant'
+        ? [DEFAULT_TENANT_ROLES.owner, ...(spec.roles ?? []).map((role) => DEFAULT_TENANT_ROLES[role])]
+        : [PLATFORM_ROLES.super_admin, ...(spec.roles ?? []).map((role) => PLATFORM_ROLES[role])];
+    for (const role of holders) role.permissions.push(key);
+    if (spec.grantsAccess) ACCESS_GRANTING.add(key);
+  }
+}
+registerPermissions('kernel', KERNEL_PERMISSIONS);
+
+/** The module that declared a permission ('kernel' for the kernel's). */
+export function ownerOf(permission: Permission): string {
+  return PERMISSION_OWNERS.get(permission)!;
+}
 
 /** Scopes of managed-application keys (FR-SYS-002); routes for applications declare `app:<scope>`. */
 export const APP_SCOPES = ['flags:read', 'billing:write', 'audit:write'] as const;
@@ -97,50 +125,12 @@ export function planeOf(permission: Permission): Plane {
 }
 
 export function isSensitive(permission: Permission): boolean {
-  return (PERMISSION_CATALOG[permission] as PermissionSpec).sensitive === true;
+  return PERMISSION_CATALOG[permission].sensitive === true;
 }
-
-const ALL = Object.keys(PERMISSION_CATALOG) as Permission[];
-const TENANT_PLANE = ALL.filter((p) => planeOf(p) === 'tenant');
-const PLATFORM_PLANE = ALL.filter((p) => planeOf(p) === 'platform');
-
-/**
- * The default tenant roles (FR-RBAC-002), created with every tenant. Their permissions come from
- * this code, not from their rows, so a permission added to the catalog reaches them on deploy.
- */
-export const DEFAULT_TENANT_ROLES = {
-  owner: { name: 'Owner', permissions: TENANT_PLANE },
-  // Who controls sign-in controls every account: the identity provider is the Owner's alone.
-  admin: { name: 'Administrator', permissions: TENANT_PLANE.filter((p) => p !== 'plan.manage' && p !== 'sso.manage') },
-  member: {
-    name: 'Member',
-    permissions: ['customers.read', 'customers.write', 'orders.read', 'orders.write', 'users.read', 'units.read', 'config.read', 'exports.create'],
-  },
-  readonly: { name: 'Read-only', permissions: ['customers.read', 'orders.read', 'units.read', 'config.read'] },
-  auditor: { name: 'Auditor', permissions: ['audit.read', 'audit.export', 'users.read', 'roles.read', 'units.read', 'config.read'] },
-} as const satisfies Record<string, { name: string; permissions: readonly Permission[] }>;
-
-export type DefaultTenantRole = keyof typeof DEFAULT_TENANT_ROLES;
 
 export function isDefaultTenantRole(value: string): value is DefaultTenantRole {
   return Object.hasOwn(DEFAULT_TENANT_ROLES, value);
 }
-
-/**
- * Platform roles (FR-RBAC-002) held by platform staff. Super Admin comes only from an identity
- * provider's claim or group (or the staging allow-list), never from the API (FR-RBAC-006).
- */
-export const PLATFORM_ROLES = {
-  super_admin: { name: 'Super Admin', permissions: PLATFORM_PLANE },
-  operator: {
-    name: 'Operator',
-    permissions: PLATFORM_PLANE.filter((p) => p !== 'platform.impersonate' && p !== 'platform.audit.export'),
-  },
-  support: { name: 'Support', permissions: ['platform.tenants.read', 'platform.impersonate', 'platform.health.read'] },
-  auditor: { name: 'Auditor', permissions: ['platform.tenants.read', 'platform.audit.read', 'platform.audit.export'] },
-} as const satisfies Record<string, { name: string; permissions: readonly Permission[] }>;
-
-export type PlatformRole = keyof typeof PLATFORM_ROLES;
 
 export function isPlatformRole(value: string): value is PlatformRole {
   return Object.hasOwn(PLATFORM_ROLES, value);

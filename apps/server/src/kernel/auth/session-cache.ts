@@ -1,4 +1,5 @@
 import type { Grants } from './permissions.ts';
+import type { Region } from '../db/schema.ts';
 import { setBounded } from '../bounded-map.ts';
 
 /**
@@ -17,7 +18,7 @@ export interface ActiveSession {
   grants: Grants;
   impersonatorId: string | null;
   /** The region platform staff are bound to, if any (CON-ARCH-007). */
-  platformRegion?: 'US' | 'EU' | 'UK' | 'JP' | null;
+  platformRegion?: Region | null;
   /** What the user must verify before anything else (FR-VER-001, FR-VER-002); null when nothing. */
   unverified?: 'email' | 'phone' | null;
 }

@@ -87,7 +87,7 @@ export function declarationOf(route: RouteOptions): RouteDeclaration | null {
     if (config.impersonation !== 'allowed') throw new Error(`Route ${where}: impersonation can only be declared 'allowed'`);
     if (reads) throw new Error(`Route ${where}: reads are always allowed to impersonation; declare it on writes only`);
     if (config.access === 'public' || isAppAccess(config.access)) throw new Error(`Route ${where}: no impersonation session reaches a public or application route`);
-    if ((ACCESS_GRANTING_PERMISSIONS as readonly string[]).includes(config.access)) {
+    if (isPermission(config.access) && ACCESS_GRANTING_PERMISSIONS.has(config.access)) {
       throw new Error(`Route ${where}: ${config.access} grants access: never allowed to impersonation`);
     }
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { canonicalJson } from '../../kernel/audit/audit.ts';
 import { isUuid, type Database, type Tx } from '../../kernel/db/database.ts';
-import type { FlagValue } from '../../kernel/db/schema.ts';
+import type { FlagValue } from './flags.tables.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { findOwnPlan, listAllFlags, listTenantOverrides, listTrippedSwitches } from './flags.queries.ts';
 import type { MessagingChannel, SwitchName } from '../../kernel/switches.ts';

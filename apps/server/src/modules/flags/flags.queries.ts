@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../kernel/db/database.ts';
-import type { FlagValue } from '../../kernel/db/schema.ts';
+import type { FlagValue } from './flags.tables.ts';
 import type { Cursor } from '../../kernel/paging.ts';
 import { afterCursor } from '../../kernel/db/query-helpers.ts';
 import type { MessagingChannel, SwitchName } from '../../kernel/switches.ts';

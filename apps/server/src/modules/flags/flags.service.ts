@@ -1,7 +1,7 @@
 import { recordAudit, recordSecurityEvent } from '../../kernel/audit/audit.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
 import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
-import type { FlagValue } from '../../kernel/db/schema.ts';
+import type { FlagValue } from './flags.tables.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage } from '../../kernel/paging.ts';
 import { withIsoDates } from '../../kernel/views.ts';

@@ -1,4 +1,4 @@
-import { defineModule } from '../../kernel/module.ts';
+import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
 import { IdentityPolicy } from './identity.policy.ts';
 import { createIdentityService } from './identity.service.ts';
 import { identityRoutes } from './identity.routes.ts';
@@ -13,11 +13,28 @@ export { identityRoutes } from './identity.routes.ts';
 export { findUserWithTenant } from './identity.queries.ts';
 export { passwordResetJob } from './passwords.jobs.ts';
 
+const declared = {
+  auditActions: ['auth.login', 'auth.logout', 'auth.refresh', 'auth.refresh_reuse', 'user.created', 'security.super_admin_granted', 'auth.password_changed', 'auth.password_reset_requested', 'auth.password_reset', 'auth.password_policy_updated', 'auth.new_device'],
+  problems: {
+    'invalid-credentials': [401, 'Invalid credentials'],
+    'weak-password': [400, 'The password does not meet the password policy'],
+    'password-reset-invalid': [410, 'The password reset link is not valid'],
+    'mfa-required': [401, 'MFA required'],
+  },
+} as const satisfies ModuleDeclarations;
+
+declare module '../../kernel/module.ts' {
+  interface DeclaredModules {
+    identity: typeof declared;
+  }
+}
+
 export const identityModule = defineModule({
   name: 'identity',
   summary: 'Users and their credentials: sign-in, passwords and their policy, password reset.',
   dependsOn: [],
   tables: ['users', 'password_history', 'password_resets', 'password_policies'],
+  ...declared,
   policy: IdentityPolicy,
   jobs: [passwordResetJob],
   create(platform, _deps, policy) {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../kernel/db/database.ts';
-import type { MfaChallengesTable } from '../../kernel/db/schema.ts';
+import type { MfaChallengesTable } from './mfa.tables.ts';
 
 /** Every query runs in the owner's context: the tenant's, or the platform's for staff. */
 

@@ -1,4 +1,4 @@
-import { defineModule } from '../../kernel/module.ts';
+import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
 import { createSessionsService } from './sessions.service.ts';
 import { sessionsRoutes } from './sessions.routes.ts';
 export {
@@ -27,11 +27,22 @@ export {
 } from './sessions.queries.ts';
 export { sessionsRoutes } from './sessions.routes.ts';
 
+const declared = {
+  auditActions: ['session.revoked', 'device.revoked', 'session_policy.updated'],
+} as const satisfies ModuleDeclarations;
+
+declare module '../../kernel/module.ts' {
+  interface DeclaredModules {
+    sessions: typeof declared;
+  }
+}
+
 export const sessionsModule = defineModule({
   name: 'sessions',
   summary: "Sessions, refresh tokens, devices and their revocation; the tenant's session policy.",
   dependsOn: [],
   tables: ['sessions', 'refresh_tokens', 'devices', 'tenant_session_policy'],
+  ...declared,
   create(platform) {
     const service = createSessionsService(platform);
     return { service, routes: (app) => sessionsRoutes(app, service) };

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../kernel/db/database.ts';
-import type { TenantSsoConfigsTable } from '../../kernel/db/schema.ts';
+import type { TenantSsoConfigsTable } from './sso.tables.ts';
 
 export function findSsoConfig(tx: Tx) {
   return tx.selectFrom('tenant_sso_configs').selectAll().executeTakeFirst();

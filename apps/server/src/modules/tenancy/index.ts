@@ -1,15 +1,31 @@
-import { defineModule } from '../../kernel/module.ts';
+import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
 import type { IdentityService } from '../identity/index.ts';
 import { createTenancyService } from './tenancy.service.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
 export { createTenancyService, type TenancyService } from './tenancy.service.ts';
 export { tenancyRoutes } from './tenancy.routes.ts';
 
+const declared = {
+  permissions: {
+    'plan.manage': { plane: 'tenant', description: 'Change the organization plan', sensitive: true },
+    'platform.tenants.read': { plane: 'platform', description: 'Read tenants', roles: ['operator', 'support', 'auditor'] },
+    'platform.tenants.write': { plane: 'platform', description: 'Create, change, suspend and reactivate tenants', grantsAccess: true, roles: ['operator'] },
+  },
+  auditActions: ['tenant.created', 'tenant.updated', 'tenant.suspended', 'tenant.reactivated', 'tenant.plan_changed'],
+} as const satisfies ModuleDeclarations;
+
+declare module '../../kernel/module.ts' {
+  interface DeclaredModules {
+    tenancy: typeof declared;
+  }
+}
+
 export const tenancyModule = defineModule({
   name: 'tenancy',
   summary: "Tenants and their lifecycle; a new tenant's first Owner comes from identity.",
   dependsOn: ['identity'],
   tables: ['tenants'],
+  ...declared,
   create(platform, deps: { identity: IdentityService }) {
     const service = createTenancyService(platform, deps.identity);
     return { service, routes: (app) => tenancyRoutes(app, service) };

@@ -1,4 +1,5 @@
 import type { Tx } from '../../kernel/db/database.ts';
+import type { Region } from '../../kernel/db/schema.ts';
 import type { Cursor } from '../../kernel/paging.ts';
 import { afterCursor } from '../../kernel/db/query-helpers.ts';
 
@@ -14,7 +15,7 @@ export function listTenants(tx: Tx, options: { limit: number; after: Cursor | nu
   return afterCursor(query, options.after).execute();
 }
 
-export function insertTenant(tx: Tx, tenant: { name: string; slug: string; plan: string; region: 'US' | 'EU' | 'UK' | 'JP' }) {
+export function insertTenant(tx: Tx, tenant: { name: string; slug: string; plan: string; region: Region }) {
   return tx.insertInto('tenants').values(tenant).returning(COLUMNS).executeTakeFirstOrThrow();
 }
 
