@@ -11,8 +11,6 @@ export const DEMO_TENANTS = [
 ];
 export const DEMO_OPERATOR = 'operator@demo.test';
 
-/** The seed acts as the system, holding every permission everywhere. */
-const SYSTEM_GRANTS: Grants = new Map(Object.keys(PERMISSION_CATALOG).map((key) => [key as Permission, 'all' as const]));
 
 export interface DemoAccounts {
   password: string;
@@ -44,11 +42,13 @@ export async function seedDemo(running: Running): Promise<DemoAccounts> {
   const { db, passwords, config, log } = platform;
   const password = await demoPassword(config.demoPassword, config.dataDir);
   const passwordHash = await passwords.hash(password);
+  // The seed acts as the system, holding every permission everywhere: read once the modules have declared theirs.
+  const grants: Grants = new Map(Object.keys(PERMISSION_CATALOG).map((key) => [key as Permission, 'all' as const]));
   const system = (tenantId: string | null): RequestContext => ({
     correlationId: randomUUID(),
     ip: null,
     userAgent: 'seed',
-    actor: { type: 'system', userId: 'seed', tenantId, roles: [], sessionId: 'seed', amr: [], grants: SYSTEM_GRANTS },
+    actor: { type: 'system', userId: 'seed', tenantId, roles: [], sessionId: 'seed', amr: [], grants },
     reach: 'all',
     log,
   });
