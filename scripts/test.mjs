@@ -16,9 +16,20 @@ function walk(dir) {
 roots.forEach(walk);
 const filter = process.argv.slice(2);
 const selected = filter.length ? files.filter((f) => filter.some((word) => f.includes(word))) : files;
+// A file that leaves a handle open ends once its tests are done, and one that hangs fails after
+// FILE_TIMEOUT_MS (the runner times each file as a whole) instead of holding up the run.
+const FILE_TIMEOUT_MS = 20 * 60 * 1000;
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...selected.sort()],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-force-exit',
+    `--test-timeout=${FILE_TIMEOUT_MS}`,
+    `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
+    ...selected.sort(),
+  ],
   { stdio: 'inherit', env: { ENVIRONMENT: 'test', LOG_LEVEL: 'silent', ...process.env } },
 );
 process.exit(result.status ?? 1);
