@@ -76,7 +76,13 @@ describe('product policy (FR-PROD-001)', () => {
   });
 
   test('an out-of-range value in each section is refused with its path', () => {
-    const outOfRange = { 'mfa.step_up_max_age_seconds': 5, 'verification.codes_per_destination_per_hour': 0 };
+    const outOfRange = {
+      'mfa.step_up_max_age_seconds': 5,
+      'verification.codes_per_destination_per_hour': 0,
+      'verification.codes_per_user_per_hour': 0,
+      'verification.verify_attempts_per_hour': 101,
+      'verification.verify_lockout_seconds': 30,
+    };
     for (const [setting, value] of Object.entries(outOfRange)) {
       const [section, name] = setting.split('.');
       const problems = problemsOf(`product:\n  name: x\n${section}:\n  ${name}: ${value}\n`);
