@@ -182,6 +182,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
       apps: ports.applicationKeys,
       apiKeys: ports.apiKeys,
       redis,
+      stepUp: { enforced: config.stepUpEnforced, maxAgeSeconds: (policy as ProductPolicy).mfa.step_up_max_age_seconds },
     }));
     for (const [i, part] of parts.entries()) {
       const before = routes.length;

@@ -101,9 +101,8 @@ export interface Config {
   smtpUrl: string | undefined;
   /** The From of every email (SMTP_FROM). */
   smtpFrom: string;
-  /** FR-AUTH-014: sensitive routes need a second factor proven within stepUpMaxAgeSeconds (STEP_UP_ENFORCED). */
+  /** FR-AUTH-014: sensitive routes need a recent second factor (STEP_UP_ENFORCED; how recent is the policy's mfa.step_up_max_age_seconds). */
   stepUpEnforced: boolean;
-  stepUpMaxAgeSeconds: number;
   /** Platform staff must sign in with a second factor (PLATFORM_MFA_REQUIRED). */
   platformMfaRequired: boolean;
   /** WebAuthn relying party: its id (a domain), its name, and the origins browsers sign for. */
@@ -419,7 +418,6 @@ export function loadConfig(env: Env = process.env): Config {
     smtpFrom: smtpFrom(env),
     // Automated tests sign in with passwords only; the step-up tests turn it on.
     stepUpEnforced: bool(env, 'STEP_UP_ENFORCED', environment !== 'test'),
-    stepUpMaxAgeSeconds: int(env, 'STEP_UP_MAX_AGE_SECONDS', 900, 30, 86_400),
     platformMfaRequired: bool(env, 'PLATFORM_MFA_REQUIRED', environment === 'production'),
     webauthn: webauthnConfig(env, publicUrl),
   };

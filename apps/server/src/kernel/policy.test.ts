@@ -75,6 +75,21 @@ describe('product policy (FR-PROD-001)', () => {
     assert.equal(duplicate[0]!.line, 5);
   });
 
+  test('an out-of-range value in each section is refused with its path', () => {
+    const outOfRange = {
+      'mfa.step_up_max_age_seconds': 5,
+      'verification.codes_per_destination_per_hour': 0,
+      'verification.codes_per_user_per_hour': 0,
+      'verification.verify_attempts_per_hour': 101,
+      'verification.verify_lockout_seconds': 30,
+    };
+    for (const [setting, value] of Object.entries(outOfRange)) {
+      const [section, name] = setting.split('.');
+      const problems = problemsOf(`product:\n  name: x\n${section}:\n  ${name}: ${value}\n`);
+      assert.deepEqual(problems.map((p) => [p.path, p.line]), [[setting, 4]], setting);
+    }
+  });
+
   test('a changed policy is validated again', () => {
     const baseline = loadPolicy(baselineFile, POLICY_SECTIONS);
     assert.equal((withPolicyChanges(baseline, { identity: { login_failure_delay_ms: 0 } }, POLICY_SECTIONS).identity as { login_failure_delay_ms: number }).login_failure_delay_ms, 0);

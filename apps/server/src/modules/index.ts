@@ -39,8 +39,8 @@ export const MODULES = [
   flagsModule,
   impersonationModule,
   apiKeysModule,
-  ssoModule,
   mfaModule,
+  ssoModule,
   verificationModule,
 ] as const satisfies readonly AnyModule[];
 

@@ -124,7 +124,7 @@ export async function createHttpServer(
   // Rate limits (FR-RATE-001): an address that keeps failing authentication is refused before its
   // tokens are verified; the caller's own limits apply once the guard knows who it is.
   app.addHook('onRequest', limits.beforeAuthentication);
-  app.addHook('onRequest', guard({ ...deps, idleTimeoutSeconds: config.sessionIdleTimeoutSeconds, stepUp: { enforced: config.stepUpEnforced, maxAgeSeconds: config.stepUpMaxAgeSeconds } }));
+  app.addHook('onRequest', guard({ ...deps, idleTimeoutSeconds: config.sessionIdleTimeoutSeconds, stepUp: deps.stepUp }));
   app.addHook('onRequest', limits.afterAuthentication);
   app.addHook('onError', limits.onError);
 

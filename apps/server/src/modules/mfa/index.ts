@@ -1,5 +1,6 @@
 import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
 import type { SessionOpener } from '../sessions/index.ts';
+import { MfaPolicy } from './mfa.policy.ts';
 import { createMfaService } from './mfa.service.ts';
 import { mfaRoutes } from './mfa.routes.ts';
 export { createMfaService, proveResetSecondFactor, resetSecondFactorMethods, type MfaService } from './mfa.service.ts';
@@ -27,8 +28,9 @@ export const mfaModule = defineModule({
   dependsOn: ['identity'],
   tables: ['mfa_factors', 'mfa_recovery_codes', 'mfa_challenges', 'tenant_mfa_policy'],
   ...declared,
-  create(platform, deps: { identity: SessionOpener }) {
-    const service = createMfaService(platform, deps.identity, platform.secrets);
+  policy: MfaPolicy,
+  create(platform, deps: { identity: SessionOpener }, policy) {
+    const service = createMfaService(platform, deps.identity, platform.secrets, policy);
     return { service, routes: (app) => mfaRoutes(app, service) };
   },
 });

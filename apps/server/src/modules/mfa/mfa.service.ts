@@ -36,6 +36,7 @@ import {
   claimCeremony,
 } from './mfa.queries.ts';
 import { proofCount, proveSecondFactor, type ProofOutcome, type SecondFactorProof } from './proofs.ts';
+import type { MfaPolicyType } from './mfa.policy.ts';
 import { newRecoveryCodes } from './recovery-codes.ts';
 import { newTotpSecret, openTotpSecret, sealTotpSecret, totpUri, verifyTotp } from './totp.ts';
 import { answeredChallenge, authenticationOptions, registrationOptions, verifyRegistration, WEBAUTHN_TIMEOUT_MS } from './webauthn.ts';
@@ -104,15 +105,15 @@ export async function resetSecondFactorMethods(tx: Tx, userId: string): Promise<
 }
 
 /** Second factors (NFR-SEC-003), the login challenge (ERR-AUTH-461), step-up (FR-AUTH-014), tenant MFA policy. */
-export function createMfaService(platform: Platform, identity: SessionOpener, secrets: SecretBox) {
+export function createMfaService(platform: Platform, identity: SessionOpener, secrets: SecretBox, policy: MfaPolicyType) {
   const { db, config, sessions, throttleKeys } = platform;
   const keys = { config, secrets };
   const own = <T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>) => inPlane(db, ctx.actor!.tenantId, fn);
 
   /** Changing the factors of an account that has one needs a second factor proven recently. */
   function requireStepUp(ctx: RequestContext) {
-    if (!recentSecondFactor(ctx.actor!, config.stepUpMaxAgeSeconds)) {
-      throw new AppError('step-up-required', 'Confirm with your second factor first: POST /v1/auth/step-up.', { max_age_seconds: config.stepUpMaxAgeSeconds });
+    if (!recentSecondFactor(ctx.actor!, policy.step_up_max_age_seconds)) {
+      throw new AppError('step-up-required', 'Confirm with your second factor first: POST /v1/auth/step-up.', { max_age_seconds: policy.step_up_max_age_seconds });
     }
   }
 
@@ -187,6 +188,9 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
   }
 
   return {
+    /** How recent a second factor a sensitive action needs (the policy's mfa.step_up_max_age_seconds). */
+    stepUpMaxAgeSeconds: policy.step_up_max_age_seconds,
+
     /**
      * Completes a sign-in held by a login challenge (ERR-AUTH-461) with a TOTP code, a recovery
      * code or a WebAuthn assertion; an enrolment challenge completes with the first TOTP code of

@@ -80,7 +80,6 @@ describe('MFA configuration (FR-AUTH-014, NFR-SEC-003)', () => {
   test('step-up is enforced except in tests, staff MFA is required in production, WebAuthn follows PUBLIC_URL', () => {
     const development = loadConfig({ ENVIRONMENT: 'development', PUBLIC_URL: 'https://console.example.com/' });
     assert.equal(development.stepUpEnforced, true);
-    assert.equal(development.stepUpMaxAgeSeconds, 900);
     assert.equal(development.platformMfaRequired, false);
     assert.deepEqual(development.webauthn, { rpId: 'console.example.com', rpName: 'TSV Baseline', origins: ['https://console.example.com'] });
     assert.equal(loadConfig({ ENVIRONMENT: 'test' }).stepUpEnforced, false);
@@ -90,7 +89,6 @@ describe('MFA configuration (FR-AUTH-014, NFR-SEC-003)', () => {
     const custom = loadConfig({ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://a.example.com, https://b.example.com' });
     assert.deepEqual([custom.webauthn.rpId, custom.webauthn.origins], ['example.com', ['https://a.example.com', 'https://b.example.com']]);
     assert.throws(() => loadConfig({ WEBAUTHN_ORIGINS: 'https://a.example.com/path' }), ConfigError);
-    assert.throws(() => loadConfig({ STEP_UP_MAX_AGE_SECONDS: '5' }), ConfigError);
   });
 });
 

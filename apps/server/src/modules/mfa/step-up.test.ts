@@ -74,7 +74,7 @@ describe('step-up for sensitive actions, for every sensitive route (FR-AUTH-014,
   }
 
   before(async () => {
-    t = await buildTestPlatform({ STEP_UP_ENFORCED: 'true', STEP_UP_MAX_AGE_SECONDS: String(MAX_AGE) }, { worker: false });
+    t = await buildTestPlatform({ STEP_UP_ENFORCED: 'true' }, { worker: false, policy: { mfa: { step_up_max_age_seconds: MAX_AGE } } });
     acme = t.tenants.acme!.id;
     await t.addUser('acme', 'stepup-owner@acme.example', 'owner');
     owner = await person('stepup-owner@acme.example', 'acme');
@@ -140,7 +140,7 @@ describe('step-up for sensitive actions, for every sensitive route (FR-AUTH-014,
     assert.equal(response.code, 200);
   });
 
-  test('attack: a second factor proven longer ago than STEP_UP_MAX_AGE_SECONDS is refused', async () => {
+  test('attack: a second factor proven longer ago than mfa.step_up_max_age_seconds is refused', async () => {
     const claims = decodeJwt(owner.stepped.accessToken) as { sub: string; tenant_id: string; roles: string[]; sid: string; amr: string[] };
     const stale = await t.running.platform.tokens.issue({ ...claims, mfa_at: Math.floor(Date.now() / 1000) - MAX_AGE - 5 });
     const response = await call({ authorization: `Bearer ${stale.token}` }, 'GET', '/v1/tenants/:tenantId/users/:userId/sessions');

@@ -1,5 +1,6 @@
 import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
 import type { IdentityService } from '../identity/index.ts';
+import type { MfaService } from '../mfa/index.ts';
 import { createSsoService } from './sso.service.ts';
 import { ssoRoutes } from './sso.routes.ts';
 export { createSsoService, type SsoService } from './sso.service.ts';
@@ -25,11 +26,11 @@ declare module '../../kernel/module.ts' {
 export const ssoModule = defineModule({
   name: 'sso',
   summary: "A tenant's OpenID Connect provider, sign-in through it and account linking.",
-  dependsOn: ['identity'],
+  dependsOn: ['identity', 'mfa'],
   tables: ['tenant_sso_configs', 'user_identities', 'sso_logins'],
   ...declared,
-  create(platform, deps: { identity: IdentityService }) {
-    const service = createSsoService(platform, deps.identity, platform.secrets);
+  create(platform, deps: { identity: IdentityService; mfa: Pick<MfaService, 'stepUpMaxAgeSeconds'> }) {
+    const service = createSsoService(platform, deps.identity, platform.secrets, { stepUpMaxAgeSeconds: deps.mfa.stepUpMaxAgeSeconds });
     return { service, routes: (app) => ssoRoutes(app, service) };
   },
 });

@@ -149,7 +149,7 @@ function publicConfig(tenantId: string, redirectUri: string, row: SsoConfigRow |
 
 const secretPlace = (tenantId: string | null, purpose: string) => `${tenantId ?? PLATFORM_SCOPE}/${purpose}`;
 
-export function createSsoService(platform: Platform, identity: IdentityService, secrets: SecretBox, outbound?: OutboundFetch) {
+export function createSsoService(platform: Platform, identity: IdentityService, secrets: SecretBox, stepUp: { stepUpMaxAgeSeconds: number }, outbound?: OutboundFetch) {
   const { db, config } = platform;
   const fetch = outbound ?? createOutboundFetch({ allowHosts: config.outboundAllowHosts });
   const redirectUri = `${config.publicUrl}${CALLBACK_PATH}`;
@@ -465,8 +465,8 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
         const row = await findSsoConfig(tx);
         if (!row?.enabled) throw new AppError('not-found', 'Your organization has no single sign-on to link.');
         if (await hasIdentityAt(tx, actor.userId, row.issuer)) throw new AppError('conflict', 'Your account is already linked to the identity provider.');
-        if ((await activeFactorKinds(tx, actor.userId)).length > 0 && !recentSecondFactor(actor, config.stepUpMaxAgeSeconds)) {
-          throw stepUpRequired(config.stepUpMaxAgeSeconds);
+        if ((await activeFactorKinds(tx, actor.userId)).length > 0 && !recentSecondFactor(actor, stepUp.stepUpMaxAgeSeconds)) {
+          throw stepUpRequired(stepUp.stepUpMaxAgeSeconds);
         }
         return resolved(scope.tenantId, row);
       });

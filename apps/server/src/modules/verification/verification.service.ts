@@ -29,11 +29,6 @@ import type { PhoneChannel, VerificationPolicyInput } from './verification.schem
 
 /** How long a code or link works (FR-VER-002). */
 export const CODE_TTL_SECONDS = 30 * 60;
-/** Codes sent per user, purpose and hour. */
-export const SENDS_PER_HOUR = 3;
-/** Codes tried per user, purpose and hour; one more locks verification for LOCKOUT_SECONDS. */
-export const VERIFIES_PER_HOUR = 5;
-export const LOCKOUT_SECONDS = 30 * 60;
 /** What names the platform plane where a tenant id would stand (throttle keys). */
 const PLATFORM_SCOPE = 'platform';
 /** E.164: a plus, a country code that does not start with 0, at most 15 digits in all. */
@@ -162,9 +157,9 @@ export function createVerificationService(platform: Platform, policy: Verificati
       return limited(lock.locked_until, 'Verification is locked for a while after too many wrong codes.');
     }
     const counted = await countSend(tx, { tenant_id: subject.tenant_id, user_id: subject.id, purpose });
-    if (counted.count > SENDS_PER_HOUR) {
+    if (counted.count > policy.codes_per_user_per_hour) {
       await recordAudit(tx, ctx, { ...audit, action: 'verification.failed', outcome: 'denied', metadata: { purpose, reason: 'send_limit' } });
-      return limited(new Date(new Date(counted.window_start).getTime() + 3600_000), `At most ${SENDS_PER_HOUR} codes are sent an hour.`);
+      return limited(new Date(new Date(counted.window_start).getTime() + 3600_000), `At most ${policy.codes_per_user_per_hour} codes are sent an hour.`);
     }
     const caps = sendCaps(subject.tenant_id, message.to);
     const spent = await takeSendAllowances(tx, caps);
@@ -194,7 +189,7 @@ export function createVerificationService(platform: Platform, policy: Verificati
     const actor = ctx.actor!;
     const outcome = await inPlane(db, actor.tenantId, async (tx): Promise<AppError | null> => {
       const subject = await subjectOf(tx, ctx);
-      const counted = await countVerify(tx, { tenant_id: subject.tenant_id, user_id: subject.id, purpose }, VERIFIES_PER_HOUR, LOCKOUT_SECONDS);
+      const counted = await countVerify(tx, { tenant_id: subject.tenant_id, user_id: subject.id, purpose }, policy.verify_attempts_per_hour, policy.verify_lockout_seconds);
       const audit = { tenantId: subject.tenant_id, resourceType: 'user', resourceId: subject.id } as const;
       if (counted.locked_until && new Date(counted.locked_until).getTime() > Date.now()) {
         if (counted.locked_now) {
@@ -204,11 +199,11 @@ export function createVerificationService(platform: Platform, policy: Verificati
             category: 'security',
             severity: 'medium',
             outcome: 'denied',
-            metadata: { purpose, attempts: VERIFIES_PER_HOUR, lockout_seconds: LOCKOUT_SECONDS },
+            metadata: { purpose, attempts: policy.verify_attempts_per_hour, lockout_seconds: policy.verify_lockout_seconds },
           });
         }
         await recordAudit(tx, ctx, { ...audit, action: 'verification.failed', outcome: 'denied', metadata: { purpose, reason: 'locked' } });
-        return limited(new Date(counted.locked_until), `Too many wrong codes: verification is locked for ${LOCKOUT_SECONDS / 60} minutes.`);
+        return limited(new Date(counted.locked_until), `Too many wrong codes: verification is locked for ${Math.round(policy.verify_lockout_seconds / 60)} minutes.`);
       }
       const live = await findLiveCode(tx, subject.id, purpose);
       // A code proves the address or number it was sent for, and only while the account still has it.
