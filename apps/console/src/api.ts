@@ -6,6 +6,10 @@
  * - On a 401 the client refreshes once with the refresh token and retries the request once.
  * - Error responses (RFC 7807 application/problem+json) become `ApiError`s carrying `title`/`detail`.
  */
+import type { components } from '@tsv/sdk';
+
+/** The API's types, generated from the server's OpenAPI document. */
+type Schemas = components['schemas'];
 
 export interface Tokens {
   access_token: string;
@@ -17,30 +21,7 @@ export interface Tokens {
   device_id?: string;
 }
 
-export interface Me {
-  id: string;
-  email: string;
-  name: string;
-  tenant_id: string | null;
-  tenant_slug: string | null;
-  roles: string[];
-  /** Effective permission keys of the session: what the console shows and offers. */
-  permissions: string[];
-  session_id: string;
-  amr: string[];
-  /** Set while platform support staff act as this user (FR-RBAC-005). */
-  impersonator: { id: string; email?: string } | null;
-  impersonation_expires_at: string | null;
-  /** The user has an active second factor, and of which kinds (NFR-SEC-003). */
-  mfa_enrolled: boolean;
-  mfa_factors: ('totp' | 'webauthn')[];
-  /** FR-VER-001, FR-VER-002: what is verified, and what must be before any screen answers. */
-  email_verified: boolean;
-  phone: string | null;
-  phone_verified: boolean;
-  phone_required: boolean;
-  verification_required: 'email' | 'phone' | null;
-}
+export type Me = Schemas['MeResponse'];
 
 export type CodeChannel = 'sms' | 'whatsapp' | 'email';
 
@@ -56,17 +37,7 @@ export interface Catalog {
   items: CatalogPermission[];
 }
 
-export interface Role {
-  id: string;
-  /** Set for the default roles, which cannot be changed or deleted. */
-  key: string | null;
-  name: string;
-  description: string;
-  permissions: string[];
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
+export type Role = Schemas['Role'];
 
 export interface RoleInput {
   name: string;
@@ -74,14 +45,7 @@ export interface RoleInput {
   permissions: string[];
 }
 
-export interface Unit {
-  id: string;
-  parent_id: string | null;
-  name: string;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
+export type Unit = Schemas['Unit'];
 
 export interface Assignment {
   id: string;
@@ -92,25 +56,9 @@ export interface Assignment {
   created_at: string;
 }
 
-export interface UserRole {
-  assignment_id: string;
-  role_id: string;
-  key: string | null;
-  name: string;
-  unit_id: string | null;
-}
+export type UserRole = Schemas['UserRole'];
 
-export interface User {
-  id: string;
-  /** For a deleted user, the address it had. */
-  email: string;
-  name: string;
-  status: 'active' | 'disabled' | 'deleted';
-  roles: UserRole[];
-  version: number;
-  created_at: string;
-  deleted_at: string | null;
-}
+export type User = Schemas['User'];
 
 export interface UserFilters {
   q?: string;
@@ -119,18 +67,7 @@ export interface UserFilters {
   unit_id?: string;
 }
 
-export interface Invitation {
-  id: string;
-  email: string;
-  role_id: string;
-  unit_id: string | null;
-  status: 'pending' | 'accepted' | 'revoked' | 'expired';
-  expires_at: string;
-  sent_count: number;
-  last_sent_at: string;
-  accepted_at: string | null;
-  created_at: string;
-}
+export type Invitation = Schemas['Invitation'];
 
 export interface InvitationPage extends Page<Invitation> {
   /** How long new invitations of the organization stay valid. */
@@ -143,24 +80,7 @@ export interface InvitationInput {
   unit_id?: string;
 }
 
-export interface AuditEvent {
-  id: string;
-  tenant_id: string | null;
-  seq: number;
-  occurred_at: string;
-  category: 'audit' | 'security';
-  severity: 'info' | 'low' | 'medium' | 'high' | 'critical';
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  resource_type: string | null;
-  resource_id: string | null;
-  outcome: 'success' | 'failure' | 'denied';
-  ip: string | null;
-  user_agent: string | null;
-  correlation_id: string | null;
-  metadata: Record<string, unknown>;
-}
+export type AuditEvent = Schemas['AuditEvent'];
 
 /** Search filters of the audit log; `tenant` and `region` exist on the platform view only. */
 export interface AuditFilters {
@@ -185,15 +105,7 @@ export interface Impersonation {
   session_id: string;
 }
 
-export interface Customer {
-  id: string;
-  name: string;
-  email: string | null;
-  phone: string | null;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
+export type Customer = Schemas['Customer'];
 
 export interface NewCustomer {
   name: string;
@@ -201,16 +113,7 @@ export interface NewCustomer {
   phone?: string;
 }
 
-export interface Tenant {
-  id: string;
-  name: string;
-  slug: string;
-  plan: string;
-  region: string;
-  status: string;
-  version: number;
-  created_at: string;
-}
+export type Tenant = Schemas['Tenant'];
 
 export const REGIONS = ['US', 'EU', 'UK', 'JP'] as const;
 
@@ -256,20 +159,9 @@ export interface MfaChallenge {
 }
 
 /** One second factor of the signed-in user. */
-export interface MfaFactor {
-  id: string;
-  kind: 'totp' | 'webauthn';
-  name: string;
-  status: 'pending' | 'active';
-  created_at: string;
-  last_used_at: string | null;
-}
+export type MfaFactor = Schemas['MfaFactor'];
 
-export interface TotpEnrolment {
-  factor_id: string;
-  secret: string;
-  otpauth_uri: string;
-}
+export type TotpEnrolment = Schemas['TotpEnrolment'];
 
 /** Exactly one second factor; the WebAuthn response as @simplewebauthn/browser returns it. */
 export type SecondFactor = { totp_code: string } | { recovery_code: string } | { webauthn: unknown };
@@ -280,29 +172,9 @@ export interface PasswordRule {
 }
 
 /** One of the signed-in user's sessions; `current` marks the one making the request. */
-export interface SessionSummary {
-  id: string;
-  created_at: string;
-  last_seen_at: string;
-  expires_at: string;
-  ip: string | null;
-  user_agent: string | null;
-  device_id: string | null;
-  new_device: boolean;
-  amr: string[];
-  impersonated: boolean;
-  current: boolean;
-}
+export type SessionSummary = Schemas['SessionSummary'];
 
-export interface Device {
-  id: string;
-  os: string | null;
-  app_version: string | null;
-  ip: string | null;
-  first_seen_at: string;
-  last_seen_at: string;
-  active_sessions: number;
-}
+export type Device = Schemas['Device'];
 
 export class ApiError extends Error {
   readonly status: number;
@@ -529,21 +401,7 @@ export async function login(email: string, password: string, tenant?: string): P
 }
 
 /** An organization's OIDC identity provider (FR-AUTH-003); the client secret is write-only. */
-export interface SsoConfig {
-  tenant_id: string;
-  configured: boolean;
-  issuer: string | null;
-  client_id: string | null;
-  client_secret_set: boolean;
-  allowed_domains: string[];
-  enabled: boolean;
-  default_role: string | null;
-  /** A first sign-in may link an existing account with the verified address (not one with a second factor or a sensitive permission). */
-  link_existing_accounts: boolean;
-  redirect_uri: string;
-  version: number | null;
-  updated_at: string | null;
-}
+export type SsoConfig = Schemas['SsoConfig'];
 
 export interface SsoConfigInput {
   issuer: string;
@@ -597,28 +455,13 @@ export interface PasswordPolicy {
 }
 
 /** Session lifetimes in seconds (FR-AUTH-008); null uses the platform's, `effective` is what applies. */
-export interface SessionPolicy {
-  tenant_id: string;
-  idle_timeout_seconds: number | null;
-  absolute_ttl_seconds: number | null;
-  effective: { idle_timeout_seconds: number; absolute_ttl_seconds: number; admin_absolute_ttl_seconds: number; refresh_token_ttl_seconds: number };
-}
+export type SessionPolicy = Schemas['SessionPolicy'];
 
 /** Who must sign in with a second factor (NFR-SEC-003), and whether new devices are challenged. */
-export interface MfaPolicy {
-  tenant_id: string;
-  required: 'off' | 'admins' | 'all';
-  new_device: boolean;
-  version: number;
-}
+export type MfaPolicy = Schemas['MfaPolicy'];
 
 /** Whether members must verify a phone number, and the channel codes go by (FR-VER-002). */
-export interface VerificationPolicy {
-  tenant_id: string;
-  require_phone: boolean;
-  default_channel: CodeChannel;
-  version: number;
-}
+export type VerificationPolicy = Schemas['VerificationPolicy'];
 
 export const securityApi = {
   passwordPolicy: (tenantId: string) => request<PasswordPolicy>('GET', tenantPath(tenantId, 'password-policy')),
