@@ -63,8 +63,3 @@ export async function findExistingEventIds(tx: Tx, chainId: string, ids: readonl
   const rows = await tx.selectFrom('audit_events').select('id').where('chain_id', '=', chainId).where('id', 'in', ids).execute();
   return new Set(rows.map((row) => row.id));
 }
-
-/** The tenant of the transaction's context (its own row is readable to it), or undefined. */
-export function findTenantStatus(tx: Tx, tenantId: string) {
-  return tx.selectFrom('tenants').select(['id', 'status']).where('id', '=', tenantId).executeTakeFirst();
-}

@@ -6,7 +6,8 @@ import type { AuditEventsTable } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { csvStream } from '../../kernel/csv.ts';
 import type { Platform } from '../../kernel/platform.ts';
-import { findExistingEventIds, findTenantStatus, searchAuditEvents, type AuditCursor, type AuditView } from './audit.queries.ts';
+import { findTenantById } from '../tenancy/index.ts';
+import { findExistingEventIds, searchAuditEvents, type AuditCursor, type AuditView } from './audit.queries.ts';
 import type { AuditEventView, AuditFilters, IngestBodyType, SearchQueryType } from './audit.schemas.ts';
 
 type AuditRow = Selectable<AuditEventsTable>;
@@ -172,7 +173,7 @@ export function createAuditService(platform: Platform) {
       if (errors.length > 0) throw new AppError('validation', 'Some events are not valid; none was appended.', { errors });
 
       const results = await db.withWholeTenant(tenantId, async (tx) => {
-        const tenant = await findTenantStatus(tx, tenantId);
+        const tenant = await findTenantById(tx, tenantId);
         if (!tenant) throw new AppError('not-found');
         if (tenant.status !== 'active') throw new AppError('tenant-suspended');
         const seen = await findExistingEventIds(tx, tenantId, body.events.map((event) => event.id));

@@ -9,9 +9,6 @@ export function findStaffMember(tx: Tx, userId: string) {
   return tx.selectFrom('users').select('id').where('id', '=', userId).where('tenant_id', 'is', null).executeTakeFirst();
 }
 
-export function findTenantStatus(tx: Tx, tenantId: string) {
-  return tx.selectFrom('tenants').select(['id', 'status']).where('id', '=', tenantId).executeTakeFirst();
-}
 
 export function insertImpersonation(
   tx: Tx,

@@ -8,8 +8,9 @@ import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, encodeCursor } from '../../kernel/paging.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { rolesOfUser } from '../access/index.ts';
+import { findTenantById } from '../tenancy/index.ts';
 import { findLiveImpersonationSession, findRevokedImpersonationSessions, findStaffSession, insertImpersonationSession, revokeImpersonationSession } from '../sessions/index.ts';
-import { findImpersonation, findStaffMember, findTenantStatus, findTenantUser, insertImpersonation, listImpersonations, markImpersonationEnded } from './impersonation.queries.ts';
+import { findImpersonation, findStaffMember, findTenantUser, insertImpersonation, listImpersonations, markImpersonationEnded } from './impersonation.queries.ts';
 import type { ImpersonationView, ListImpersonationsQueryType, StartImpersonationInput } from './impersonation.schemas.ts';
 
 type ImpersonationRow = Awaited<ReturnType<typeof listImpersonations>>[number];
@@ -57,7 +58,7 @@ export function createImpersonationService(platform: Platform) {
         const own = await findStaffSession(tx, actor.sessionId);
         if (!own || own.status !== 'active') throw new AppError('unauthorized', 'The session has ended.');
         if (await findStaffMember(tx, input.user_id)) return null;
-        const tenant = await findTenantStatus(tx, input.tenant_id);
+        const tenant = await findTenantById(tx, input.tenant_id);
         if (!tenant) throw new AppError('not-found', 'No such organization.');
         if (tenant.status !== 'active') throw new AppError('tenant-suspended');
         // Never longer than 30 minutes, nor than the staff member's own session.

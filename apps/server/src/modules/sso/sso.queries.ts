@@ -39,11 +39,6 @@ export function deleteSsoConfig(tx: Tx) {
   return tx.deleteFrom('tenant_sso_configs').returning(['issuer']).executeTakeFirst();
 }
 
-/** CAUTION: platform plane, before anyone is authenticated: the tenant a login page names. */
-export function findTenantBySlug(tx: Tx, slug: string) {
-  return tx.selectFrom('tenants').select(['id', 'status']).where('slug', '=', slug.toLowerCase()).executeTakeFirst();
-}
-
 export function insertSsoLogin(
   tx: Tx,
   row: { tenant_id: string | null; state_hash: string; browser_hash: string; secrets_sealed: string; expires_at: Date; link_user_id: string | null },

@@ -26,7 +26,6 @@ import {
   findSsoConfig,
   findSsoLoginByCode,
   findSsoLoginByState,
-  findTenantBySlug,
   hasIdentityAt,
   insertIdentity,
   insertSsoConfig,
@@ -39,6 +38,7 @@ import {
   type SsoConfigRow,
 } from './sso.queries.ts';
 import type { SsoConfigInput } from './sso.schemas.ts';
+import { findTenantById, findTenantBySlug } from '../tenancy/index.ts';
 
 export const CALLBACK_PATH = '/v1/auth/sso/callback';
 const PLATFORM_SCOPE = 'platform';
@@ -502,7 +502,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
           throw new SignInFailure(PROVIDER_OUTAGE_ERRORS.has(query.error) ? 'idp_unavailable' : 'idp_denied', 'provider_error_response', null, query.error);
         }
         const provider = tenantId ? await db.withWholeTenant(tenantId, async (tx) => {
-          const tenant = await tx.selectFrom('tenants').select('status').where('id', '=', tenantId!).executeTakeFirst();
+          const tenant = await findTenantById(tx, tenantId!);
           const row = await findSsoConfig(tx);
           return tenant?.status === 'active' && row?.enabled ? resolved(tenantId!, row) : null;
         }) : platformProvider();
@@ -572,7 +572,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
         const user = await findUserWithTenant(tx, login.user_id);
         const account = await findAccountStatus(tx, login.user_id);
         if (tenantId) {
-          const tenant = await tx.selectFrom('tenants').select('status').where('id', '=', tenantId).executeTakeFirst();
+          const tenant = await findTenantById(tx, tenantId);
           if (tenant?.status !== 'active') return { error: 'tenant_suspended' as const };
         }
         if (!user || account?.status !== 'active') return { error: 'disabled' as const };

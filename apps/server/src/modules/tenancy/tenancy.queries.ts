@@ -5,8 +5,14 @@ import { afterCursor } from '../../kernel/db/query-helpers.ts';
 
 const COLUMNS = ['id', 'name', 'slug', 'plan', 'region', 'status', 'version', 'created_at', 'updated_at'] as const;
 
+/** A tenant by id: in a tenant context only its own row is readable, in the platform plane any. */
 export function findTenantById(tx: Tx, id: string) {
   return tx.selectFrom('tenants').select(COLUMNS).where('id', '=', id).executeTakeFirst();
+}
+
+/** CAUTION: platform plane, before anyone is authenticated: the tenant a sign-in page names. */
+export function findTenantBySlug(tx: Tx, slug: string) {
+  return tx.selectFrom('tenants').select(COLUMNS).where('slug', '=', slug.toLowerCase()).executeTakeFirst();
 }
 
 export function listTenants(tx: Tx, options: { limit: number; after: Cursor | null; status?: 'active' | 'suspended' | undefined }) {

@@ -24,7 +24,8 @@ import {
   upsertInvitationSettings,
   type InvitationRow,
 } from './invitations.queries.ts';
-import { findOwnTenant, findUserByEmail } from './users.queries.ts';
+import { findTenantById } from '../tenancy/index.ts';
+import { findUserByEmail } from './users.queries.ts';
 import {
   INVITATION_EXPIRY_DAYS,
   type AcceptInvitationInput,
@@ -79,7 +80,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
    * the messaging kill switch is tripped). The raw token exists only in this message.
    */
   async function sendLink(tx: Tx, ctx: RequestContext, tenantId: string, invitation: { email: string; expiresAt: Date }, token: string) {
-    const tenant = await findOwnTenant(tx, tenantId);
+    const tenant = await findTenantById(tx, tenantId);
     const link = `${config.publicUrl}/#/accept-invitation?token=${encodeURIComponent(token)}`;
     await notifier.notify(
       tx,
@@ -229,7 +230,7 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
       const { tenantId, hash } = parsed;
       const found = await db.withWholeTenant(tenantId, async (tx) => {
         const invitation = await findLiveInvitationByToken(tx, hash);
-        const tenant = invitation ? await findOwnTenant(tx, tenantId) : undefined;
+        const tenant = invitation ? await findTenantById(tx, tenantId) : undefined;
         return invitation && tenant ? { ...tenant, email: invitation.email, policy: await passwordPolicyIn(tx, tenantId) } : undefined;
       });
       if (!found) throw invalidInvitation();

@@ -99,8 +99,3 @@ export async function markUserDeleted(tx: Tx, id: string): Promise<boolean> {
     .executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }
-
-/** The tenant of the current context: its own row is readable there (name, slug, status). */
-export function findOwnTenant(tx: Tx, tenantId: string) {
-  return tx.selectFrom('tenants').select(['id', 'name', 'slug', 'status']).where('id', '=', tenantId).executeTakeFirst();
-}
