@@ -68,7 +68,6 @@ const KNOWN_CROSSINGS = new Set<string>([
   'apps -> tenants',
   'audit -> audit_events',
   'audit -> tenants',
-  'billing -> tenants',
   'flags -> tenants',
   'identity -> refresh_tokens',
   'identity -> role_assignments',

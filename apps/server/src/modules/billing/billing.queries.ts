@@ -2,11 +2,6 @@ import { sql } from 'kysely';
 import type { Tx } from '../../kernel/db/database.ts';
 import type { BillingEventInputType } from './billing.schemas.ts';
 
-/** The tenant of the current context, if it exists (tenants are readable only in their own context). */
-export async function tenantExists(tx: Tx, tenantId: string): Promise<boolean> {
-  return (await tx.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst()) !== undefined;
-}
-
 /**
  * Inserts the events; an event whose (tenant, application, idempotency id) is already stored is
  * skipped. Returns the idempotency ids that were inserted.

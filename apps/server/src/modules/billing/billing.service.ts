@@ -9,7 +9,8 @@ import { withIsoDates } from '../../kernel/views.ts';
 import type { ScheduledJobDefinition } from '../../kernel/jobs/jobs.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { appMayActFor } from '../apps/index.ts';
-import { deleteExpiredBillingEvents, insertBillingEvents, listBillingEvents, tenantExists, totalBillingEvents, type PeriodFilter } from './billing.queries.ts';
+import { findTenantById, listTenantIds } from '../tenancy/index.ts';
+import { deleteExpiredBillingEvents, insertBillingEvents, listBillingEvents, totalBillingEvents, type PeriodFilter } from './billing.queries.ts';
 import {
   BillingEventInput,
   type BillingEventInputType,
@@ -80,7 +81,7 @@ export function createBillingService(platform: Platform) {
    */
   function inTenantForExport<T>(ctx: RequestContext, tenantId: string, metadata: Record<string, unknown>, fn: (tx: Tx) => Promise<T>) {
     return db.withWholeTenant(tenantId, async (tx) => {
-      if (!(await tenantExists(tx, tenantId))) throw new AppError('not-found', 'No such tenant.');
+      if ((await findTenantById(tx, tenantId)) === undefined) throw new AppError('not-found', 'No such tenant.');
       const result = await fn(tx);
       await recordAudit(tx, ctx, { tenantId, action: 'billing.exported', resourceType: 'tenant', resourceId: tenantId, metadata });
       return result;
@@ -116,7 +117,7 @@ export function createBillingService(platform: Platform) {
 
       for (const [tenantId, group] of byTenant) {
         const inserted = await db.withWholeTenant(tenantId, async (tx) => {
-          if (!(await tenantExists(tx, tenantId))) return null;
+          if ((await findTenantById(tx, tenantId)) === undefined) return null;
           const ids = await insertBillingEvents(tx, tenantId, app.appId, group.map((g) => g.event));
           if (ids.size > 0) {
             await recordAudit(tx, ctx, {
@@ -194,7 +195,7 @@ export type BillingService = ReturnType<typeof createBillingService>;
 /** Deletes every tenant's events past retention, tenant by tenant, each in its own context. */
 export async function purgeExpiredBillingEvents(db: Database, ctx: RequestContext): Promise<number> {
   // The tenant list is platform-plane data; the deletes run in each tenant's context.
-  const tenants = await db.withPlatform((tx) => tx.selectFrom('tenants').select('id').execute());
+  const tenants = await db.withPlatform(listTenantIds);
   let deleted = 0;
   for (const { id } of tenants) {
     for (;;) {

@@ -4,7 +4,7 @@ import { createTenancyService } from './tenancy.service.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
 export { createTenancyService, type TenancyService } from './tenancy.service.ts';
 export { tenancyRoutes } from './tenancy.routes.ts';
-export { findTenantById, findTenantBySlug } from './tenancy.queries.ts';
+export { findTenantById, findTenantBySlug, listTenantIds } from './tenancy.queries.ts';
 
 const declared = {
   permissions: {

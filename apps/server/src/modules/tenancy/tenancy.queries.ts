@@ -10,6 +10,11 @@ export function findTenantById(tx: Tx, id: string) {
   return tx.selectFrom('tenants').select(COLUMNS).where('id', '=', id).executeTakeFirst();
 }
 
+/** The id of every tenant (platform plane): for work done tenant by tenant, each in its own context. */
+export function listTenantIds(tx: Tx) {
+  return tx.selectFrom('tenants').select('id').execute();
+}
+
 /** CAUTION: platform plane, before anyone is authenticated: the tenant a sign-in page names. */
 export function findTenantBySlug(tx: Tx, slug: string) {
   return tx.selectFrom('tenants').select(COLUMNS).where('slug', '=', slug.toLowerCase()).executeTakeFirst();
