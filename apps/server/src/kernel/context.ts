@@ -46,6 +46,17 @@ export interface RequestContext {
   log: Logger;
 }
 
+/** The context of a route only a signed-in caller reaches: the guard has set its actor. */
+export interface SignedInContext extends RequestContext {
+  actor: Actor;
+}
+
+/** The request's context as a signed-in caller's; a route that lets anyone in has none (401). */
+export function signedIn(ctx: RequestContext): SignedInContext {
+  if (!ctx.actor) throw new AppError('unauthorized');
+  return ctx as SignedInContext;
+}
+
 /** The tenant and unit scope a tenant transaction runs in. */
 export interface TenantScope {
   tenantId: string;

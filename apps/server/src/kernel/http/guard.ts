@@ -13,7 +13,7 @@ import {
 } from '../auth/permissions.ts';
 import type { ActiveSession, SessionCache } from '../auth/session-cache.ts';
 import type { TokenService, VerifiedAccess } from '../auth/tokens.ts';
-import type { Actor, RequestContext } from '../context.ts';
+import type { Actor, RequestContext, SignedInContext } from '../context.ts';
 import { inPlane, type Database, type Tx } from '../db/database.ts';
 import { recentSecondFactor, stepUpRequired } from '../auth/step-up.ts';
 import { AppError } from '../errors.ts';
@@ -39,6 +39,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     ctx: RequestContext;
+    /** The context of the signed-in caller the guard let in; answers 401 where there is none. */
+    readonly signedIn: SignedInContext;
   }
 }
 

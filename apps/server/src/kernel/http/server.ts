@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { recordPrivilegedRequest, recordResourceRead, type AuditReadMark } from '../audit/audit.ts';
 import type { Config } from '../config.ts';
+import { signedIn } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { declarationOf, guard, type GuardDependencies, type RouteDeclaration } from './guard.ts';
@@ -107,6 +108,11 @@ export async function createHttpServer(
   app.addHook('onRoute', limits.onRoute);
 
   app.decorateRequest('ctx', null as never);
+  app.decorateRequest('signedIn', {
+    getter(this: FastifyRequest) {
+      return signedIn(this.ctx);
+    },
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     request.ctx = {

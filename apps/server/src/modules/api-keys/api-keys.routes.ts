@@ -22,7 +22,7 @@ export function apiKeysRoutes(app: App, apiKeys: ApiKeysService) {
       config: { access: 'api_keys.manage', requirements: REQUIREMENTS },
       schema: { tags: TAGS, summary: 'Create an API key (the secret is shown once)', params: TenantParams, body: CreateApiKeyBody, response: { 201: IssuedApiKey, ...problemResponses } },
     },
-    async (request, reply) => reply.status(201).send(await apiKeys.create(request.ctx, request.body)),
+    async (request, reply) => reply.status(201).send(await apiKeys.create(request.signedIn, request.body)),
   );
   app.post(
     `${BASE}/:id/rotate`,
@@ -36,7 +36,7 @@ export function apiKeysRoutes(app: App, apiKeys: ApiKeysService) {
         response: { 201: IssuedApiKey, ...problemResponses },
       },
     },
-    async (request, reply) => reply.status(201).send(await apiKeys.rotate(request.ctx, request.params.id, request.body ?? {})),
+    async (request, reply) => reply.status(201).send(await apiKeys.rotate(request.signedIn, request.params.id, request.body ?? {})),
   );
   app.delete(
     `${BASE}/:id`,
@@ -45,7 +45,7 @@ export function apiKeysRoutes(app: App, apiKeys: ApiKeysService) {
       schema: { tags: TAGS, summary: 'Revoke an API key (at once, on every node)', params: TenantResourceParams, response: { 204: { type: 'null' }, ...problemResponses } },
     },
     async (request, reply) => {
-      await apiKeys.revoke(request.ctx, request.params.id);
+      await apiKeys.revoke(request.signedIn, request.params.id);
       return reply.status(204).send(null);
     },
   );

@@ -1,6 +1,6 @@
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { isPermission, planeOf } from '../../kernel/auth/permissions.ts';
-import { scopeOf, type RequestContext } from '../../kernel/context.ts';
+import { scopeOf, type RequestContext, type SignedInContext } from '../../kernel/context.ts';
 import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { withIsoDates } from '../../kernel/views.ts';
@@ -10,16 +10,16 @@ import { endRotatedKey, findApiKey, insertApiKey, listApiKeys, revokeApiKey } fr
 import { DEFAULT_OVERLAP_SECONDS, type CreateApiKeyInput, type RotateApiKeyInput } from './api-keys.schemas.ts';
 
 /** The signed-in user managing keys: a key cannot create, rotate or revoke keys itself. */
-function managingUser(ctx: RequestContext): string {
-  if (ctx.actor?.type !== 'user') throw new AppError('forbidden', 'API keys are managed by signed-in users only.');
+function managingUser(ctx: SignedInContext): string {
+  if (ctx.actor.type !== 'user') throw new AppError('forbidden', 'API keys are managed by signed-in users only.');
   return ctx.actor.userId;
 }
 
 /** A key never carries more than its creator holds tenant-wide (403 naming what is missing). */
-function assertGrantable(ctx: RequestContext, scopes: readonly string[]): void {
+function assertGrantable(ctx: SignedInContext, scopes: readonly string[]): void {
   const unknown = scopes.filter((scope) => !isPermission(scope) || planeOf(scope) !== 'tenant');
   if (unknown.length > 0) throw new AppError('validation', `Unknown tenant permissions: ${unknown.join(', ')}.`);
-  const missing = scopes.filter((scope) => ctx.actor!.grants.get(scope as never) !== 'all');
+  const missing = scopes.filter((scope) => ctx.actor.grants.get(scope as never) !== 'all');
   if (missing.length > 0) throw new AppError('forbidden', `You do not hold these permissions organization-wide: ${missing.join(', ')}.`);
 }
 
@@ -38,7 +38,7 @@ export function createApiKeysService(platform: Platform) {
       return { items: rows.map(withIsoDates) };
     },
 
-    async create(ctx: RequestContext, input: CreateApiKeyInput) {
+    async create(ctx: SignedInContext, input: CreateApiKeyInput) {
       const userId = managingUser(ctx);
       assertGrantable(ctx, input.scopes);
       const expiresAt = input.expires_at === undefined ? null : new Date(input.expires_at);
@@ -57,7 +57,7 @@ export function createApiKeysService(platform: Platform) {
       });
     },
 
-    async revoke(ctx: RequestContext, id: string) {
+    async revoke(ctx: SignedInContext, id: string) {
       const userId = managingUser(ctx);
       const scope = scopeOf(ctx);
       await db.withTenant(ctx, async (tx) => {
@@ -70,7 +70,7 @@ export function createApiKeysService(platform: Platform) {
     },
 
     /** A new key with the same name and scopes; the old one stays valid for the overlap, then expires. */
-    async rotate(ctx: RequestContext, id: string, input: RotateApiKeyInput) {
+    async rotate(ctx: SignedInContext, id: string, input: RotateApiKeyInput) {
       const userId = managingUser(ctx);
       const scope = scopeOf(ctx);
       const overlapSeconds = input.overlap_seconds ?? DEFAULT_OVERLAP_SECONDS;

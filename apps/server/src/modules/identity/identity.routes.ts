@@ -30,7 +30,7 @@ export function identityRoutes(app: App, identity: IdentityService, jwks: () => 
       schema: { tags: ['auth'], summary: 'End the current session', response: { 204: { type: 'null' }, 401: Problem } },
     },
     async (request, reply) => {
-      await identity.logout(request.ctx);
+      await identity.logout(request.signedIn);
       return reply.status(204).send(null);
     },
   );
@@ -41,7 +41,7 @@ export function identityRoutes(app: App, identity: IdentityService, jwks: () => 
       config: { access: 'authenticated', allowUnverified: true, requirements: ['FR-AUTH-001', 'FR-AUTH-013', 'NFR-SEC-003', 'FR-VER-001'] },
       schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: MeResponse, 401: Problem } },
     },
-    async (request) => identity.me(request.ctx),
+    async (request) => identity.me(request.signedIn),
   );
 
   app.get(

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { domainToASCII } from 'node:url';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { announceRevocation, withRevocation } from '../../kernel/auth/revocation.ts';
-import type { RequestContext } from '../../kernel/context.ts';
+import type { RequestContext, SignedInContext } from '../../kernel/context.ts';
 import { createSecretBox } from '../../kernel/crypto/secret-box.ts';
 import { mintScopedToken, parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import { enterTenantContext, inPlane, type Tx } from '../../kernel/db/database.ts';
@@ -345,8 +345,8 @@ export function createIdentityService(platform: Platform, policy: IdentityPolicy
      * transaction's context: the session's amr and mfa_at, and a new token pair in place of the
      * session's refresh tokens. Returns the token signing, to run after commit.
      */
-    async stepUpSession(tx: Tx, ctx: RequestContext, amr: string[], mfaAt: Date): Promise<() => Promise<TokenPair>> {
-      const actor = ctx.actor!;
+    async stepUpSession(tx: Tx, ctx: SignedInContext, amr: string[], mfaAt: Date): Promise<() => Promise<TokenPair>> {
+      const actor = ctx.actor;
       const session = await tx
         .updateTable('sessions')
         .set({ amr, mfa_at: mfaAt })
@@ -360,8 +360,8 @@ export function createIdentityService(platform: Platform, policy: IdentityPolicy
     },
 
     /** Ends the caller's session everywhere at once. */
-    async logout(ctx: RequestContext): Promise<void> {
-      const actor = ctx.actor!;
+    async logout(ctx: SignedInContext): Promise<void> {
+      const actor = ctx.actor;
       await withRevocation(sessions, { kind: 'session', id: actor.sessionId }, () =>
         inPlane(db, actor.tenantId, async (tx) => {
           await revokeSession(tx, actor.sessionId, 'logout');
@@ -401,8 +401,8 @@ export function createIdentityService(platform: Platform, policy: IdentityPolicy
       return id;
     },
 
-    async me(ctx: RequestContext) {
-      const actor = ctx.actor!;
+    async me(ctx: SignedInContext) {
+      const actor = ctx.actor;
       const impersonatorId = actor.impersonatorId ?? null;
       const { user, session, factors, verification } = await inPlane(db, actor.tenantId, async (tx) => ({
         user: await findUserWithTenant(tx, actor.userId),

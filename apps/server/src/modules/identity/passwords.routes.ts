@@ -20,7 +20,7 @@ export function passwordsRoutes(app: App, passwords: PasswordsService) {
       schema: { tags: ['auth'], summary: 'Change the password (other sessions end)', body: ChangePasswordBody, response: { 204: { type: 'null' }, 400: Problem, 401: Problem, 403: Problem } },
     },
     async (request, reply) => {
-      await passwords.change(request.ctx, request.body);
+      await passwords.change(request.signedIn, request.body);
       return reply.status(204).send(null);
     },
   );

@@ -1,6 +1,6 @@
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { withRevocation } from '../../kernel/auth/revocation.ts';
-import { scopeOf, type RequestContext } from '../../kernel/context.ts';
+import { scopeOf, type RequestContext, type SignedInContext } from '../../kernel/context.ts';
 import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { PLATFORM_JOB_SCOPE } from '../../kernel/jobs/jobs.ts';
@@ -88,8 +88,8 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
 
   return {
     /** Changes the caller's password; the current one is required. Every other session ends. */
-    async change(ctx: RequestContext, input: { current_password: string; new_password: string }): Promise<void> {
-      const actor = ctx.actor!;
+    async change(ctx: SignedInContext, input: { current_password: string; new_password: string }): Promise<void> {
+      const actor = ctx.actor;
       // An impersonating staff member acts as the user but must never learn or set its password.
       if (actor.impersonatorId) throw new AppError('forbidden', 'A password cannot be changed while impersonating.');
       const subject = await inPlane(db, actor.tenantId, (tx) => passwordSubject(tx, actor.userId, actor.tenantId));

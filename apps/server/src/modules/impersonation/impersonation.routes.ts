@@ -20,7 +20,7 @@ export function impersonationRoutes(app: App, impersonation: ImpersonationServic
         response: { 201: ImpersonationStarted, ...problemResponses },
       },
     },
-    async (request, reply) => reply.status(201).send(await impersonation.start(request.ctx, request.body)),
+    async (request, reply) => reply.status(201).send(await impersonation.start(request.signedIn, request.body)),
   );
   app.get(
     BASE,
@@ -37,7 +37,7 @@ export function impersonationRoutes(app: App, impersonation: ImpersonationServic
       schema: { tags: TAGS, summary: 'End an impersonation now, on every node', params: ImpersonationParams, response: { 204: { type: 'null' }, ...problemResponses } },
     },
     async (request, reply) => {
-      await impersonation.end(request.ctx, request.params.id);
+      await impersonation.end(request.signedIn, request.params.id);
       return reply.status(204).send(null);
     },
   );

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { recordAudit, recordSecurityEvent } from '../../kernel/audit/audit.ts';
 import { announceRevocation, withRevocation } from '../../kernel/auth/revocation.ts';
 import { IMPERSONATION_MINUTES } from '../../kernel/auth/tokens.ts';
-import type { RequestContext } from '../../kernel/context.ts';
+import type { RequestContext, SignedInContext } from '../../kernel/context.ts';
 import { enterTenantContext } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, encodeCursor } from '../../kernel/paging.ts';
@@ -43,8 +43,8 @@ export function createImpersonationService(platform: Platform) {
   const { db, tokens, sessions } = platform;
 
   return {
-    async start(ctx: RequestContext, input: StartImpersonationInput) {
-      const actor = ctx.actor!;
+    async start(ctx: SignedInContext, input: StartImpersonationInput) {
+      const actor = ctx.actor;
       // Only a platform session starts one: a tenant token never holds platform.impersonate, and an
       // impersonation session (a tenant session) can therefore never start another.
       if (actor.tenantId !== null || actor.impersonatorId) throw new AppError('forbidden', 'An impersonation cannot be started from this session.');
@@ -120,8 +120,8 @@ export function createImpersonationService(platform: Platform) {
     },
 
     /** Ends an impersonation at once on every node; ending one that is over already changes nothing. */
-    async end(ctx: RequestContext, id: string): Promise<void> {
-      const actor = ctx.actor!;
+    async end(ctx: SignedInContext, id: string): Promise<void> {
+      const actor = ctx.actor;
       await withRevocation(sessions, { kind: 'session', id }, () =>
         db.withPlatform(async (tx) => {
           const row = await findImpersonation(tx, id);

@@ -65,7 +65,7 @@ export function mfaRoutes(app: App, mfa: MfaService) {
       config: { access: 'authenticated', requirements: STEP_UP },
       schema: { tags: TAGS, summary: 'Prove a second factor in this session for sensitive actions; answers a new token pair', body: StepUpBody, response: { 200: StepUpResponse, ...problemResponses } },
     },
-    async (request) => mfa.stepUp(request.ctx, request.body as Parameters<MfaService['stepUp']>[1]),
+    async (request) => mfa.stepUp(request.signedIn, request.body as Parameters<MfaService['stepUp']>[1]),
   );
   app.post(
     '/v1/auth/step-up/webauthn/options',
@@ -73,7 +73,7 @@ export function mfaRoutes(app: App, mfa: MfaService) {
       config: { access: 'authenticated', requirements: STEP_UP },
       schema: { tags: TAGS, summary: 'WebAuthn options for a step-up', response: { 200: WebauthnOptions, ...problemResponses } },
     },
-    async (request) => mfa.stepUpOptions(request.ctx),
+    async (request) => mfa.stepUpOptions(request.signedIn),
   );
 
   app.get(
@@ -82,7 +82,7 @@ export function mfaRoutes(app: App, mfa: MfaService) {
       config: { access: 'authenticated', requirements: FACTORS },
       schema: { tags: TAGS, summary: 'My second factors', response: { 200: MfaStatus, ...problemResponses } },
     },
-    async (request) => mfa.status(request.ctx),
+    async (request) => mfa.status(request.signedIn),
   );
   app.post(
     '/v1/me/mfa/totp',
@@ -90,7 +90,7 @@ export function mfaRoutes(app: App, mfa: MfaService) {
       config: { access: 'authenticated', requirements: FACTORS },
       schema: { tags: TAGS, summary: 'Start enrolling an authenticator app', response: { 200: TotpEnrolment, ...problemResponses } },
     },
-    async (request) => mfa.startTotp(request.ctx),
+    async (request) => mfa.startTotp(request.signedIn),
   );
   app.post(
     '/v1/me/mfa/totp/:id/confirm',
@@ -98,7 +98,7 @@ export function mfaRoutes(app: App, mfa: MfaService) {
       config: { access: 'authenticated', requirements: FACTORS },
       schema: { tags: TAGS, summary: 'Activate an authenticator app with its first code', params: FactorParams, body: ConfirmTotpBody, response: { 200: FactorActivated, ...problemResponses } },
     },
-    async (request) => mfa.confirmTotp(request.ctx, request.params.id, request.body.code),
+    async (request) => mfa.confirmTotp(request.signedIn, request.params.id, request.body.code),
   );
   app.delete(
     '/v1/me/mfa/factors/:id',
@@ -107,7 +107,7 @@ export function mfaRoutes(app: App, mfa: MfaService) {
       schema: { tags: TAGS, summary: 'Remove a second factor (an active one needs a recent step-up)', params: FactorParams, response: NO_CONTENT },
     },
     async (request, reply) => {
-      await mfa.removeFactor(request.ctx, request.params.id);
+      await mfa.removeFactor(request.signedIn, request.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -117,7 +117,7 @@ export function mfaRoutes(app: App, mfa: MfaService) {
       config: { access: 'authenticated', requirements: FACTORS },
       schema: { tags: TAGS, summary: 'Replace my recovery codes (needs a recent step-up)', response: { 200: RecoveryCodesResponse, ...problemResponses } },
     },
-    async (request) => mfa.regenerateRecoveryCodes(request.ctx),
+    async (request) => mfa.regenerateRecoveryCodes(request.signedIn),
   );
   app.post(
     '/v1/me/mfa/webauthn/options',
@@ -125,7 +125,7 @@ export function mfaRoutes(app: App, mfa: MfaService) {
       config: { access: 'authenticated', requirements: FACTORS },
       schema: { tags: TAGS, summary: 'Options to register a passkey or security key', response: { 200: WebauthnOptions, ...problemResponses } },
     },
-    async (request) => mfa.webauthnRegistrationOptions(request.ctx),
+    async (request) => mfa.webauthnRegistrationOptions(request.signedIn),
   );
   app.post(
     '/v1/me/mfa/webauthn',
@@ -133,7 +133,7 @@ export function mfaRoutes(app: App, mfa: MfaService) {
       config: { access: 'authenticated', requirements: FACTORS },
       schema: { tags: TAGS, summary: 'Register a passkey or security key', body: RegisterWebauthnBody, response: { 200: FactorActivated, ...problemResponses } },
     },
-    async (request) => mfa.registerWebauthn(request.ctx, request.body as Parameters<MfaService['registerWebauthn']>[1]),
+    async (request) => mfa.registerWebauthn(request.signedIn, request.body as Parameters<MfaService['registerWebauthn']>[1]),
   );
 
   const POLICY = '/v1/tenants/:tenantId/mfa-policy';

@@ -3,7 +3,7 @@ import { recordAudit } from '../../kernel/audit/audit.ts';
 import { withRevocation } from '../../kernel/auth/revocation.ts';
 import type { Config } from '../../kernel/config.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
-import { scopeOf, type RequestContext } from '../../kernel/context.ts';
+import { scopeOf, type RequestContext, type SignedInContext } from '../../kernel/context.ts';
 import { parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
@@ -108,18 +108,18 @@ export async function resetSecondFactorMethods(tx: Tx, userId: string): Promise<
 export function createMfaService(platform: Platform, identity: SessionOpener, secrets: SecretBox, policy: MfaPolicyType) {
   const { db, config, sessions, throttleKeys } = platform;
   const keys = { config, secrets };
-  const own = <T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>) => inPlane(db, ctx.actor!.tenantId, fn);
+  const own = <T>(ctx: SignedInContext, fn: (tx: Tx) => Promise<T>) => inPlane(db, ctx.actor.tenantId, fn);
 
   /** Changing the factors of an account that has one needs a second factor proven recently. */
-  function requireStepUp(ctx: RequestContext) {
-    if (!recentSecondFactor(ctx.actor!, policy.step_up_max_age_seconds)) {
+  function requireStepUp(ctx: SignedInContext) {
+    if (!recentSecondFactor(ctx.actor, policy.step_up_max_age_seconds)) {
       throw new AppError('step-up-required', 'Confirm with your second factor first: POST /v1/auth/step-up.', { max_age_seconds: policy.step_up_max_age_seconds });
     }
   }
 
   /** Staff acting as a user never change or prove the user's factors. */
-  function refuseImpersonation(ctx: RequestContext) {
-    if (ctx.actor!.impersonatorId) throw new AppError('forbidden', 'Second factors cannot be managed or used while impersonating.');
+  function refuseImpersonation(ctx: SignedInContext) {
+    if (ctx.actor.impersonatorId) throw new AppError('forbidden', 'Second factors cannot be managed or used while impersonating.');
   }
 
   /** A new set of recovery codes for the user, replacing any earlier set; returned once. */
@@ -300,16 +300,16 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
       return enrolled;
     },
 
-    async status(ctx: RequestContext) {
-      const userId = ctx.actor!.userId;
+    async status(ctx: SignedInContext) {
+      const userId = ctx.actor.userId;
       const { factors, remaining } = await own(ctx, async (tx) => ({ factors: await listFactors(tx, userId), remaining: await countUnusedRecoveryCodes(tx, userId) }));
       return { enrolled: factors.some((f) => f.status === 'active'), factors: factors.map(presentFactor), recovery_codes_remaining: remaining };
     },
 
     /** Starts a TOTP enrolment: the secret and its otpauth URI, shown once; the factor waits for a code. */
-    async startTotp(ctx: RequestContext) {
+    async startTotp(ctx: SignedInContext) {
       refuseImpersonation(ctx);
-      const actor = ctx.actor!;
+      const actor = ctx.actor;
       return own(ctx, async (tx) => {
         if ((await activeFactorKinds(tx, actor.userId)).length > 0) requireStepUp(ctx);
         const user = await findSignInUser(tx, actor.userId);
@@ -319,9 +319,9 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
     },
 
     /** Activates a pending TOTP factor with a first code; the user's first factor brings recovery codes. */
-    async confirmTotp(ctx: RequestContext, factorId: string, code: string) {
+    async confirmTotp(ctx: SignedInContext, factorId: string, code: string) {
       refuseImpersonation(ctx);
-      const actor = ctx.actor!;
+      const actor = ctx.actor;
       const result = await own(ctx, async (tx) => {
         const factor = await findFactor(tx, actor.userId, factorId);
         if (!factor || factor.kind !== 'totp' || factor.status !== 'pending') throw notFound();
@@ -342,9 +342,9 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
      * with it. Removing an active factor ends every other session of the user, on every node: a
      * factor is removed when it is lost or stolen, and the sessions opened with it go with it.
      */
-    async removeFactor(ctx: RequestContext, factorId: string) {
+    async removeFactor(ctx: SignedInContext, factorId: string) {
       refuseImpersonation(ctx);
-      const actor = ctx.actor!;
+      const actor = ctx.actor;
       await withRevocation(sessions, { kind: 'user', id: actor.userId }, () =>
         own(ctx, async (tx) => {
           const factor = await findFactor(tx, actor.userId, factorId);
@@ -367,9 +367,9 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
     },
 
     /** A new set of ten recovery codes in place of the old set (needs a recent step-up). */
-    async regenerateRecoveryCodes(ctx: RequestContext) {
+    async regenerateRecoveryCodes(ctx: SignedInContext) {
       refuseImpersonation(ctx);
-      const actor = ctx.actor!;
+      const actor = ctx.actor;
       requireStepUp(ctx);
       return own(ctx, async (tx) => {
         if ((await activeFactorKinds(tx, actor.userId)).length === 0) throw new AppError('conflict', 'Set up a second factor before recovery codes.');
@@ -378,9 +378,9 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
     },
 
     /** Options to register a passkey or security key; the challenge is stored, single use, 5 minutes. */
-    async webauthnRegistrationOptions(ctx: RequestContext) {
+    async webauthnRegistrationOptions(ctx: SignedInContext) {
       refuseImpersonation(ctx);
-      const actor = ctx.actor!;
+      const actor = ctx.actor;
       return own(ctx, async (tx) => {
         if ((await activeFactorKinds(tx, actor.userId)).length > 0) requireStepUp(ctx);
         const user = await findSignInUser(tx, actor.userId);
@@ -399,9 +399,9 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
     },
 
     /** Registers a passkey from the browser's answer to the options; the first factor brings recovery codes. */
-    async registerWebauthn(ctx: RequestContext, input: { name: string; response: RegistrationResponseJSON }) {
+    async registerWebauthn(ctx: SignedInContext, input: { name: string; response: RegistrationResponseJSON }) {
       refuseImpersonation(ctx);
-      const actor = ctx.actor!;
+      const actor = ctx.actor;
       const answered = answeredChallenge(input.response);
       const result = await own(ctx, async (tx) => {
         const first = (await activeFactorKinds(tx, actor.userId)).length === 0;
@@ -429,9 +429,9 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
     },
 
     /** WebAuthn options for a step-up of the caller's session. */
-    async stepUpOptions(ctx: RequestContext) {
+    async stepUpOptions(ctx: SignedInContext) {
       refuseImpersonation(ctx);
-      const actor = ctx.actor!;
+      const actor = ctx.actor;
       const options = await own(ctx, async (tx) => {
         const credentials = (await webauthnCredentials(tx, actor.userId)).filter((c) => c.status === 'active');
         if (credentials.length === 0) return null;
@@ -448,10 +448,10 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
      * Step-up (FR-AUTH-014): a second factor proven in the caller's session marks it (amr mfa,
      * mfa_at now) and answers a new token pair. Failures count toward the lockout.
      */
-    async stepUp(ctx: RequestContext, input: SecondFactorProof): Promise<TokenPair> {
+    async stepUp(ctx: SignedInContext, input: SecondFactorProof): Promise<TokenPair> {
       refuseImpersonation(ctx);
       if (proofCount(input) !== 1) throw new AppError('validation', 'Send exactly one of totp_code, recovery_code or webauthn.');
-      const actor = ctx.actor!;
+      const actor = ctx.actor;
       const outcome = await own(ctx, async (tx) => {
         const user = await findSignInUser(tx, actor.userId);
         const throttle = user ? loginThrottle(throttleKeys, { tenant: actor.tenantId, email: user.email, source: addressSource(ctx.ip) }) : null;

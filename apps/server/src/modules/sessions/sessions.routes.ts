@@ -16,7 +16,7 @@ export function sessionsRoutes(app: App, sessions: SessionsService) {
       config: { access: 'authenticated', allowUnverified: true, requirements: REQUIREMENTS },
       schema: { tags: TAGS, summary: 'List my active sessions', response: { 200: SessionList, ...problemResponses } },
     },
-    async (request) => sessions.listOwnSessions(request.ctx),
+    async (request) => sessions.listOwnSessions(request.signedIn),
   );
   app.delete(
     '/v1/me/sessions/:id',
@@ -25,7 +25,7 @@ export function sessionsRoutes(app: App, sessions: SessionsService) {
       schema: { tags: TAGS, summary: 'End one of my sessions, on every node at once', params: IdParams, response: NO_CONTENT },
     },
     async (request, reply) => {
-      await sessions.revokeOwnSession(request.ctx, request.params.id);
+      await sessions.revokeOwnSession(request.signedIn, request.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -35,7 +35,7 @@ export function sessionsRoutes(app: App, sessions: SessionsService) {
       config: { access: 'authenticated', allowUnverified: true, requirements: REQUIREMENTS },
       schema: { tags: TAGS, summary: 'List my devices', response: { 200: DeviceList, ...problemResponses } },
     },
-    async (request) => sessions.listOwnDevices(request.ctx),
+    async (request) => sessions.listOwnDevices(request.signedIn),
   );
   app.delete(
     '/v1/me/devices/:id',
@@ -44,7 +44,7 @@ export function sessionsRoutes(app: App, sessions: SessionsService) {
       schema: { tags: TAGS, summary: 'Forget one of my devices and end every session on it', params: IdParams, response: NO_CONTENT },
     },
     async (request, reply) => {
-      await sessions.revokeOwnDevice(request.ctx, request.params.id);
+      await sessions.revokeOwnDevice(request.signedIn, request.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -56,7 +56,7 @@ export function sessionsRoutes(app: App, sessions: SessionsService) {
       config: { access: 'users.manage', requirements: REQUIREMENTS },
       schema: { tags: TAGS, summary: "List a user's active sessions", params: UserParams, response: { 200: SessionList, ...problemResponses } },
     },
-    async (request) => sessions.listUserSessions(request.ctx, request.params.userId),
+    async (request) => sessions.listUserSessions(request.signedIn, request.params.userId),
   );
   app.delete(
     `${USER_SESSIONS}/:id`,
@@ -65,7 +65,7 @@ export function sessionsRoutes(app: App, sessions: SessionsService) {
       schema: { tags: TAGS, summary: "End one of a user's sessions", params: UserSessionParams, response: NO_CONTENT },
     },
     async (request, reply) => {
-      await sessions.revokeUserSession(request.ctx, request.params.userId, request.params.id);
+      await sessions.revokeUserSession(request.signedIn, request.params.userId, request.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -76,7 +76,7 @@ export function sessionsRoutes(app: App, sessions: SessionsService) {
       schema: { tags: TAGS, summary: 'End every session of a user', params: UserParams, response: NO_CONTENT },
     },
     async (request, reply) => {
-      await sessions.revokeAllUserSessions(request.ctx, request.params.userId);
+      await sessions.revokeAllUserSessions(request.signedIn, request.params.userId);
       return reply.status(204).send(null);
     },
   );

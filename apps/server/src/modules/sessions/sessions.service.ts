@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { announceRevocation } from '../../kernel/auth/revocation.ts';
 import type { Config } from '../../kernel/config.ts';
-import { scopeOf, type RequestContext } from '../../kernel/context.ts';
+import { scopeOf, type RequestContext, type SignedInContext } from '../../kernel/context.ts';
 import { inPlane, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Platform } from '../../kernel/platform.ts';
@@ -168,7 +168,7 @@ export async function revokeUserSessions(tx: Tx, userId: string, reason: string,
 
 export function createSessionsService(platform: Platform) {
   const { db, config, sessions: cache } = platform;
-  const inScope = <T>(ctx: RequestContext, fn: (tx: Tx) => Promise<T>) => inPlane(db, ctx.actor!.tenantId, fn);
+  const inScope = <T>(ctx: SignedInContext, fn: (tx: Tx) => Promise<T>) => inPlane(db, ctx.actor.tenantId, fn);
 
   function present(rows: Awaited<ReturnType<typeof listActiveSessions>>, currentId: string | null) {
     const items = rows.map((row) => ({
@@ -200,12 +200,12 @@ export function createSessionsService(platform: Platform) {
     for (const id of sessionIds) cache.apply({ kind: 'session', id });
   }
 
-  async function revokeOne(ctx: RequestContext, tx: Tx, userId: string, sessionId: string, reason: string) {
+  async function revokeOne(ctx: SignedInContext, tx: Tx, userId: string, sessionId: string, reason: string) {
     const session = await findActiveSession(tx, userId, sessionId);
     if (!session) throw new AppError('not-found', 'No such active session.');
     await revokeAll(tx, [session.id], reason);
     await recordAudit(tx, ctx, {
-      tenantId: ctx.actor!.tenantId,
+      tenantId: ctx.actor.tenantId,
       action: 'session.revoked',
       resourceType: 'session',
       resourceId: session.id,
@@ -214,18 +214,18 @@ export function createSessionsService(platform: Platform) {
   }
 
   return {
-    async listOwnSessions(ctx: RequestContext) {
-      const actor = ctx.actor!;
+    async listOwnSessions(ctx: SignedInContext) {
+      const actor = ctx.actor;
       return present(await inScope(ctx, (tx) => listActiveSessions(tx, actor.userId)), actor.sessionId);
     },
 
-    async revokeOwnSession(ctx: RequestContext, sessionId: string) {
-      await inScope(ctx, (tx) => revokeOne(ctx, tx, ctx.actor!.userId, sessionId, 'revoked_by_user'));
+    async revokeOwnSession(ctx: SignedInContext, sessionId: string) {
+      await inScope(ctx, (tx) => revokeOne(ctx, tx, ctx.actor.userId, sessionId, 'revoked_by_user'));
       evict([sessionId]);
     },
 
-    async listOwnDevices(ctx: RequestContext) {
-      const actor = ctx.actor!;
+    async listOwnDevices(ctx: SignedInContext) {
+      const actor = ctx.actor;
       if (!actor.tenantId) return { items: [] };
       const rows = await db.withWholeTenant(actor.tenantId, (tx) => listDevices(tx, actor.userId));
       const items = rows.map((row) => ({
@@ -241,8 +241,8 @@ export function createSessionsService(platform: Platform) {
     },
 
     /** Forgets a device and ends every session opened from it. */
-    async revokeOwnDevice(ctx: RequestContext, deviceId: string) {
-      const actor = ctx.actor!;
+    async revokeOwnDevice(ctx: SignedInContext, deviceId: string) {
+      const actor = ctx.actor;
       if (!actor.tenantId) throw new AppError('not-found', 'No such device.');
       const revoked = await db.withWholeTenant(actor.tenantId, async (tx) => {
         if (!(await findUserDevice(tx, actor.userId, deviceId))) throw new AppError('not-found', 'No such device.');
@@ -255,23 +255,23 @@ export function createSessionsService(platform: Platform) {
       evict(revoked);
     },
 
-    async listUserSessions(ctx: RequestContext, userId: string) {
+    async listUserSessions(ctx: SignedInContext, userId: string) {
       return db.withTenant(ctx, async (tx) => {
         if (!(await findUser(tx, userId))) throw new AppError('not-found', 'No such user.');
-        return present(await listActiveSessions(tx, userId), ctx.actor!.sessionId);
+        return present(await listActiveSessions(tx, userId), ctx.actor.sessionId);
       });
     },
 
-    async revokeUserSession(ctx: RequestContext, userId: string, sessionId: string) {
+    async revokeUserSession(ctx: SignedInContext, userId: string, sessionId: string) {
       await db.withTenant(ctx, (tx) => revokeOne(ctx, tx, userId, sessionId, 'revoked_by_admin'));
       evict([sessionId]);
     },
 
-    async revokeAllUserSessions(ctx: RequestContext, userId: string) {
+    async revokeAllUserSessions(ctx: SignedInContext, userId: string) {
       await db.withTenant(ctx, async (tx) => {
         if (!(await findUser(tx, userId))) throw new AppError('not-found', 'No such user.');
         await revokeUserSessions(tx, userId, 'revoked_by_admin');
-        await recordAudit(tx, ctx, { tenantId: ctx.actor!.tenantId, action: 'session.revoked', resourceType: 'user', resourceId: userId, metadata: { all: true } });
+        await recordAudit(tx, ctx, { tenantId: ctx.actor.tenantId, action: 'session.revoked', resourceType: 'user', resourceId: userId, metadata: { all: true } });
       });
       cache.apply({ kind: 'user', id: userId });
     },

@@ -51,7 +51,7 @@ export function ssoRoutes(app: App, sso: SsoService) {
         response: { 200: SsoConfig, 422: Problem, ...problemResponses },
       },
     },
-    async (request) => sso.putConfig(request.ctx, request.body),
+    async (request) => sso.putConfig(request.signedIn, request.body),
   );
   app.delete(
     CONFIG,

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { recordAudit, recordSecurityEvent } from '../../kernel/audit/audit.ts';
-import type { RequestContext } from '../../kernel/context.ts';
+import type { RequestContext, SignedInContext } from '../../kernel/context.ts';
 import { scopeOf } from '../../kernel/context.ts';
 import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
@@ -377,7 +377,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
     },
 
     /** FR-AUTH-003: saves the identity provider after its discovery document and keys check out. */
-    async putConfig(ctx: RequestContext, input: SsoConfigInput) {
+    async putConfig(ctx: SignedInContext, input: SsoConfigInput) {
       const scope = scopeOf(ctx);
       const current = await db.withTenant(ctx, findSsoConfig);
       if (input.version !== undefined && current && current.version !== input.version) throw new AppError('version-conflict');
@@ -398,7 +398,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
         default_role: input.default_role,
         // Omitted is off: trust to link by address is given explicitly, never kept by accident.
         link_existing_accounts: input.link_existing_accounts ?? false,
-        updated_by: ctx.actor!.userId,
+        updated_by: ctx.actor.userId,
       };
       const row = await db.withTenant(ctx, async (tx) => {
         const saved = current ? await updateSsoConfig(tx, current.version, values) : await insertSsoConfig(tx, { tenant_id: tenantId, ...values });

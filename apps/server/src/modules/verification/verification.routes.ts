@@ -15,7 +15,7 @@ export function verificationRoutes(app: App, verification: VerificationService) 
       config: { access: 'authenticated', allowUnverified: true, requirements: EMAIL },
       schema: { tags: TAGS, summary: 'Mail me a verification link and code (3 an hour)', response: { 202: SendResponse, ...problemResponses } },
     },
-    async (request, reply) => reply.status(202).send(await verification.sendEmail(request.ctx)),
+    async (request, reply) => reply.status(202).send(await verification.sendEmail(request.signedIn)),
   );
   app.post(
     '/v1/me/email-verification/confirm',
@@ -23,7 +23,7 @@ export function verificationRoutes(app: App, verification: VerificationService) 
       config: { access: 'authenticated', allowUnverified: true, requirements: EMAIL },
       schema: { tags: TAGS, summary: 'Verify my email address with the code from the mail', body: CodeBody, response: { 200: VerifiedResponse, ...problemResponses } },
     },
-    async (request) => verification.confirmEmailCode(request.ctx, request.body.code),
+    async (request) => verification.confirmEmailCode(request.signedIn, request.body.code),
   );
   app.post(
     '/v1/auth/email-verification/confirm',
@@ -39,7 +39,7 @@ export function verificationRoutes(app: App, verification: VerificationService) 
       config: { access: 'authenticated', allowUnverified: true, requirements: PHONE },
       schema: { tags: TAGS, summary: 'Set my phone number and send it a code (3 an hour)', body: PhoneBody, response: { 200: PhoneResponse, ...problemResponses } },
     },
-    async (request) => verification.setPhone(request.ctx, request.body),
+    async (request) => verification.setPhone(request.signedIn, request.body),
   );
   app.post(
     '/v1/me/phone/verify',
@@ -47,7 +47,7 @@ export function verificationRoutes(app: App, verification: VerificationService) 
       config: { access: 'authenticated', allowUnverified: true, requirements: PHONE },
       schema: { tags: TAGS, summary: 'Verify my phone number with the code (5 tries an hour)', body: CodeBody, response: { 200: VerifiedResponse, ...problemResponses } },
     },
-    async (request) => verification.verifyPhone(request.ctx, request.body.code),
+    async (request) => verification.verifyPhone(request.signedIn, request.body.code),
   );
 
   const POLICY = '/v1/tenants/:tenantId/verification-policy';

@@ -1,7 +1,7 @@
 import { createHash, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { announceRevocation } from '../../kernel/auth/revocation.ts';
-import { scopeOf, type RequestContext } from '../../kernel/context.ts';
+import { scopeOf, type RequestContext, type SignedInContext } from '../../kernel/context.ts';
 import { mintScopedToken, parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
@@ -123,8 +123,8 @@ export function createVerificationService(platform: Platform, policy: Verificati
     await announceRevocation(tx, { kind: 'user', id: userId });
   }
 
-  async function subjectOf(tx: Tx, ctx: RequestContext) {
-    const subject = await findVerificationSubject(tx, ctx.actor!.userId);
+  async function subjectOf(tx: Tx, ctx: SignedInContext) {
+    const subject = await findVerificationSubject(tx, ctx.actor.userId);
     if (!subject || subject.status !== 'active') throw new AppError('unauthorized');
     return subject;
   }
@@ -185,8 +185,8 @@ export function createVerificationService(platform: Platform, policy: Verificati
    * cannot pass the allowance). The attempt, its audit event and a lockout commit whatever the
    * outcome; the error is thrown after.
    */
-  async function checkCode(ctx: RequestContext, purpose: Purpose, code: string): Promise<void> {
-    const actor = ctx.actor!;
+  async function checkCode(ctx: SignedInContext, purpose: Purpose, code: string): Promise<void> {
+    const actor = ctx.actor;
     const outcome = await inPlane(db, actor.tenantId, async (tx): Promise<AppError | null> => {
       const subject = await subjectOf(tx, ctx);
       const counted = await countVerify(tx, { tenant_id: subject.tenant_id, user_id: subject.id, purpose }, policy.verify_attempts_per_hour, policy.verify_lockout_seconds);
@@ -225,8 +225,8 @@ export function createVerificationService(platform: Platform, policy: Verificati
 
   return {
     /** Sends a new link and code to the caller's address (FR-VER-001). */
-    async sendEmail(ctx: RequestContext): Promise<{ sent: true; expires_in: number }> {
-      const actor = ctx.actor!;
+    async sendEmail(ctx: SignedInContext): Promise<{ sent: true; expires_in: number }> {
+      const actor = ctx.actor;
       const refusal = await inPlane(db, actor.tenantId, async (tx) => {
         const subject = await subjectOf(tx, ctx);
         if (subject.email_verified_at) throw new AppError('conflict', 'The email address is verified already.');
@@ -266,7 +266,7 @@ export function createVerificationService(platform: Platform, policy: Verificati
     },
 
     /** The 6-digit code from the mail, entered while signed in. */
-    async confirmEmailCode(ctx: RequestContext, code: string): Promise<{ verified: true }> {
+    async confirmEmailCode(ctx: SignedInContext, code: string): Promise<{ verified: true }> {
       await checkCode(ctx, 'email', code);
       return { verified: true };
     },
@@ -275,8 +275,8 @@ export function createVerificationService(platform: Platform, policy: Verificati
      * Sets the caller's number (E.164) and sends a code over the chosen channel, or the tenant's
      * default (FR-VER-002). A different number than the stored one is unverified at once.
      */
-    async setPhone(ctx: RequestContext, input: { phone: string; channel?: PhoneChannel | undefined }) {
-      const actor = ctx.actor!;
+    async setPhone(ctx: SignedInContext, input: { phone: string; channel?: PhoneChannel | undefined }) {
+      const actor = ctx.actor;
       const phone = input.phone.replace(/[\s().-]/g, '');
       if (!E164.test(phone)) throw new AppError('validation', 'Give the number in international form, e.g. +14155550123.');
       const result = await inPlane(db, actor.tenantId, async (tx) => {
@@ -326,7 +326,7 @@ export function createVerificationService(platform: Platform, policy: Verificati
       return { phone, phone_verified: false, channel: result.channel, expires_in: CODE_TTL_SECONDS };
     },
 
-    async verifyPhone(ctx: RequestContext, code: string): Promise<{ verified: true }> {
+    async verifyPhone(ctx: SignedInContext, code: string): Promise<{ verified: true }> {
       await checkCode(ctx, 'phone', code);
       return { verified: true };
     },
