@@ -1,9 +1,9 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { acceptInvitation, InputError, mfaChallengeOf, type MfaChallenge } from '../api';
 import { hashParams, navigate } from '../screens';
-import { ErrorAlert, PageHeading, TextField } from '../ui';
-import { MfaSignIn } from './MfaSignIn';
-import { NewPasswordFields } from './PasswordAlert';
+import { ErrorAlert, PageHeading, TextField } from '../components/ui';
+import { MfaSignIn } from '../components/MfaSignIn';
+import { NewPasswordFields } from '../components/PasswordAlert';
 
 /**
  * The page the invitation email links to (#/accept-invitation?token=…): the invited person

@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, InputError, ssoApi, ssoAvailable, type Device, type Me, type SessionSummary } from '../api';
-import { Badge, DataList, DateTime, ErrorAlert, formatDateTime, None, PageHeading, Status, type Column } from '../ui';
-import { NewPasswordFields, PasswordAlert } from './PasswordAlert';
-import { MfaSettings } from './MfaSettings';
-import { PhoneVerification } from './PhoneVerification';
+import { Badge, DataList, DateTime, ErrorAlert, formatDateTime, None, PageHeading, Status, type Column } from '../components/ui';
+import { NewPasswordFields, PasswordAlert } from '../components/PasswordAlert';
+import { MfaSettings } from '../components/MfaSettings';
+import { PhoneVerification } from '../components/PhoneVerification';
 
 /**
  * The signed-in user's own account: the sessions and devices signed in to it, each of which they

@@ -3,7 +3,7 @@ import { api, InputError, type Assignment, type Me, type User } from '../api';
 import { roleOptions, unitOptions, useRolesAndUnits } from '../lookups';
 import { useLoaded } from '../paged';
 import { can } from '../screens';
-import { ConfirmDialog, DataList, ErrorAlert, FormPanel, PageHeading, SelectField, Status, TextField, Time, type Column, type Option } from '../ui';
+import { ConfirmDialog, DataList, ErrorAlert, FormPanel, PageHeading, SelectField, Status, TextField, Time, type Column, type Option } from '../components/ui';
 
 const WHOLE_ORGANIZATION = '';
 const ANY = '';

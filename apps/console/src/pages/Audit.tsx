@@ -2,7 +2,7 @@ import { useRef, useState, type FormEvent } from 'react';
 import { api, InputError, REGIONS, type AuditEvent, type AuditFilters, type Me } from '../api';
 import { useLoaded, usePaged } from '../paged';
 import { can } from '../screens';
-import { Badge, DataList, DateTime, ErrorAlert, LoadMore, PageHeading, SelectField, Status, TextField, type Column, type Option } from '../ui';
+import { Badge, DataList, DateTime, ErrorAlert, LoadMore, PageHeading, SelectField, Status, TextField, type Column, type Option } from '../components/ui';
 
 const choices = (label: string, values: readonly string[]): Option[] => [{ value: '', label }, ...values.map((v) => ({ value: v, label: v }))];
 

@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { api, type Customer, type NewCustomer } from '../api';
 import { usePaged } from '../paged';
-import { DataList, ErrorAlert, LoadMore, None, PageHeading, Status, Time, type Column } from '../ui';
+import { DataList, ErrorAlert, LoadMore, None, PageHeading, Status, Time, type Column } from '../components/ui';
 
 const columns: Column<Customer>[] = [
   { label: 'Name', render: (c) => c.name },

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { requestPasswordReset } from '../api';
-import { PageHeading, Status, TextField } from '../ui';
+import { PageHeading, Status, TextField } from '../components/ui';
 
 const SENT = 'If the address belongs to an account, a link to choose a new password is on its way. Check your email.';
 

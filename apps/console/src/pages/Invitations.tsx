@@ -3,7 +3,7 @@ import { api, InputError, type Invitation, type InvitationInput, type Me } from 
 import { roleOptions, unitOptions, useRolesAndUnits } from '../lookups';
 import { usePaged } from '../paged';
 import { can } from '../screens';
-import { Badge, ConfirmDialog, DataList, DateTime, ErrorAlert, FormPanel, LoadMore, PageHeading, SelectField, Status, TextField, type Column, type Option } from '../ui';
+import { Badge, ConfirmDialog, DataList, DateTime, ErrorAlert, FormPanel, LoadMore, PageHeading, SelectField, Status, TextField, type Column, type Option } from '../components/ui';
 
 /** Invitations (FR-TENANT-001/007): invite by email with a role; resend replaces the old link. */
 const STATUSES: Option[] = [

@@ -1,8 +1,8 @@
 import { useId, useRef, useState, type FormEvent } from 'react';
 import { api, login, mfaChallengeOf, type Me, type MfaChallenge } from '../api';
-import { ErrorAlert, PageHeading, Status } from '../ui';
-import { MfaSignIn } from './MfaSignIn';
-import { SsoSignIn } from './SsoSignIn';
+import { ErrorAlert, PageHeading, Status } from '../components/ui';
+import { MfaSignIn } from '../components/MfaSignIn';
+import { SsoSignIn } from '../components/SsoSignIn';
 
 export function Login({
   onSignedIn,

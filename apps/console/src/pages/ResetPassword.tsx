@@ -1,8 +1,8 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { ApiError, confirmPasswordReset, InputError } from '../api';
 import { hashParams } from '../screens';
-import { ErrorAlert, PageHeading, Status } from '../ui';
-import { NewPasswordFields, PasswordAlert } from './PasswordAlert';
+import { ErrorAlert, PageHeading, Status } from '../components/ui';
+import { NewPasswordFields, PasswordAlert } from '../components/PasswordAlert';
 
 /**
  * The page a reset email links to (#/reset-password?token=…): the user chooses a new password.

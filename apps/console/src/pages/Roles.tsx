@@ -2,7 +2,7 @@ import { useId, useRef, useState, type FormEvent } from 'react';
 import { api, InputError, type CatalogPermission, type Me, type Role, type RoleInput } from '../api';
 import { useLoaded } from '../paged';
 import { can } from '../screens';
-import { ConfirmDialog, DataList, Dialog, ErrorAlert, FormPanel, PageHeading, Status, TextField, type Column } from '../ui';
+import { ConfirmDialog, DataList, Dialog, ErrorAlert, FormPanel, PageHeading, Status, TextField, type Column } from '../components/ui';
 
 /** Tenant roles: the default ones (fixed) and custom roles composed from the permission catalog. */
 export function Roles({ me, tenantId }: { me: Me; tenantId: string }) {

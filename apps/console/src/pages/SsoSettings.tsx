@@ -1,6 +1,6 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { InputError, ssoApi, type SsoConfig } from '../api';
-import { ConfirmDialog, ErrorAlert, PageHeading, SelectField, Status, TextField, type Option } from '../ui';
+import { ConfirmDialog, ErrorAlert, PageHeading, SelectField, Status, TextField, type Option } from '../components/ui';
 
 /** The roles a user created at first sign-in may get: never Owner. */
 const ROLES: Option[] = [

@@ -16,7 +16,7 @@ import {
   TextField,
   Time,
   type Column,
-} from '../ui';
+} from '../components/ui';
 
 const STATUS_FILTER = [
   { value: '', label: 'Every status' },

@@ -3,7 +3,7 @@ import { api, InputError, type Me, type Unit } from '../api';
 import { useLoaded } from '../paged';
 import { can } from '../screens';
 import { unitOptions } from '../lookups';
-import { ConfirmDialog, Dialog, ErrorAlert, FormPanel, PageHeading, SelectField, Status, TextField } from '../ui';
+import { ConfirmDialog, Dialog, ErrorAlert, FormPanel, PageHeading, SelectField, Status, TextField } from '../components/ui';
 
 /** Organization units (sites, departments) as a tree; roles can be assigned in one unit. */
 export function Units({ me, tenantId }: { me: Me; tenantId: string }) {

@@ -3,7 +3,7 @@ import { api, InputError, type Me, type User, type UserFilters } from '../api';
 import { roleOptions, unitOptions, useRolesAndUnits } from '../lookups';
 import { usePaged } from '../paged';
 import { can } from '../screens';
-import { Badge, ConfirmDialog, DataList, Dialog, ErrorAlert, LoadMore, PageHeading, SelectField, Status, Time, type Column, type Option } from '../ui';
+import { Badge, ConfirmDialog, DataList, Dialog, ErrorAlert, LoadMore, PageHeading, SelectField, Status, Time, type Column, type Option } from '../components/ui';
 
 const STATUSES: Option[] = [
   { value: '', label: 'Any status' },

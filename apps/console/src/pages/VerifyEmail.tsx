@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, confirmEmailLink, hasSession, InputError } from '../api';
 import { hashParams } from '../screens';
-import { ErrorAlert, PageHeading, Status } from '../ui';
+import { ErrorAlert, PageHeading, Status } from '../components/ui';
 
 /**
  * The page a verification email links to (#/verify-email?token=…): it confirms the link at once.

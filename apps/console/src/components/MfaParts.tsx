@@ -2,7 +2,7 @@ import { browserSupportsWebAuthn, startAuthentication, type PublicKeyCredentialR
 import { toDataURL } from 'qrcode';
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { InputError, type MfaMethod, type SecondFactor, type TotpEnrolment } from '../api';
-import { ErrorAlert } from '../ui';
+import { ErrorAlert } from './ui';
 
 /** A 6-digit code as authenticator apps show it; spaces are forgiven. */
 export function readTotpCode(value: FormDataEntryValue | null): string {

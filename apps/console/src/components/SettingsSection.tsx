@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
-import { ErrorAlert, Status } from '../ui';
+import { ErrorAlert, Status } from './ui';
 
 /**
  * One organization setting: loads the current value, saves it, and keeps what to announce (a

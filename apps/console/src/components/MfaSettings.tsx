@@ -1,7 +1,7 @@
 import { browserSupportsWebAuthn, startRegistration, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { mfaApi, type MfaFactor, type TotpEnrolment } from '../api';
-import { ConfirmDialog, DateTime, ErrorAlert, None, Status } from '../ui';
+import { ConfirmDialog, DateTime, ErrorAlert, None, Status } from './ui';
 import { readTotpCode, RecoveryCodes, TotpSetup } from './MfaParts';
 
 const KIND_LABELS = { totp: 'Authenticator app', webauthn: 'Passkey' } as const;

@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
 import { ApiError, enrolTotpAtSignIn, mfaWebauthnOptions, verifyMfa, type MfaChallenge, type TotpEnrolment } from '../api';
-import { ErrorAlert, PageHeading } from '../ui';
+import { ErrorAlert, PageHeading } from './ui';
 import { readTotpCode, RecoveryCodes, SecondFactorForm, TotpSetup } from './MfaParts';
 
 /** The challenge can no longer be answered (expired, used up): the sign-in starts over. */

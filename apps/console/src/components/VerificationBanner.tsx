@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
 import { verificationApi, type Me } from '../api';
-import { ErrorAlert, Status, TextField } from '../ui';
+import { ErrorAlert, Status, TextField } from './ui';
 import { PhoneVerification } from './PhoneVerification';
 
 /**

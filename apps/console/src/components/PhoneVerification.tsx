@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
 import { verificationApi, type CodeChannel, type Me } from '../api';
-import { ErrorAlert, SelectField, Status, TextField } from '../ui';
+import { ErrorAlert, SelectField, Status, TextField } from './ui';
 
 const CHANNELS = [
   { value: 'sms', label: 'Text message (SMS)' },
