@@ -1,7 +1,7 @@
 import { browserSupportsWebAuthn, startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { toDataURL } from 'qrcode';
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { InputError, type MfaMethod, type SecondFactor, type TotpEnrolment } from '../api';
+import { InputError, webauthnJson, type MfaMethod, type SecondFactor, type TotpEnrolment } from '../api';
 import { ErrorAlert } from './ui';
 
 /** A 6-digit code as authenticator apps show it; spaces are forgiven. */
@@ -61,7 +61,7 @@ export function SecondFactorForm({
   }
 
   const usePasskey = () =>
-    run(async () => ({ webauthn: await startAuthentication({ optionsJSON: (await passkeyOptions()) as PublicKeyCredentialRequestOptionsJSON }) }));
+    run(async () => ({ webauthn: webauthnJson(await startAuthentication({ optionsJSON: (await passkeyOptions()) as PublicKeyCredentialRequestOptionsJSON })) }));
 
   return (
     <form className="form" onSubmit={submit} noValidate>

@@ -1,6 +1,6 @@
 import { browserSupportsWebAuthn, startRegistration, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { mfaApi, type MfaFactor, type TotpEnrolment } from '../api';
+import { mfaApi, webauthnJson, type MfaFactor, type TotpEnrolment } from '../api';
 import { ConfirmDialog, DateTime, ErrorAlert, None, Status } from './ui';
 import { readTotpCode, RecoveryCodes, TotpSetup } from './MfaParts';
 
@@ -73,7 +73,7 @@ export function MfaSettings({ disabled }: { disabled: boolean }) {
     act(async () => {
       const options = (await mfaApi.passkeyOptions()) as PublicKeyCredentialCreationOptionsJSON;
       const response = await startRegistration({ optionsJSON: options });
-      const result = await mfaApi.registerPasskey(passkeyName.trim() || 'Passkey', response);
+      const result = await mfaApi.registerPasskey(passkeyName.trim() || 'Passkey', webauthnJson(response));
       setPasskeyName('');
       setStatus(`The passkey “${result.factor.name}” is added.`);
       if (result.recovery_codes) setCodes(result.recovery_codes);

@@ -1,11 +1,12 @@
 import { useId, useState, type FormEvent } from 'react';
-import { ApiError, enrolTotpAtSignIn, mfaWebauthnOptions, verifyMfa, type MfaChallenge, type TotpEnrolment } from '../api';
+import { enrolTotpAtSignIn, problemOf, mfaWebauthnOptions, verifyMfa, type MfaChallenge, type TotpEnrolment } from '../api';
 import { ErrorAlert, PageHeading } from './ui';
 import { readTotpCode, RecoveryCodes, SecondFactorForm, TotpSetup } from './MfaParts';
 
 /** The challenge can no longer be answered (expired, used up): the sign-in starts over. */
 function isSpent(err: unknown): boolean {
-  return err instanceof ApiError && (err.type === '/problems/mfa-challenge-invalid' || (err.type === '/problems/mfa-code-invalid' && err.problem.attempts_left === 0));
+  const problem = problemOf(err);
+  return problem?.type === '/problems/mfa-challenge-invalid' || (problem?.type === '/problems/mfa-code-invalid' && problem.attempts_left === 0);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError, InputError, ssoApi, ssoAvailable, type Device, type Me, type SessionSummary } from '../api';
+import { api, InputError, ProblemError, ssoApi, ssoAvailable, type Device, type Me, type SessionSummary } from '../api';
 import { Badge, DataList, DateTime, ErrorAlert, formatDateTime, None, PageHeading, Status, type Column } from '../components/ui';
 import { NewPasswordFields, PasswordAlert } from '../components/PasswordAlert';
 import { MfaSettings } from '../components/MfaSettings';
@@ -245,7 +245,7 @@ function ChangePassword({ disabled, onChanged }: { disabled: boolean; onChanged:
     } catch (err) {
       setError(err);
       // A wrong current password is refused with 403; anything else concerns the new one.
-      (err instanceof ApiError && err.status === 403 ? currentRef : newRef).current?.focus();
+      (err instanceof ProblemError && err.status === 403 ? currentRef : newRef).current?.focus();
     }
     setBusy(false);
   }

@@ -47,7 +47,8 @@ export function Audit({ me }: { me: Me }) {
   function applyFilters(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const data = new FormData(e.currentTarget);
-    const next: AuditFilters = {};
+    // The choices of the form are the API's values.
+    const next: Record<string, string> = {};
     for (const key of TEXT_FILTERS) {
       const value = String(data.get(key) ?? '').trim();
       if (value) next[key] = value;
@@ -61,7 +62,7 @@ export function Audit({ me }: { me: Me }) {
     }
     setFilterError(null);
     setMessage('');
-    setFilters(next);
+    setFilters(next as AuditFilters);
   }
 
   function clearFilters(form: HTMLFormElement | null) {

@@ -20,7 +20,7 @@ export function Invitations({ me, tenantId }: { me: Me; tenantId: string }) {
   const [expiryDays, setExpiryDays] = useState<number | null>(null);
   const list = usePaged(
     (cursor) =>
-      api.listInvitations(tenantId, { ...(cursor ? { cursor } : {}), ...(status ? { status } : {}) }).then((page) => {
+      api.listInvitations(tenantId, { ...(cursor ? { cursor } : {}), ...(status ? { status: status as Invitation['status'] } : {}) }).then((page) => {
         setExpiryDays(page.expiry_days);
         return page;
       }),

@@ -1,5 +1,5 @@
 import { useRef, useState, type FormEvent } from 'react';
-import { ApiError, confirmPasswordReset, InputError } from '../api';
+import { confirmPasswordReset, InputError, ProblemError } from '../api';
 import { hashParams } from '../screens';
 import { ErrorAlert, PageHeading, Status } from '../components/ui';
 import { NewPasswordFields, PasswordAlert } from '../components/PasswordAlert';
@@ -15,7 +15,7 @@ export function ResetPassword() {
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState(false);
   const passwordRef = useRef<HTMLInputElement>(null);
-  const linkInvalid = error instanceof ApiError && error.status === 410;
+  const linkInvalid = error instanceof ProblemError && error.status === 410;
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();

@@ -1,5 +1,5 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
-import { InputError, ssoApi, type SsoConfig } from '../api';
+import { InputError, ssoApi, type SsoConfig, type SsoConfigInput } from '../api';
 import { ConfirmDialog, ErrorAlert, PageHeading, SelectField, Status, TextField, type Option } from '../components/ui';
 
 /** The roles a user created at first sign-in may get: never Owner. */
@@ -59,7 +59,7 @@ export function SsoSettings({ tenantId }: { tenantId: string }) {
         ...(secret ? { client_secret: secret } : {}),
         allowed_domains: domains,
         enabled: data.get('enabled') === 'on',
-        default_role: String(data.get('default_role') ?? 'member'),
+        default_role: String(data.get('default_role') ?? 'member') as SsoConfigInput['default_role'],
         link_existing_accounts: data.get('link_existing_accounts') === 'on',
         ...(config.version ? { version: config.version } : {}),
       });

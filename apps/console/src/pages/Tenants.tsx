@@ -27,7 +27,7 @@ const STATUS_FILTER = [
 /** Platform operators: every tenant, creating one, suspending and reactivating; Support: acting as a user. */
 export function Tenants({ me, onImpersonating }: { me: Me; onImpersonating: () => Promise<void> }) {
   const [status, setStatus] = useState('');
-  const list = usePaged((cursor) => api.listTenants({ ...(cursor ? { cursor } : {}), ...(status ? { status } : {}) }), `tenants\u0000${status}`);
+  const list = usePaged((cursor) => api.listTenants({ ...(cursor ? { cursor } : {}), ...(status ? { status: status as Tenant['status'] } : {}) }), `tenants\u0000${status}`);
   const listRef = useRef<HTMLDivElement>(null);
   const [creating, setCreating] = useState(false);
   const [message, setMessage] = useState('');
@@ -170,7 +170,7 @@ function TenantForm({ onSubmit, onCancel }: { onSubmit: (input: NewTenant) => Pr
     if (busy) return;
     const data = new FormData(e.currentTarget);
     const text = (key: string) => String(data.get(key) ?? '').trim();
-    const input: NewTenant = { name: text('name'), slug: text('slug').toLowerCase(), region: text('region'), owner: { email: text('owner_email') } };
+    const input: NewTenant = { name: text('name'), slug: text('slug').toLowerCase(), region: text('region') as NewTenant['region'], owner: { email: text('owner_email') } };
     if (text('plan')) input.plan = text('plan');
     if (text('owner_name')) input.owner.name = text('owner_name');
     const password = String(data.get('owner_password') ?? '');

@@ -31,13 +31,14 @@ export function Users({ me, tenantId }: { me: Me; tenantId: string }) {
   function applyFilters(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const data = new FormData(e.currentTarget);
-    const next: UserFilters = {};
+    // The choices of the form are the API's values.
+    const next: Record<string, string> = {};
     for (const key of ['q', 'status', 'role_id', 'unit_id'] as const) {
       const value = String(data.get(key) ?? '').trim();
       if (value) next[key] = value;
     }
     setMessage('');
-    setFilters(next);
+    setFilters(next as UserFilters);
   }
 
   async function confirmAction() {
