@@ -1,6 +1,6 @@
 import { api, type Role, type Unit } from './api';
 import { useLoaded } from './paged';
-import type { Option } from './ui';
+import type { Option } from './components/ui';
 
 /** Options for a unit choice, indented by depth so the tree shows in a plain <select>. */
 export function unitOptions(units: Unit[], exclude: ReadonlySet<string> = new Set()): Option[] {

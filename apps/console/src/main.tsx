@@ -8,7 +8,7 @@ import { SsoComplete } from './pages/SsoComplete';
 import { VerifyEmail } from './pages/VerifyEmail';
 import { Login } from './pages/Login';
 import { Home } from './pages/Home';
-import { StepUpDialog } from './pages/MfaStepUp';
+import { StepUpDialog } from './components/MfaStepUp';
 import { homeRoute, isAllowed, isPublic, labelOf, navigate, readRoute, type Route } from './screens';
 import './styles.css';
 

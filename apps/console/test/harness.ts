@@ -58,10 +58,10 @@ function newestMtime(path: string): number {
   return readdirSync(path).reduce((max, name) => Math.max(max, newestMtime(join(path, name))), st.mtimeMs);
 }
 
-/** Builds the console if dist/ is missing or older than the sources. */
+/** Builds the console if dist/ is missing or older than the sources (the SDK's included: the console bundles them). */
 export function buildConsoleIfStale(): void {
   const distIndex = join(consoleDir, 'dist', 'index.html');
-  const inputs = ['src', 'index.html', 'vite.config.ts'].map((p) => join(consoleDir, p)).filter(existsSync);
+  const inputs = [...['src', 'index.html', 'vite.config.ts'].map((p) => join(consoleDir, p)), join(repoRoot, 'packages', 'sdk', 'src')].filter(existsSync);
   const srcTime = Math.max(...inputs.map(newestMtime));
   if (existsSync(distIndex) && statSync(distIndex).mtimeMs >= srcTime) return;
   execFileSync('npx', ['vite', 'build'], { cwd: consoleDir, stdio: 'pipe', timeout: 180_000 });

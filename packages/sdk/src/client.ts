@@ -2,7 +2,8 @@
  * The typed API client: openapi-fetch over the paths of the generated schema, with the token
  * transport of a signed-in person. Requests carry `Authorization: Bearer <access token>`; on a 401
  * the pair is refreshed once (concurrent requests share the attempt) and the request sent again;
- * an answer that is not 2xx is thrown as a ProblemError holding its RFC 7807 problem.
+ * an answer that is not 2xx is thrown as a ProblemError holding its RFC 7807 problem. A client
+ * without tokens sends no Authorization header and never refreshes (sign-in, public pages).
  *
  *   const api = createClient({ baseUrl: 'https://api.example.com', tokens: memoryTokens() });
  *   const { data } = await api.GET('/v1/auth/me');
@@ -51,6 +52,11 @@ export interface ClientOptions {
   baseUrl: string;
   tokens?: TokenStore;
   fetch?: typeof globalThis.fetch;
+  /**
+   * FR-AUTH-014: a sensitive action answered step-up-required. Resolves true once the person has
+   * proven a second factor (POST /v1/auth/step-up); the request is then sent again, once.
+   */
+  onStepUpRequired?: () => Promise<boolean>;
 }
 
 export type ApiClient = Client<paths>;
@@ -82,7 +88,7 @@ export function createClient(options: ClientOptions): ApiClient {
     try {
       return await fetcher(new Request(request, { headers }));
     } catch {
-      throw new ProblemError(0, { title: 'Network error', detail: 'Could not reach the server.' });
+      throw new ProblemError(0, { title: 'Network error', detail: 'Could not reach the server. Check your connection and try again.' });
     }
   }
 
@@ -105,15 +111,23 @@ export function createClient(options: ClientOptions): ApiClient {
     return refreshing;
   }
 
+  async function isStepUpRequired(response: Response): Promise<boolean> {
+    const body: unknown = await response.clone().json().catch(() => null);
+    return (body as Problem | null)?.type === '/problems/step-up-required';
+  }
+
   async function transport(request: Request): Promise<Response> {
     const sentWith = tokens.get()?.access_token;
-    // The body can be read once: keep a copy for the retry.
+    // The body can be read once: each sending takes a copy.
     let response = await send(request.clone(), true);
     if (response.status === 401 && sentWith) {
       // Another request may have refreshed the pair while this one was in flight.
       const renewed = tokens.get()?.access_token !== sentWith || (await refresh());
-      if (renewed) response = await send(request, true);
+      if (renewed) response = await send(request.clone(), true);
       if (response.status === 401) tokens.set(null);
+    }
+    if (response.status === 403 && options.onStepUpRequired && (await isStepUpRequired(response)) && (await options.onStepUpRequired())) {
+      response = await send(request.clone(), true);
     }
     if (!response.ok) throw await problemOf(response);
     return response;

@@ -1,9 +1,10 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { acceptInvitation, InputError, mfaChallengeOf, type MfaChallenge } from '../api';
 import { hashParams, navigate } from '../screens';
-import { ErrorAlert, PageHeading, TextField } from '../ui';
-import { MfaSignIn } from './MfaSignIn';
-import { NewPasswordFields } from './PasswordAlert';
+import { ErrorAlert, PageHeading, TextField } from '../components/ui';
+import { MfaSignIn } from '../components/MfaSignIn';
+import { NewPasswordFields } from '../components/PasswordAlert';
+import { useAction } from '../components/useAction';
 
 /**
  * The page the invitation email links to (#/accept-invitation?token=…): the invited person
@@ -11,8 +12,7 @@ import { NewPasswordFields } from './PasswordAlert';
  */
 export function AcceptInvitation({ onAccepted }: { onAccepted: () => Promise<void> }) {
   const [token] = useState(() => hashParams().get('token') ?? '');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
   /** The organization requires two-step verification: the new account sets it up before signing in. */
   const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
@@ -29,21 +29,20 @@ export function AcceptInvitation({ onAccepted }: { onAccepted: () => Promise<voi
       passwordRef.current?.focus();
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      await acceptInvitation({ token, password, ...(name ? { name } : {}) });
-      await onAccepted();
-    } catch (err) {
-      setBusy(false);
-      const due = mfaChallengeOf(err);
-      if (due) {
-        setChallenge(due);
-        return;
-      }
-      setError(err);
-      passwordRef.current?.focus();
-    }
+    await run(
+      async () => {
+        try {
+          await acceptInvitation({ token, password, ...(name ? { name } : {}) });
+        } catch (err) {
+          const due = mfaChallengeOf(err);
+          if (!due) throw err;
+          setChallenge(due);
+          return;
+        }
+        await onAccepted();
+      },
+      () => passwordRef.current?.focus(),
+    );
   }
 
   if (challenge) {

@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { api, ApiError, InputError, ssoApi, ssoAvailable, type Device, type Me, type SessionSummary } from '../api';
-import { Badge, DataList, DateTime, ErrorAlert, formatDateTime, None, PageHeading, Status, type Column } from '../ui';
-import { NewPasswordFields, PasswordAlert } from './PasswordAlert';
-import { MfaSettings } from './MfaSettings';
-import { PhoneVerification } from './PhoneVerification';
+import { api, InputError, ProblemError, ssoApi, ssoAvailable, type Device, type Me, type SessionSummary } from '../api';
+import { Badge, DataList, DateTime, ErrorAlert, formatDateTime, None, PageHeading, Status, type Column } from '../components/ui';
+import { NewPasswordFields, PasswordAlert } from '../components/PasswordAlert';
+import { MfaSettings } from '../components/MfaSettings';
+import { PhoneVerification } from '../components/PhoneVerification';
+import { useAction } from '../components/useAction';
 
 /**
  * The signed-in user's own account: the sessions and devices signed in to it, each of which they
@@ -13,9 +14,12 @@ export function Account({ me }: { me: Me }) {
   const [sessions, setSessions] = useState<SessionSummary[]>([]);
   const [devices, setDevices] = useState<Device[]>([]);
   const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<unknown>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
   const [status, setStatus] = useState('');
-  const [busyId, setBusyId] = useState<string | null>(null);
+  const action = useAction();
+  /** The session or device being ended. */
+  const [endingId, setEndingId] = useState<string | null>(null);
+  const busyId = action.busy ? endingId : null;
   const headingRef = useRef<HTMLHeadingElement>(null);
   const ids = { sessions: useId(), devices: useId() };
 
@@ -25,9 +29,9 @@ export function Account({ me }: { me: Me }) {
       const [s, d] = await Promise.all([api.listOwnSessions(), api.listOwnDevices()]);
       setSessions(s.items);
       setDevices(d.items);
-      setError(null);
+      setLoadError(null);
     } catch (err) {
-      setError(err);
+      setLoadError(err);
     }
     setLoading(false);
   }, []);
@@ -36,36 +40,23 @@ export function Account({ me }: { me: Me }) {
     void load();
   }, [load]);
 
-  async function endSession(session: SessionSummary) {
-    if (busyId) return;
-    setBusyId(session.id);
+  /** Ends a session or forgets a device (`id`), then reads both lists again. */
+  async function end(id: string, work: () => Promise<void>, done: string) {
+    if (action.busy) return;
+    setEndingId(id);
     setStatus('');
-    try {
-      await api.revokeOwnSession(session.id);
-      setStatus('The session has ended.');
+    await action.run(async () => {
+      await work();
+      setStatus(done);
       await load();
-    } catch (err) {
-      setError(err);
-    }
-    setBusyId(null);
+    });
     // The button went away with its row: keep focus on the section instead of the page body.
     headingRef.current?.focus();
   }
 
-  async function forgetDevice(device: Device) {
-    if (busyId) return;
-    setBusyId(device.id);
-    setStatus('');
-    try {
-      await api.forgetOwnDevice(device.id);
-      setStatus('The device has been forgotten and its sessions have ended.');
-      await load();
-    } catch (err) {
-      setError(err);
-    }
-    setBusyId(null);
-    headingRef.current?.focus();
-  }
+  const endSession = (session: SessionSummary) => end(session.id, () => api.revokeOwnSession(session.id), 'The session has ended.');
+  const forgetDevice = (device: Device) =>
+    end(device.id, () => api.forgetOwnDevice(device.id), 'The device has been forgotten and its sessions have ended.');
 
   const current = sessions.find((s) => s.current);
 
@@ -131,7 +122,7 @@ export function Account({ me }: { me: Me }) {
         Signed in as <strong>{me.email}</strong>.
       </p>
       <Status>{status}</Status>
-      <ErrorAlert error={error} />
+      <ErrorAlert error={action.error ?? loadError} />
 
       <section className="account-section" aria-labelledby={ids.sessions}>
         <h2 id={ids.sessions} ref={headingRef} tabIndex={-1} className="section-title">
@@ -170,8 +161,8 @@ export function Account({ me }: { me: Me }) {
  */
 function LinkSso({ tenantSlug }: { tenantSlug: string }) {
   const [available, setAvailable] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  // Linking leaves for the identity provider.
+  const { busy, error, run } = useAction({ leaves: true });
   const ids = { heading: useId() };
 
   useEffect(() => {
@@ -185,17 +176,7 @@ function LinkSso({ tenantSlug }: { tenantSlug: string }) {
     };
   }, [tenantSlug]);
 
-  async function link() {
-    if (busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      window.location.assign((await ssoApi.startLink()).location);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  }
+  const link = () => run(async () => window.location.assign((await ssoApi.startLink()).location));
 
   if (!available) return null;
   return (
@@ -215,14 +196,13 @@ function LinkSso({ tenantSlug }: { tenantSlug: string }) {
 }
 
 function ChangePassword({ disabled, onChanged }: { disabled: boolean; onChanged: () => Promise<void> }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
   const [status, setStatus] = useState('');
   const currentRef = useRef<HTMLInputElement>(null);
   const newRef = useRef<HTMLInputElement>(null);
   const ids = { heading: useId(), current: useId() };
 
-  async function submit(e: FormEvent<HTMLFormElement>) {
+  function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     if (busy) return;
     const form = e.currentTarget;
@@ -235,19 +215,16 @@ function ChangePassword({ disabled, onChanged }: { disabled: boolean; onChanged:
       newRef.current?.focus();
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      await api.changePassword({ current_password, new_password });
-      form.reset();
-      setStatus('Your password has been changed. Your other sessions have ended.');
-      await onChanged();
-    } catch (err) {
-      setError(err);
+    void run(
+      async () => {
+        await api.changePassword({ current_password, new_password });
+        form.reset();
+        setStatus('Your password has been changed. Your other sessions have ended.');
+        await onChanged();
+      },
       // A wrong current password is refused with 403; anything else concerns the new one.
-      (err instanceof ApiError && err.status === 403 ? currentRef : newRef).current?.focus();
-    }
-    setBusy(false);
+      (err) => (err instanceof ProblemError && err.status === 403 ? currentRef : newRef).current?.focus(),
+    );
   }
 
   return (
@@ -258,7 +235,7 @@ function ChangePassword({ disabled, onChanged }: { disabled: boolean; onChanged:
       {disabled ? (
         <p className="muted">A password cannot be changed while acting as another user.</p>
       ) : (
-        <form className="form" onSubmit={(e) => void submit(e)}>
+        <form className="form" onSubmit={submit}>
           <Status>{status}</Status>
           <PasswordAlert error={error} />
           <div className="field">

@@ -3,7 +3,8 @@ import { api, InputError, type Assignment, type Me, type User } from '../api';
 import { roleOptions, unitOptions, useRolesAndUnits } from '../lookups';
 import { useLoaded } from '../paged';
 import { can } from '../screens';
-import { ConfirmDialog, DataList, ErrorAlert, FormPanel, PageHeading, SelectField, Status, TextField, Time, type Column, type Option } from '../ui';
+import { ConfirmDialog, DataList, ErrorAlert, FormPanel, PageHeading, SelectField, Status, TextField, Time, type Column, type Option } from '../components/ui';
+import { useAction } from '../components/useAction';
 
 const WHOLE_ORGANIZATION = '';
 const ANY = '';
@@ -16,8 +17,7 @@ export function Assignments({ me, tenantId }: { me: Me; tenantId: string }) {
   const assignments = useLoaded(() => api.listAssignments(tenantId, filters), `${tenantId}\u0000${JSON.stringify(filters)}`);
   const [creating, setCreating] = useState(false);
   const [removing, setRemoving] = useState<Assignment | null>(null);
-  const [removeBusy, setRemoveBusy] = useState(false);
-  const [removeError, setRemoveError] = useState<unknown>(null);
+  const removal = useAction();
   const [message, setMessage] = useState('');
   const listRef = useRef<HTMLDivElement>(null);
   const manage = can(me, 'roles.manage');
@@ -44,19 +44,13 @@ export function Assignments({ me, tenantId }: { me: Me; tenantId: string }) {
 
   async function confirmRemove() {
     if (!removing) return;
-    setRemoveBusy(true);
-    setRemoveError(null);
-    try {
+    await removal.run(async () => {
       await api.unassign(tenantId, removing.id);
       setMessage(`${lookups.roleName(removing.role_id)} taken from ${userLabel(removing.user_id)}.`);
       setRemoving(null);
       assignments.reload();
       listRef.current?.focus();
-    } catch (err) {
-      setRemoveError(err);
-    } finally {
-      setRemoveBusy(false);
-    }
+    });
   }
 
   const columns: Column<Assignment>[] = [
@@ -73,7 +67,7 @@ export function Assignments({ me, tenantId }: { me: Me; tenantId: string }) {
           type="button"
           className="button button--small button--danger-outline"
           onClick={() => {
-            setRemoveError(null);
+            removal.setError(null);
             setRemoving(a);
           }}
         >
@@ -134,8 +128,8 @@ export function Assignments({ me, tenantId }: { me: Me; tenantId: string }) {
         open={removing !== null}
         title="Remove assignment"
         confirmLabel="Remove"
-        busy={removeBusy}
-        error={removeError}
+        busy={removal.busy}
+        error={removal.error}
         onConfirm={() => void confirmRemove()}
         onCancel={() => setRemoving(null)}
       >
@@ -163,8 +157,7 @@ function AssignForm({
   onSubmit: (input: { user_id: string; role_id: string; unit_id: string | null }) => Promise<void>;
   onCancel: () => void;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -175,14 +168,9 @@ function AssignForm({
     const unitId = String(data.get('unit_id') ?? WHOLE_ORGANIZATION);
     if (!userId) return setError(new InputError('Choose a user.'));
     if (!roleId) return setError(new InputError('Choose a role.'));
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await onSubmit({ user_id: userId, role_id: roleId, unit_id: unitId || null });
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -1,8 +1,9 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { api, InputError, REGIONS, type AuditEvent, type AuditFilters, type Me } from '../api';
+import { useAction } from '../components/useAction';
 import { useLoaded, usePaged } from '../paged';
 import { can } from '../screens';
-import { Badge, DataList, DateTime, ErrorAlert, LoadMore, PageHeading, SelectField, Status, TextField, type Column, type Option } from '../ui';
+import { Badge, DataList, DateTime, ErrorAlert, LoadMore, PageHeading, SelectField, Status, TextField, type Column, type Option } from '../components/ui';
 
 const choices = (label: string, values: readonly string[]): Option[] => [{ value: '', label }, ...values.map((v) => ({ value: v, label: v }))];
 
@@ -27,8 +28,7 @@ export function Audit({ me }: { me: Me }) {
   const mayExport = can(me, platform ? 'platform.audit.export' : 'audit.export');
   const [filters, setFilters] = useState<AuditFilters>({});
   const [filterError, setFilterError] = useState<unknown>(null);
-  const [downloading, setDownloading] = useState(false);
-  const [downloadError, setDownloadError] = useState<unknown>(null);
+  const download = useAction();
   const [message, setMessage] = useState('');
   const listRef = useRef<HTMLDivElement>(null);
   const filterKey = JSON.stringify(filters);
@@ -47,7 +47,8 @@ export function Audit({ me }: { me: Me }) {
   function applyFilters(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const data = new FormData(e.currentTarget);
-    const next: AuditFilters = {};
+    // The choices of the form are the API's values.
+    const next: Record<string, string> = {};
     for (const key of TEXT_FILTERS) {
       const value = String(data.get(key) ?? '').trim();
       if (value) next[key] = value;
@@ -61,7 +62,7 @@ export function Audit({ me }: { me: Me }) {
     }
     setFilterError(null);
     setMessage('');
-    setFilters(next);
+    setFilters(next as AuditFilters);
   }
 
   function clearFilters(form: HTMLFormElement | null) {
@@ -72,11 +73,9 @@ export function Audit({ me }: { me: Me }) {
   }
 
   async function downloadCsv() {
-    if (downloading) return;
-    setDownloading(true);
-    setDownloadError(null);
+    if (download.busy) return;
     setMessage('');
-    try {
+    await download.run(async () => {
       const { blob, filename } = await api.exportAuditEvents(tenantId, filters);
       const url = URL.createObjectURL(blob);
       const link = document.createElement('a');
@@ -87,11 +86,7 @@ export function Audit({ me }: { me: Me }) {
       link.remove();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
       setMessage(`Downloaded ${filename}.`);
-    } catch (err) {
-      setDownloadError(err);
-    } finally {
-      setDownloading(false);
-    }
+    });
   }
 
   const tenantNames = new Map((tenants.data?.items ?? []).map((t) => [t.id, t.slug]));
@@ -136,8 +131,8 @@ export function Audit({ me }: { me: Me }) {
       <div className="page-head">
         <PageHeading>Audit log</PageHeading>
         {mayExport && (
-          <button type="button" className="button button--primary" onClick={() => void downloadCsv()} aria-disabled={downloading || undefined}>
-            {downloading ? 'Preparing CSV…' : 'Download CSV'}
+          <button type="button" className="button button--primary" onClick={() => void downloadCsv()} aria-disabled={download.busy || undefined}>
+            {download.busy ? 'Preparing CSV…' : 'Download CSV'}
           </button>
         )}
       </div>
@@ -174,7 +169,7 @@ export function Audit({ me }: { me: Me }) {
         </div>
       </form>
 
-      <ErrorAlert error={filterError ?? downloadError ?? list.error} />
+      <ErrorAlert error={filterError ?? download.error ?? list.error} />
       <Status>{message ? `${message} ${summary}` : summary}</Status>
       <div ref={listRef} tabIndex={-1} className="list-region">
         {list.loaded && count === 0 && !list.error ? (

@@ -1,7 +1,8 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { api, type Customer, type NewCustomer } from '../api';
+import { useAction } from '../components/useAction';
 import { usePaged } from '../paged';
-import { DataList, ErrorAlert, LoadMore, None, PageHeading, Status, Time, type Column } from '../ui';
+import { DataList, ErrorAlert, LoadMore, None, PageHeading, Status, Time, type Column } from '../components/ui';
 
 const columns: Column<Customer>[] = [
   { label: 'Name', render: (c) => c.name },
@@ -92,8 +93,7 @@ export function Customers({ tenantId }: { tenantId: string }) {
 
 function AddCustomer({ tenantId, onCreated }: { tenantId: string; onCreated: (c: Customer) => void }) {
   const [open, setOpen] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
   const toggleRef = useRef<HTMLButtonElement>(null);
   const nameRef = useRef<HTMLInputElement>(null);
   const ids = { form: useId(), heading: useId(), name: useId(), email: useId(), phone: useId() };
@@ -108,7 +108,7 @@ function AddCustomer({ tenantId, onCreated }: { tenantId: string; onCreated: (c:
     toggleRef.current?.focus();
   }
 
-  async function onSubmit(e: FormEvent<HTMLFormElement>) {
+  function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     if (busy) return;
     const form = e.currentTarget;
@@ -123,18 +123,12 @@ function AddCustomer({ tenantId, onCreated }: { tenantId: string; onCreated: (c:
       nameRef.current?.focus();
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const created = await api.createCustomer(tenantId, input);
       form.reset();
       onCreated(created);
       close();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

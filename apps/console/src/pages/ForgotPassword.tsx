@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { requestPasswordReset } from '../api';
-import { PageHeading, Status, TextField } from '../ui';
+import { PageHeading, Status, TextField } from '../components/ui';
+import { useAction } from '../components/useAction';
 
 const SENT = 'If the address belongs to an account, a link to choose a new password is on its way. Check your email.';
 
@@ -9,7 +10,7 @@ const SENT = 'If the address belongs to an account, a link to choose a new passw
  * thing whatever the server did, so it never tells whether an account exists.
  */
 export function ForgotPassword() {
-  const [busy, setBusy] = useState(false);
+  const { busy, run } = useAction();
   const [sent, setSent] = useState(false);
 
   async function submit(e: FormEvent<HTMLFormElement>) {
@@ -18,14 +19,11 @@ export function ForgotPassword() {
     const data = new FormData(e.currentTarget);
     const email = String(data.get('email') ?? '').trim();
     const tenant = String(data.get('tenant') ?? '').trim().toLowerCase();
-    setBusy(true);
-    try {
-      await requestPasswordReset({ email, ...(tenant ? { tenant } : {}) });
-    } catch {
+    await run(async () => {
       // Deliberately the same confirmation: failures must not reveal anything about the account.
-    }
-    setBusy(false);
-    setSent(true);
+      await requestPasswordReset({ email, ...(tenant ? { tenant } : {}) }).catch(() => undefined);
+      setSent(true);
+    });
   }
 
   return (

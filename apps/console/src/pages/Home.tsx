@@ -1,12 +1,12 @@
 import { useEffect, useId, useState } from 'react';
 import type { Me } from '../api';
 import { ACCOUNT_LABEL, screensFor, type Route, type Screen } from '../screens';
-import { PageHeading } from '../ui';
+import { PageHeading } from '../components/ui';
 import { Account } from './Account';
 import { Assignments } from './Assignments';
 import { Audit } from './Audit';
 import { Customers } from './Customers';
-import { ImpersonationBanner } from './ImpersonationBanner';
+import { ImpersonationBanner } from '../components/ImpersonationBanner';
 import { Invitations } from './Invitations';
 import { Roles } from './Roles';
 import { SecuritySettings } from './SecuritySettings';
@@ -14,7 +14,7 @@ import { SsoSettings } from './SsoSettings';
 import { Tenants } from './Tenants';
 import { Units } from './Units';
 import { Users } from './Users';
-import { VerificationBanner } from './VerificationBanner';
+import { VerificationBanner } from '../components/VerificationBanner';
 
 /** Signed-in shell: banner with the current user, the navigation their permissions allow, the page. */
 export function Home({

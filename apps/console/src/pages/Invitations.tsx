@@ -3,7 +3,8 @@ import { api, InputError, type Invitation, type InvitationInput, type Me } from 
 import { roleOptions, unitOptions, useRolesAndUnits } from '../lookups';
 import { usePaged } from '../paged';
 import { can } from '../screens';
-import { Badge, ConfirmDialog, DataList, DateTime, ErrorAlert, FormPanel, LoadMore, PageHeading, SelectField, Status, TextField, type Column, type Option } from '../ui';
+import { Badge, ConfirmDialog, DataList, DateTime, ErrorAlert, FormPanel, LoadMore, PageHeading, SelectField, Status, TextField, type Column, type Option } from '../components/ui';
+import { useAction } from '../components/useAction';
 
 /** Invitations (FR-TENANT-001/007): invite by email with a role; resend replaces the old link. */
 const STATUSES: Option[] = [
@@ -20,7 +21,7 @@ export function Invitations({ me, tenantId }: { me: Me; tenantId: string }) {
   const [expiryDays, setExpiryDays] = useState<number | null>(null);
   const list = usePaged(
     (cursor) =>
-      api.listInvitations(tenantId, { ...(cursor ? { cursor } : {}), ...(status ? { status } : {}) }).then((page) => {
+      api.listInvitations(tenantId, { ...(cursor ? { cursor } : {}), ...(status ? { status: status as Invitation['status'] } : {}) }).then((page) => {
         setExpiryDays(page.expiry_days);
         return page;
       }),
@@ -28,42 +29,32 @@ export function Invitations({ me, tenantId }: { me: Me; tenantId: string }) {
   );
   const [creating, setCreating] = useState(false);
   const [message, setMessage] = useState('');
-  const [actionError, setActionError] = useState<unknown>(null);
-  const [busyId, setBusyId] = useState<string | null>(null);
+  const resending = useAction();
+  const revocation = useAction();
+  /** The invitation being sent again. */
+  const [resendingId, setResendingId] = useState<string | null>(null);
   const [revoking, setRevoking] = useState<Invitation | null>(null);
-  const [revokeError, setRevokeError] = useState<unknown>(null);
   const listRef = useRef<HTMLDivElement>(null);
 
   async function resend(invitation: Invitation) {
-    if (busyId) return;
-    setBusyId(invitation.id);
-    setActionError(null);
-    try {
+    if (resending.busy || revocation.busy) return;
+    setResendingId(invitation.id);
+    await resending.run(async () => {
       await api.resendInvitation(tenantId, invitation.id);
       setMessage(`Invitation to ${invitation.email} sent again; the previous link no longer works.`);
       list.reload();
-    } catch (err) {
-      setActionError(err);
-    } finally {
-      setBusyId(null);
-    }
+    });
   }
 
   async function confirmRevoke() {
     if (!revoking) return;
-    setBusyId(revoking.id);
-    setRevokeError(null);
-    try {
+    await revocation.run(async () => {
       await api.revokeInvitation(tenantId, revoking.id);
       setMessage(`Invitation to ${revoking.email} revoked.`);
       setRevoking(null);
       list.reload();
       listRef.current?.focus();
-    } catch (err) {
-      setRevokeError(err);
-    } finally {
-      setBusyId(null);
-    }
+    });
   }
 
   const columns: Column<Invitation>[] = [
@@ -84,14 +75,14 @@ export function Invitations({ me, tenantId }: { me: Me; tenantId: string }) {
       render: (i) =>
         i.status === 'pending' ? (
           <div className="row-actions">
-            <button type="button" className="button button--small" onClick={() => void resend(i)} aria-disabled={busyId === i.id || undefined}>
+            <button type="button" className="button button--small" onClick={() => void resend(i)} aria-disabled={(resending.busy && resendingId === i.id) || undefined}>
               Resend<span className="visually-hidden"> to {i.email}</span>
             </button>
             <button
               type="button"
               className="button button--small button--danger-outline"
               onClick={() => {
-                setRevokeError(null);
+                revocation.setError(null);
                 setRevoking(i);
               }}
             >
@@ -141,7 +132,7 @@ export function Invitations({ me, tenantId }: { me: Me; tenantId: string }) {
           />
         )}
       </div>
-      <ErrorAlert error={actionError ?? list.error ?? lookups.error} />
+      <ErrorAlert error={resending.error ?? list.error ?? lookups.error} />
       <Status>
         {message} {list.loaded && !list.loading && count > 0 ? `Showing ${count} invitation${count === 1 ? '' : 's'}${list.hasMore ? ', more available' : ''}.` : ''}
       </Status>
@@ -158,8 +149,8 @@ export function Invitations({ me, tenantId }: { me: Me; tenantId: string }) {
         open={revoking !== null}
         title="Revoke invitation"
         confirmLabel="Revoke"
-        busy={busyId !== null}
-        error={revokeError}
+        busy={revocation.busy || resending.busy}
+        error={revocation.error}
         onConfirm={() => void confirmRevoke()}
         onCancel={() => setRevoking(null)}
       >
@@ -171,8 +162,7 @@ export function Invitations({ me, tenantId }: { me: Me; tenantId: string }) {
 
 /** How long new invitation links stay valid (1 to 30 days). */
 function ExpiryForm({ days, onSave }: { days: number; onSave: (days: number) => Promise<void> }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
   const inputId = useId();
 
   async function submit(e: FormEvent<HTMLFormElement>) {
@@ -180,15 +170,9 @@ function ExpiryForm({ days, onSave }: { days: number; onSave: (days: number) => 
     if (busy) return;
     const value = Number(new FormData(e.currentTarget).get('expiry_days'));
     if (!Number.isInteger(value) || value < 1 || value > 30) return setError(new InputError('Enter a whole number of days from 1 to 30.'));
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await onSave(value);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -218,8 +202,7 @@ function InviteForm({
   onSubmit: (input: InvitationInput) => Promise<void>;
   onCancel: () => void;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -230,14 +213,9 @@ function InviteForm({
     const unitId = String(data.get('unit_id') ?? '');
     if (!email) return setError(new InputError('Enter an email address.'));
     if (!roleId) return setError(new InputError('Choose a role.'));
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await onSubmit({ email, role_id: roleId, ...(unitId ? { unit_id: unitId } : {}) });
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -1,8 +1,9 @@
 import { useId, useRef, useState, type FormEvent } from 'react';
 import { api, login, mfaChallengeOf, type Me, type MfaChallenge } from '../api';
-import { ErrorAlert, PageHeading, Status } from '../ui';
-import { MfaSignIn } from './MfaSignIn';
-import { SsoSignIn } from './SsoSignIn';
+import { ErrorAlert, PageHeading, Status } from '../components/ui';
+import { MfaSignIn } from '../components/MfaSignIn';
+import { SsoSignIn } from '../components/SsoSignIn';
+import { useAction } from '../components/useAction';
 
 export function Login({
   onSignedIn,
@@ -13,8 +14,11 @@ export function Login({
   notice: string;
   initialError?: unknown;
 }) {
-  const [error, setError] = useState<unknown>(initialError ?? null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
+  /** An error from before this form was sent: reading who is signed in, or a second-factor step that ran out. */
+  const [shownError, setShownError] = useState<unknown>(initialError ?? null);
+  const error = action.error ?? shownError;
+  const busy = action.busy;
   /** Set when the password was right and a second factor is due (ERR-AUTH-461). */
   const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
@@ -29,23 +33,25 @@ export function Login({
     const email = String(data.get('email') ?? '').trim();
     const password = String(data.get('password') ?? '');
     const tenant = String(data.get('tenant') ?? '').trim().toLowerCase();
-    setBusy(true);
-    setError(null);
-    try {
-      await login(email, password, tenant || undefined);
-      onSignedIn(await api.me());
-    } catch (err) {
-      setBusy(false);
-      const due = mfaChallengeOf(err);
-      if (due) {
-        setChallenge(due);
-        return;
-      }
-      setError(err);
-      // Let the user retype the password straight away; the alert announces what went wrong.
-      passwordRef.current?.focus();
-      passwordRef.current?.select();
-    }
+    setShownError(null);
+    await action.run(
+      async () => {
+        try {
+          await login(email, password, tenant || undefined);
+        } catch (err) {
+          const due = mfaChallengeOf(err);
+          if (!due) throw err;
+          setChallenge(due);
+          return;
+        }
+        onSignedIn(await api.me());
+      },
+      () => {
+        // Let the user retype the password straight away; the alert announces what went wrong.
+        passwordRef.current?.focus();
+        passwordRef.current?.select();
+      },
+    );
   }
 
   if (challenge) {
@@ -58,7 +64,7 @@ export function Login({
             onCancel={() => setChallenge(null)}
             onSpent={(err) => {
               setChallenge(null);
-              setError(err);
+              setShownError(err);
             }}
           />
         </div>

@@ -1,8 +1,9 @@
 import { useRef, useState, type FormEvent } from 'react';
-import { ApiError, confirmPasswordReset, InputError } from '../api';
+import { confirmPasswordReset, InputError, ProblemError } from '../api';
 import { hashParams } from '../screens';
-import { ErrorAlert, PageHeading, Status } from '../ui';
-import { NewPasswordFields, PasswordAlert } from './PasswordAlert';
+import { ErrorAlert, PageHeading, Status } from '../components/ui';
+import { NewPasswordFields, PasswordAlert } from '../components/PasswordAlert';
+import { useAction } from '../components/useAction';
 
 /**
  * The page a reset email links to (#/reset-password?token=…): the user chooses a new password.
@@ -11,11 +12,10 @@ import { NewPasswordFields, PasswordAlert } from './PasswordAlert';
  */
 export function ResetPassword() {
   const [token] = useState(() => hashParams().get('token') ?? '');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
   const [done, setDone] = useState(false);
   const passwordRef = useRef<HTMLInputElement>(null);
-  const linkInvalid = error instanceof ApiError && error.status === 410;
+  const linkInvalid = error instanceof ProblemError && error.status === 410;
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -27,16 +27,13 @@ export function ResetPassword() {
       passwordRef.current?.focus();
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      await confirmPasswordReset({ token, new_password: password });
-      setDone(true);
-    } catch (err) {
-      setError(err);
-      passwordRef.current?.focus();
-    }
-    setBusy(false);
+    await run(
+      async () => {
+        await confirmPasswordReset({ token, new_password: password });
+        setDone(true);
+      },
+      () => passwordRef.current?.focus(),
+    );
   }
 
   let body;

@@ -2,7 +2,8 @@ import { useId, useRef, useState, type FormEvent } from 'react';
 import { api, InputError, type CatalogPermission, type Me, type Role, type RoleInput } from '../api';
 import { useLoaded } from '../paged';
 import { can } from '../screens';
-import { ConfirmDialog, DataList, Dialog, ErrorAlert, FormPanel, PageHeading, Status, TextField, type Column } from '../ui';
+import { ConfirmDialog, DataList, Dialog, ErrorAlert, FormPanel, PageHeading, Status, TextField, type Column } from '../components/ui';
+import { useAction } from '../components/useAction';
 
 /** Tenant roles: the default ones (fixed) and custom roles composed from the permission catalog. */
 export function Roles({ me, tenantId }: { me: Me; tenantId: string }) {
@@ -11,8 +12,7 @@ export function Roles({ me, tenantId }: { me: Me; tenantId: string }) {
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<Role | null>(null);
   const [deleting, setDeleting] = useState<Role | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
-  const [deleteError, setDeleteError] = useState<unknown>(null);
+  const deletion = useAction();
   const [message, setMessage] = useState('');
   const listRef = useRef<HTMLDivElement>(null);
   const manage = can(me, 'roles.manage');
@@ -23,19 +23,13 @@ export function Roles({ me, tenantId }: { me: Me; tenantId: string }) {
 
   async function confirmDelete() {
     if (!deleting) return;
-    setDeleteBusy(true);
-    setDeleteError(null);
-    try {
+    await deletion.run(async () => {
       await api.deleteRole(tenantId, deleting.id);
       setMessage(`Role “${deleting.name}” deleted.`);
       setDeleting(null);
       roles.reload();
       listRef.current?.focus();
-    } catch (err) {
-      setDeleteError(err);
-    } finally {
-      setDeleteBusy(false);
-    }
+    });
   }
 
   const columns: Column<Role>[] = [
@@ -80,7 +74,7 @@ export function Roles({ me, tenantId }: { me: Me; tenantId: string }) {
               type="button"
               className="button button--small button--danger-outline"
               onClick={() => {
-                setDeleteError(null);
+                deletion.setError(null);
                 setDeleting(r);
               }}
             >
@@ -145,8 +139,8 @@ export function Roles({ me, tenantId }: { me: Me; tenantId: string }) {
         open={deleting !== null}
         title="Delete role"
         confirmLabel="Delete role"
-        busy={deleteBusy}
-        error={deleteError}
+        busy={deletion.busy}
+        error={deletion.error}
         onConfirm={() => void confirmDelete()}
         onCancel={() => setDeleting(null)}
       >
@@ -195,8 +189,7 @@ function RoleForm({
   onSubmit: (input: RoleInput) => Promise<void>;
   onCancel: () => void;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
   const hintId = useId();
 
   async function submit(e: FormEvent<HTMLFormElement>) {
@@ -208,14 +201,9 @@ function RoleForm({
     const permissions = data.getAll('permission').map(String);
     if (!name) return setError(new InputError('Enter a name for the role.'));
     if (permissions.length === 0) return setError(new InputError('Choose at least one permission.'));
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await onSubmit({ name, permissions, ...(description || role ? { description } : {}) });
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   }
 
   const selected = new Set(role?.permissions ?? []);

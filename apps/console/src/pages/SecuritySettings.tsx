@@ -1,7 +1,7 @@
 import { useCallback, useId } from 'react';
 import { InputError, securityApi, type CodeChannel, type MfaPolicy } from '../api';
-import { PageHeading, SelectField, TextField, type Option } from '../ui';
-import { SettingsSection, useSetting } from './SettingsSection';
+import { PageHeading, SelectField, TextField, type Option } from '../components/ui';
+import { SettingsSection, useSetting } from '../components/SettingsSection';
 
 /** The platform minimum (FR-AUTH-002) an organization may tighten but never weaken, and the API's upper bounds. */
 const PASSWORD = { minLength: 12, maxLength: 128, minHistory: 5, maxHistory: 24, minStrength: 3, maxStrength: 4 } as const;

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { exchangeSsoCode, InputError } from '../api';
 import { hashParams, navigate, readRoute } from '../screens';
-import { ErrorAlert, PageHeading, Status } from '../ui';
+import { ErrorAlert, PageHeading, Status } from '../components/ui';
 
 /** What each error code of the SSO callback means to the person signing in. */
 const EXPLANATIONS: Record<string, string> = {

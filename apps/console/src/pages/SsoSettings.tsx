@@ -1,6 +1,7 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
-import { InputError, ssoApi, type SsoConfig } from '../api';
-import { ConfirmDialog, ErrorAlert, PageHeading, SelectField, Status, TextField, type Option } from '../ui';
+import { InputError, ssoApi, type SsoConfig, type SsoConfigInput } from '../api';
+import { ConfirmDialog, ErrorAlert, PageHeading, SelectField, Status, TextField, type Option } from '../components/ui';
+import { useAction } from '../components/useAction';
 
 /** The roles a user created at first sign-in may get: never Owner. */
 const ROLES: Option[] = [
@@ -18,11 +19,11 @@ const ROLES: Option[] = [
 export function SsoSettings({ tenantId }: { tenantId: string }) {
   const [config, setConfig] = useState<SsoConfig | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
-  const [error, setError] = useState<unknown>(null);
+  const saving = useAction();
+  const removal = useAction();
+  const busy = saving.busy || removal.busy;
   const [message, setMessage] = useState('');
-  const [busy, setBusy] = useState(false);
   const [removing, setRemoving] = useState(false);
-  const [removeError, setRemoveError] = useState<unknown>(null);
   const ids = { redirect: useId() };
 
   useEffect(() => {
@@ -46,47 +47,36 @@ export function SsoSettings({ tenantId }: { tenantId: string }) {
       .map((d) => d.trim().toLowerCase())
       .filter(Boolean);
     if (domains.length === 0) {
-      setError(new InputError('List at least one email domain, for example example.com.'));
+      saving.setError(new InputError('List at least one email domain, for example example.com.'));
       return;
     }
-    setBusy(true);
-    setError(null);
     setMessage('Checking the identity provider…');
-    try {
-      const saved = await ssoApi.save(tenantId, {
-        issuer: String(data.get('issuer') ?? '').trim(),
-        client_id: String(data.get('client_id') ?? '').trim(),
-        ...(secret ? { client_secret: secret } : {}),
-        allowed_domains: domains,
-        enabled: data.get('enabled') === 'on',
-        default_role: String(data.get('default_role') ?? 'member'),
-        link_existing_accounts: data.get('link_existing_accounts') === 'on',
-        ...(config.version ? { version: config.version } : {}),
-      });
-      setConfig(saved);
-      setMessage(saved.enabled ? 'Saved. Members of the allowed domains can now sign in with single sign-on.' : 'Saved. Single sign-on is turned off.');
-    } catch (err) {
-      setMessage('');
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    await saving.run(
+      async () => {
+        const saved = await ssoApi.save(tenantId, {
+          issuer: String(data.get('issuer') ?? '').trim(),
+          client_id: String(data.get('client_id') ?? '').trim(),
+          ...(secret ? { client_secret: secret } : {}),
+          allowed_domains: domains,
+          enabled: data.get('enabled') === 'on',
+          default_role: String(data.get('default_role') ?? 'member') as SsoConfigInput['default_role'],
+          link_existing_accounts: data.get('link_existing_accounts') === 'on',
+          ...(config.version ? { version: config.version } : {}),
+        });
+        setConfig(saved);
+        setMessage(saved.enabled ? 'Saved. Members of the allowed domains can now sign in with single sign-on.' : 'Saved. Single sign-on is turned off.');
+      },
+      () => setMessage(''),
+    );
   }
 
-  async function remove() {
-    setBusy(true);
-    setRemoveError(null);
-    try {
+  const remove = () =>
+    removal.run(async () => {
       await ssoApi.remove(tenantId);
       setConfig(await ssoApi.get(tenantId));
       setRemoving(false);
       setMessage('Single sign-on removed. Users sign in with their passwords.');
-    } catch (err) {
-      setRemoveError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   return (
     <>
@@ -104,7 +94,7 @@ export function SsoSettings({ tenantId }: { tenantId: string }) {
             <input id={ids.redirect} type="text" readOnly value={config.redirect_uri} onFocus={(e) => e.currentTarget.select()} />
           </div>
           <form key={config.version ?? 0} className="form" onSubmit={(e) => void save(e)}>
-            <ErrorAlert error={error} />
+            <ErrorAlert error={saving.error} />
             <TextField label="Issuer URL" name="issuer" type="url" defaultValue={config.issuer ?? ''} placeholder="https://login.example.com" hint="Exactly as the provider’s discovery document states it." />
             <TextField label="Client ID" name="client_id" defaultValue={config.client_id ?? ''} autoComplete="off" />
             <TextField
@@ -151,7 +141,7 @@ export function SsoSettings({ tenantId }: { tenantId: string }) {
         title="Remove single sign-on?"
         confirmLabel="Remove"
         busy={busy}
-        error={removeError}
+        error={removal.error}
         onConfirm={() => void remove()}
         onCancel={() => setRemoving(false)}
       >

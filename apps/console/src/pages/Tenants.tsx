@@ -16,7 +16,8 @@ import {
   TextField,
   Time,
   type Column,
-} from '../ui';
+} from '../components/ui';
+import { useAction } from '../components/useAction';
 
 const STATUS_FILTER = [
   { value: '', label: 'Every status' },
@@ -27,32 +28,25 @@ const STATUS_FILTER = [
 /** Platform operators: every tenant, creating one, suspending and reactivating; Support: acting as a user. */
 export function Tenants({ me, onImpersonating }: { me: Me; onImpersonating: () => Promise<void> }) {
   const [status, setStatus] = useState('');
-  const list = usePaged((cursor) => api.listTenants({ ...(cursor ? { cursor } : {}), ...(status ? { status } : {}) }), `tenants\u0000${status}`);
+  const list = usePaged((cursor) => api.listTenants({ ...(cursor ? { cursor } : {}), ...(status ? { status: status as Tenant['status'] } : {}) }), `tenants\u0000${status}`);
   const listRef = useRef<HTMLDivElement>(null);
   const [creating, setCreating] = useState(false);
   const [message, setMessage] = useState('');
   const [changing, setChanging] = useState<Tenant | null>(null);
-  const [changeBusy, setChangeBusy] = useState(false);
-  const [changeError, setChangeError] = useState<unknown>(null);
+  const statusChange = useAction();
   const [impersonating, setImpersonating] = useState<Tenant | null>(null);
   const write = can(me, 'platform.tenants.write');
   const impersonate = can(me, 'platform.impersonate');
 
   async function confirmStatusChange() {
     if (!changing) return;
-    setChangeBusy(true);
-    setChangeError(null);
-    try {
+    await statusChange.run(async () => {
       const updated = changing.status === 'suspended' ? await api.reactivateTenant(changing.id) : await api.suspendTenant(changing.id);
       setMessage(`${updated.name} is ${updated.status}.`);
       setChanging(null);
       list.reload();
       listRef.current?.focus();
-    } catch (err) {
-      setChangeError(err);
-    } finally {
-      setChangeBusy(false);
-    }
+    });
   }
 
   const columns: Column<Tenant>[] = [
@@ -73,7 +67,7 @@ export function Tenants({ me, onImpersonating }: { me: Me; onImpersonating: () =
               type="button"
               className={t.status === 'suspended' ? 'button button--small' : 'button button--small button--danger-outline'}
               onClick={() => {
-                setChangeError(null);
+                statusChange.setError(null);
                 setChanging(t);
               }}
             >
@@ -133,8 +127,8 @@ export function Tenants({ me, onImpersonating }: { me: Me; onImpersonating: () =
         open={changing !== null}
         title={suspending ? 'Suspend tenant' : 'Reactivate tenant'}
         confirmLabel={suspending ? 'Suspend' : 'Reactivate'}
-        busy={changeBusy}
-        error={changeError}
+        busy={statusChange.busy}
+        error={statusChange.error}
         onConfirm={() => void confirmStatusChange()}
         onCancel={() => setChanging(null)}
       >
@@ -162,28 +156,22 @@ export function Tenants({ me, onImpersonating }: { me: Me; onImpersonating: () =
 }
 
 function TenantForm({ onSubmit, onCancel }: { onSubmit: (input: NewTenant) => Promise<void>; onCancel: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     if (busy) return;
     const data = new FormData(e.currentTarget);
     const text = (key: string) => String(data.get(key) ?? '').trim();
-    const input: NewTenant = { name: text('name'), slug: text('slug').toLowerCase(), region: text('region'), owner: { email: text('owner_email') } };
+    const input: NewTenant = { name: text('name'), slug: text('slug').toLowerCase(), region: text('region') as NewTenant['region'], owner: { email: text('owner_email') } };
     if (text('plan')) input.plan = text('plan');
     if (text('owner_name')) input.owner.name = text('owner_name');
     const password = String(data.get('owner_password') ?? '');
     if (password) input.owner.password = password;
     if (!input.name || !input.slug || !input.owner.email) return setError(new InputError('Enter a name, a slug and the Owner’s email.'));
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await onSubmit(input);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -226,8 +214,7 @@ function TenantForm({ onSubmit, onCancel }: { onSubmit: (input: NewTenant) => Pr
 
 /** Support staff (FR-RBAC-005): a reason is required; the session lasts 30 minutes and cannot be renewed. */
 function ImpersonationForm({ tenant, onStarted, onCancel }: { tenant: Tenant; onStarted: () => Promise<void>; onCancel: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -237,16 +224,11 @@ function ImpersonationForm({ tenant, onStarted, onCancel }: { tenant: Tenant; on
     const reason = String(data.get('reason') ?? '').trim();
     const ticket = String(data.get('ticket_id') ?? '').trim();
     if (!userId || reason.length < 10) return setError(new InputError('Enter the user’s id and a reason of at least 10 characters.'));
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const session = await api.startImpersonation({ tenant_id: tenant.id, user_id: userId, reason, ...(ticket ? { ticket_id: ticket } : {}) });
       beginImpersonation(session);
       await onStarted();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -3,7 +3,8 @@ import { api, InputError, type Me, type Unit } from '../api';
 import { useLoaded } from '../paged';
 import { can } from '../screens';
 import { unitOptions } from '../lookups';
-import { ConfirmDialog, Dialog, ErrorAlert, FormPanel, PageHeading, SelectField, Status, TextField } from '../ui';
+import { ConfirmDialog, Dialog, ErrorAlert, FormPanel, PageHeading, SelectField, Status, TextField } from '../components/ui';
+import { useAction } from '../components/useAction';
 
 /** Organization units (sites, departments) as a tree; roles can be assigned in one unit. */
 export function Units({ me, tenantId }: { me: Me; tenantId: string }) {
@@ -11,8 +12,7 @@ export function Units({ me, tenantId }: { me: Me; tenantId: string }) {
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<Unit | null>(null);
   const [deleting, setDeleting] = useState<Unit | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
-  const [deleteError, setDeleteError] = useState<unknown>(null);
+  const deletion = useAction();
   const [message, setMessage] = useState('');
   const listRef = useRef<HTMLDivElement>(null);
   const manage = can(me, 'units.manage');
@@ -20,19 +20,13 @@ export function Units({ me, tenantId }: { me: Me; tenantId: string }) {
 
   async function confirmDelete() {
     if (!deleting) return;
-    setDeleteBusy(true);
-    setDeleteError(null);
-    try {
+    await deletion.run(async () => {
       await api.deleteUnit(tenantId, deleting.id);
       setMessage(`Unit “${deleting.name}” deleted.`);
       setDeleting(null);
       units.reload();
       listRef.current?.focus();
-    } catch (err) {
-      setDeleteError(err);
-    } finally {
-      setDeleteBusy(false);
-    }
+    });
   }
 
   function renderLevel(parentId: string | null) {
@@ -53,7 +47,7 @@ export function Units({ me, tenantId }: { me: Me; tenantId: string }) {
                     type="button"
                     className="button button--small button--danger-outline"
                     onClick={() => {
-                      setDeleteError(null);
+                      deletion.setError(null);
                       setDeleting(u);
                     }}
                   >
@@ -117,8 +111,8 @@ export function Units({ me, tenantId }: { me: Me; tenantId: string }) {
         open={deleting !== null}
         title="Delete unit"
         confirmLabel="Delete unit"
-        busy={deleteBusy}
-        error={deleteError}
+        busy={deletion.busy}
+        error={deletion.error}
         onConfirm={() => void confirmDelete()}
         onCancel={() => setDeleting(null)}
       >
@@ -157,8 +151,7 @@ function UnitForm({
   onSubmit: (input: { name: string; parent_id: string | null }) => Promise<void>;
   onCancel: () => void;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
   const parents = [{ value: '', label: 'None (top level)' }, ...unitOptions(units, unit ? subtree(units, unit.id) : new Set())];
 
   async function submit(e: FormEvent<HTMLFormElement>) {
@@ -168,14 +161,9 @@ function UnitForm({
     const name = String(data.get('name') ?? '').trim();
     const parent = String(data.get('parent_id') ?? '');
     if (!name) return setError(new InputError('Enter a name for the unit.'));
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await onSubmit({ name, parent_id: parent || null });
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -1,9 +1,10 @@
 import { useId, useRef, useState, type FormEvent } from 'react';
 import { api, InputError, type Me, type User, type UserFilters } from '../api';
 import { roleOptions, unitOptions, useRolesAndUnits } from '../lookups';
+import { useAction } from '../components/useAction';
 import { usePaged } from '../paged';
 import { can } from '../screens';
-import { Badge, ConfirmDialog, DataList, Dialog, ErrorAlert, LoadMore, PageHeading, SelectField, Status, Time, type Column, type Option } from '../ui';
+import { Badge, ConfirmDialog, DataList, Dialog, ErrorAlert, LoadMore, PageHeading, SelectField, Status, Time, type Column, type Option } from '../components/ui';
 
 const STATUSES: Option[] = [
   { value: '', label: 'Any status' },
@@ -22,8 +23,7 @@ export function Users({ me, tenantId }: { me: Me; tenantId: string }) {
   const [message, setMessage] = useState('');
   const [changingRole, setChangingRole] = useState<User | null>(null);
   const [action, setAction] = useState<UserAction | null>(null);
-  const [actionBusy, setActionBusy] = useState(false);
-  const [actionError, setActionError] = useState<unknown>(null);
+  const userAction = useAction();
   const listRef = useRef<HTMLDivElement>(null);
   const searchId = useId();
   const manage = can(me, 'users.manage');
@@ -31,21 +31,20 @@ export function Users({ me, tenantId }: { me: Me; tenantId: string }) {
   function applyFilters(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const data = new FormData(e.currentTarget);
-    const next: UserFilters = {};
+    // The choices of the form are the API's values.
+    const next: Record<string, string> = {};
     for (const key of ['q', 'status', 'role_id', 'unit_id'] as const) {
       const value = String(data.get(key) ?? '').trim();
       if (value) next[key] = value;
     }
     setMessage('');
-    setFilters(next);
+    setFilters(next as UserFilters);
   }
 
   async function confirmAction() {
     if (!action) return;
     const { user, kind } = action;
-    setActionBusy(true);
-    setActionError(null);
-    try {
+    await userAction.run(async () => {
       if (kind === 'delete') await api.deleteUser(tenantId, user);
       else if (kind === 'disable') await api.disableUser(tenantId, user.id);
       else await api.enableUser(tenantId, user.id);
@@ -53,11 +52,7 @@ export function Users({ me, tenantId }: { me: Me; tenantId: string }) {
       setAction(null);
       list.reload();
       listRef.current?.focus();
-    } catch (err) {
-      setActionError(err);
-    } finally {
-      setActionBusy(false);
-    }
+    });
   }
 
   const columns: Column<User>[] = [
@@ -97,7 +92,7 @@ export function Users({ me, tenantId }: { me: Me; tenantId: string }) {
               type="button"
               className="button button--small"
               onClick={() => {
-                setActionError(null);
+                userAction.setError(null);
                 setAction({ user: u, kind: u.status === 'disabled' ? 'enable' : 'disable' });
               }}
             >
@@ -108,7 +103,7 @@ export function Users({ me, tenantId }: { me: Me; tenantId: string }) {
               type="button"
               className="button button--small button--danger-outline"
               onClick={() => {
-                setActionError(null);
+                userAction.setError(null);
                 setAction({ user: u, kind: 'delete' });
               }}
             >
@@ -185,8 +180,8 @@ export function Users({ me, tenantId }: { me: Me; tenantId: string }) {
         open={action !== null}
         title={action ? `${action.kind.charAt(0).toUpperCase()}${action.kind.slice(1)} ${action.user.email}` : ''}
         confirmLabel={action ? `${action.kind.charAt(0).toUpperCase()}${action.kind.slice(1)} user` : ''}
-        busy={actionBusy}
-        error={actionError}
+        busy={userAction.busy}
+        error={userAction.error}
         onConfirm={() => void confirmAction()}
         onCancel={() => setAction(null)}
       >
@@ -208,8 +203,7 @@ function ChangeRoleForm({
   onSubmit: (input: { role_id: string; unit_id: string | null }) => Promise<void>;
   onCancel: () => void;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -218,14 +212,9 @@ function ChangeRoleForm({
     const roleId = String(data.get('role_id') ?? '');
     const unitId = String(data.get('unit_id') ?? '');
     if (!roleId) return setError(new InputError('Choose a role.'));
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await onSubmit({ role_id: roleId, unit_id: unitId || null });
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   }
 
   return (

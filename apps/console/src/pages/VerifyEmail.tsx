@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
-import { ApiError, confirmEmailLink, hasSession, InputError } from '../api';
+import { confirmEmailLink, hasSession, InputError, ProblemError } from '../api';
 import { hashParams } from '../screens';
-import { ErrorAlert, PageHeading, Status } from '../ui';
+import { ErrorAlert, PageHeading, Status } from '../components/ui';
 
 /**
  * The page a verification email links to (#/verify-email?token=…): it confirms the link at once.
@@ -21,7 +21,7 @@ export function VerifyEmail({ onVerified }: { onVerified: () => Promise<void> })
       () => setState('verified'),
       (err: unknown) => {
         setError(err);
-        setState(err instanceof ApiError && err.status === 410 ? 'invalid' : 'failed');
+        setState(err instanceof ProblemError && err.status === 410 ? 'invalid' : 'failed');
       },
     );
   }, [token]);

@@ -1,11 +1,13 @@
 import { useId, useState, type FormEvent } from 'react';
-import { ApiError, enrolTotpAtSignIn, mfaWebauthnOptions, verifyMfa, type MfaChallenge, type TotpEnrolment } from '../api';
-import { ErrorAlert, PageHeading } from '../ui';
+import { enrolTotpAtSignIn, problemOf, mfaWebauthnOptions, verifyMfa, type MfaChallenge, type TotpEnrolment } from '../api';
+import { ErrorAlert, PageHeading } from './ui';
 import { readTotpCode, RecoveryCodes, SecondFactorForm, TotpSetup } from './MfaParts';
+import { useAction } from './useAction';
 
 /** The challenge can no longer be answered (expired, used up): the sign-in starts over. */
 function isSpent(err: unknown): boolean {
-  return err instanceof ApiError && (err.type === '/problems/mfa-challenge-invalid' || (err.type === '/problems/mfa-code-invalid' && err.problem.attempts_left === 0));
+  const problem = problemOf(err);
+  return problem?.type === '/problems/mfa-challenge-invalid' || (problem?.type === '/problems/mfa-code-invalid' && problem.attempts_left === 0);
 }
 
 /**
@@ -71,35 +73,18 @@ function EnrolAtSignIn({
   onCancel: () => void;
 }) {
   const [enrolment, setEnrolment] = useState<TotpEnrolment | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const codeId = useId();
 
-  async function start() {
-    if (busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      setEnrolment(await enrolTotpAtSignIn(challenge.challenge_token));
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
-  }
+  const start = () => run(async () => setEnrolment(await enrolTotpAtSignIn(challenge.challenge_token)));
 
-  async function confirm(e: FormEvent<HTMLFormElement>) {
+  function confirm(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
-    if (busy) return;
     const value = new FormData(e.currentTarget).get('code');
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const { recovery_codes } = await verifyMfa(challenge.challenge_token, { totp_code: readTotpCode(value) });
       await onEnrolled(recovery_codes);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -117,7 +102,7 @@ function EnrolAtSignIn({
           </button>
         </div>
       ) : (
-        <form className="form" onSubmit={(e) => void confirm(e)} noValidate>
+        <form className="form" onSubmit={confirm} noValidate>
           <TotpSetup enrolment={enrolment} />
           <div className="field">
             <label htmlFor={codeId}>Code from your authenticator app</label>

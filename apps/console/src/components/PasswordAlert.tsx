@@ -1,5 +1,5 @@
 import { useId, type Ref } from 'react';
-import { ApiError, errorMessage } from '../api';
+import { errorMessage, problemOf } from '../api';
 
 /**
  * The new password and its repetition, as every form that sets a password asks for them (sign-up
@@ -55,7 +55,8 @@ export function NewPasswordFields({
  */
 export function PasswordAlert({ error }: { error: unknown }) {
   const msg = error ? errorMessage(error) : null;
-  const rules = error instanceof ApiError ? error.unmetRules : [];
+  const unmet = problemOf(error)?.unmet_rules;
+  const rules = Array.isArray(unmet) ? unmet : [];
   return (
     <div role="alert" className={msg ? 'alert' : 'alert alert--empty'}>
       {msg && (

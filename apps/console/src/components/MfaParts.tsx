@@ -1,8 +1,9 @@
 import { browserSupportsWebAuthn, startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { toDataURL } from 'qrcode';
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { InputError, type MfaMethod, type SecondFactor, type TotpEnrolment } from '../api';
-import { ErrorAlert } from '../ui';
+import { InputError, webauthnJson, type MfaMethod, type SecondFactor, type TotpEnrolment } from '../api';
+import { ErrorAlert } from './ui';
+import { useAction } from './useAction';
 
 /** A 6-digit code as authenticator apps show it; spaces are forgiven. */
 export function readTotpCode(value: FormDataEntryValue | null): string {
@@ -31,8 +32,7 @@ export function SecondFactorForm({
   const passkeys = methods.includes('webauthn') && browserSupportsWebAuthn();
   const primary = methods.includes('totp') ? 'totp' : passkeys ? 'passkey' : 'recovery_code';
   const [mode, setMode] = useState<'totp' | 'passkey' | 'recovery_code'>(primary);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run: runAction } = useAction();
   const inputRef = useRef<HTMLInputElement>(null);
   const ids = { code: useId(), hint: useId() };
 
@@ -40,19 +40,14 @@ export function SecondFactorForm({
     inputRef.current?.focus();
   }, [mode]);
 
-  async function run(factor: () => Promise<SecondFactor>) {
-    if (busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await onSubmit(await factor());
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-      inputRef.current?.focus();
-      inputRef.current?.select();
-    }
-  }
+  const run = (factor: () => Promise<SecondFactor>) =>
+    runAction(
+      async () => onSubmit(await factor()),
+      () => {
+        inputRef.current?.focus();
+        inputRef.current?.select();
+      },
+    );
 
   function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -61,7 +56,7 @@ export function SecondFactorForm({
   }
 
   const usePasskey = () =>
-    run(async () => ({ webauthn: await startAuthentication({ optionsJSON: (await passkeyOptions()) as PublicKeyCredentialRequestOptionsJSON }) }));
+    run(async () => ({ webauthn: webauthnJson(await startAuthentication({ optionsJSON: (await passkeyOptions()) as PublicKeyCredentialRequestOptionsJSON })) }));
 
   return (
     <form className="form" onSubmit={submit} noValidate>

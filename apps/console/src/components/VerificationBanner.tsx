@@ -1,7 +1,8 @@
 import { useId, useState, type FormEvent } from 'react';
 import { verificationApi, type Me } from '../api';
-import { ErrorAlert, Status, TextField } from '../ui';
+import { ErrorAlert, Status, TextField } from './ui';
 import { PhoneVerification } from './PhoneVerification';
+import { useAction } from './useAction';
 
 /**
  * Shown to a signed-in user who must verify something first (FR-VER-001, FR-VER-002): every other
@@ -10,8 +11,7 @@ import { PhoneVerification } from './PhoneVerification';
  */
 export function VerificationBanner({ me, onVerified }: { me: Me; onVerified: () => Promise<void> }) {
   const headingId = useId();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const [status, setStatus] = useState('');
 
   if (me.verification_required === 'phone') {
@@ -26,33 +26,20 @@ export function VerificationBanner({ me, onVerified }: { me: Me; onVerified: () 
     );
   }
 
-  async function resend() {
-    if (busy) return;
-    setBusy(true);
-    setError(null);
-    try {
+  const resend = () =>
+    run(async () => {
       await verificationApi.sendEmail();
       setStatus(`We sent a new email to ${me.email}.`);
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
-  }
+    });
 
-  async function confirm(e: FormEvent<HTMLFormElement>) {
+  function confirm(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
-    if (busy) return;
     const code = String(new FormData(e.currentTarget).get('code') ?? '').trim();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       await verificationApi.confirmEmailCode(code);
       setStatus('Your email address is verified.');
       await onVerified();
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
+    });
   }
 
   return (
@@ -66,7 +53,7 @@ export function VerificationBanner({ me, onVerified }: { me: Me; onVerified: () 
       </p>
       <Status>{status}</Status>
       <ErrorAlert error={error} />
-      <form className="form" onSubmit={(e) => void confirm(e)}>
+      <form className="form" onSubmit={confirm}>
         <TextField label="Code from the email" name="code" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" maxLength={6} hint="6 digits" />
         <div className="actions">
           <button type="submit" className="button button--primary" aria-disabled={busy || undefined}>

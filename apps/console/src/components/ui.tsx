@@ -8,7 +8,7 @@ import {
   type RefObject,
   type SelectHTMLAttributes,
 } from 'react';
-import { errorMessage } from './api';
+import { errorMessage } from '../api';
 
 /**
  * Live error region. The role="alert" container is always rendered so screen readers

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
-import { ErrorAlert, Status } from '../ui';
+import { ErrorAlert, Status } from './ui';
+import { useAction } from './useAction';
 
 /**
  * One organization setting: loads the current value, saves it, and keeps what to announce (a
@@ -8,9 +9,9 @@ import { ErrorAlert, Status } from '../ui';
  */
 export function useSetting<T>(load: () => Promise<T>) {
   const [value, setValue] = useState<T | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
   const [status, setStatus] = useState('');
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   /** Changes after each save, so the form is drawn again from the saved value. */
   const [saves, setSaves] = useState(0);
 
@@ -18,7 +19,7 @@ export function useSetting<T>(load: () => Promise<T>) {
     let cancelled = false;
     load().then(
       (loaded) => !cancelled && setValue(loaded),
-      (err: unknown) => !cancelled && setError(err),
+      (err: unknown) => !cancelled && setLoadError(err),
     );
     return () => {
       cancelled = true;
@@ -26,23 +27,20 @@ export function useSetting<T>(load: () => Promise<T>) {
   }, [load]);
 
   /** Runs `build` (which may throw an InputError) and saves its result; nothing is sent when it throws. */
-  const save = useCallback(async (build: () => Promise<T>, saved: (value: T) => string) => {
-    setBusy(true);
-    setError(null);
-    setStatus('');
-    try {
-      const next = await build();
-      setValue(next);
-      setSaves((n) => n + 1);
-      setStatus(saved(next));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }, []);
+  const save = useCallback(
+    async (build: () => Promise<T>, saved: (value: T) => string) => {
+      setStatus('');
+      await run(async () => {
+        const next = await build();
+        setValue(next);
+        setSaves((n) => n + 1);
+        setStatus(saved(next));
+      });
+    },
+    [run],
+  );
 
-  return { value, error, status, busy, saves, save };
+  return { value, error: error ?? loadError, status, busy, saves, save };
 }
 
 /** A titled panel holding one setting's form, with its status and alert regions. */

@@ -1,8 +1,9 @@
 import { browserSupportsWebAuthn, startRegistration, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { mfaApi, type MfaFactor, type TotpEnrolment } from '../api';
-import { ConfirmDialog, DateTime, ErrorAlert, None, Status } from '../ui';
+import { mfaApi, webauthnJson, type MfaFactor, type TotpEnrolment } from '../api';
+import { ConfirmDialog, DateTime, ErrorAlert, None, Status } from './ui';
 import { readTotpCode, RecoveryCodes, TotpSetup } from './MfaParts';
+import { useAction } from './useAction';
 
 const KIND_LABELS = { totp: 'Authenticator app', webauthn: 'Passkey' } as const;
 
@@ -15,9 +16,10 @@ export function MfaSettings({ disabled }: { disabled: boolean }) {
   const [factors, setFactors] = useState<MfaFactor[]>([]);
   const [remaining, setRemaining] = useState(0);
   const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<unknown>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
   const [status, setStatus] = useState('');
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
+  const busy = action.busy;
   const [enrolment, setEnrolment] = useState<TotpEnrolment | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
   const [removing, setRemoving] = useState<MfaFactor | null>(null);
@@ -31,9 +33,9 @@ export function MfaSettings({ disabled }: { disabled: boolean }) {
       const state = await mfaApi.status();
       setFactors(state.factors.filter((f) => f.status === 'active'));
       setRemaining(state.recovery_codes_remaining);
-      setError(null);
+      setLoadError(null);
     } catch (err) {
-      setError(err);
+      setLoadError(err);
     }
     setLoading(false);
   }, []);
@@ -42,17 +44,10 @@ export function MfaSettings({ disabled }: { disabled: boolean }) {
     void load();
   }, [load]);
 
-  async function act(work: () => Promise<void>) {
-    if (busy) return;
-    setBusy(true);
-    setError(null);
+  function act(work: () => Promise<void>) {
+    if (busy) return Promise.resolve(false);
     setStatus('');
-    try {
-      await work();
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
+    return action.run(work);
   }
 
   const startTotp = () => act(async () => setEnrolment(await mfaApi.startTotp()));
@@ -73,7 +68,7 @@ export function MfaSettings({ disabled }: { disabled: boolean }) {
     act(async () => {
       const options = (await mfaApi.passkeyOptions()) as PublicKeyCredentialCreationOptionsJSON;
       const response = await startRegistration({ optionsJSON: options });
-      const result = await mfaApi.registerPasskey(passkeyName.trim() || 'Passkey', response);
+      const result = await mfaApi.registerPasskey(passkeyName.trim() || 'Passkey', webauthnJson(response));
       setPasskeyName('');
       setStatus(`The passkey “${result.factor.name}” is added.`);
       if (result.recovery_codes) setCodes(result.recovery_codes);
@@ -115,7 +110,7 @@ export function MfaSettings({ disabled }: { disabled: boolean }) {
               : 'Add a second factor so that a stolen password is not enough to sign in as you.'}
           </p>
           <Status>{status}</Status>
-          <ErrorAlert error={error} />
+          <ErrorAlert error={action.error ?? loadError} />
           {codes && <RecoveryCodes codes={codes} onDone={() => setCodes(null)} />}
           {loading && factors.length === 0 ? (
             <p className="status">Loading…</p>

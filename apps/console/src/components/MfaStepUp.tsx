@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { mfaApi, onStepUpRequired, stepUp, type MfaMethod } from '../api';
-import { Dialog, ErrorAlert } from '../ui';
+import { Dialog, ErrorAlert } from './ui';
 import { SecondFactorForm } from './MfaParts';
 
 /**

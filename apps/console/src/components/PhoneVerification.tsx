@@ -1,6 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { verificationApi, type CodeChannel, type Me } from '../api';
-import { ErrorAlert, SelectField, Status, TextField } from '../ui';
+import { ErrorAlert, SelectField, Status, TextField } from './ui';
+import { useAction } from './useAction';
 
 const CHANNELS = [
   { value: 'sms', label: 'Text message (SMS)' },
@@ -15,45 +16,32 @@ const CHANNELS = [
 export function PhoneVerification({ me, onVerified, headingLevel = 2 }: { me: Me; onVerified: () => Promise<void>; headingLevel?: 2 | 3 }) {
   const [current, setCurrent] = useState({ phone: me.phone, verified: me.phone_verified });
   const [sentTo, setSentTo] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const [status, setStatus] = useState('');
   const headingId = useId();
   const Heading = headingLevel === 2 ? 'h2' : 'h3';
 
-  async function sendCode(e: FormEvent<HTMLFormElement>) {
+  function sendCode(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
-    if (busy) return;
     const data = new FormData(e.currentTarget);
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const sent = await verificationApi.setPhone(String(data.get('phone') ?? ''), String(data.get('channel') ?? 'sms') as CodeChannel);
       setSentTo(sent.phone);
       setCurrent({ phone: sent.phone, verified: false });
       setStatus(`A code was sent. It works for ${Math.round(sent.expires_in / 60)} minutes.`);
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
+    });
   }
 
-  async function verify(e: FormEvent<HTMLFormElement>) {
+  function verify(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
-    if (busy) return;
     const code = String(new FormData(e.currentTarget).get('code') ?? '').trim();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       await verificationApi.verifyPhone(code);
       setSentTo(null);
       setCurrent((was) => ({ ...was, verified: true }));
       setStatus('Your phone number is verified.');
       await onVerified();
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
+    });
   }
 
   return (
@@ -74,7 +62,7 @@ export function PhoneVerification({ me, onVerified, headingLevel = 2 }: { me: Me
       <Status>{status}</Status>
       <ErrorAlert error={error} />
       {sentTo ? (
-        <form className="form" onSubmit={(e) => void verify(e)}>
+        <form className="form" onSubmit={verify}>
           <TextField label={`Code sent for ${sentTo}`} name="code" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" maxLength={6} hint="6 digits" />
           <div className="actions">
             <button type="submit" className="button button--primary" aria-disabled={busy || undefined}>
@@ -86,7 +74,7 @@ export function PhoneVerification({ me, onVerified, headingLevel = 2 }: { me: Me
           </div>
         </form>
       ) : (
-        <form className="form" onSubmit={(e) => void sendCode(e)}>
+        <form className="form" onSubmit={sendCode}>
           <TextField label="Phone number" name="phone" type="tel" autoComplete="tel" defaultValue={current.phone ?? ''} hint="In international form, e.g. +14155550123" />
           <SelectField label="Send the code by" name="channel" options={CHANNELS} defaultValue="sms" />
           <div className="actions">
