@@ -40,8 +40,13 @@ export interface Database {
    * before there is a caller, provisioning, key checks, a user's own rows, tenant-wide settings.
    */
   withWholeTenant<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
-  /** Runs fn in one transaction as the platform role (tenants, operators, platform audit chain). */
-  withPlatform<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn in one transaction as the platform role (tenants, operators, platform audit chain). A
+   * platform action that must change one tenant's rows atomically with its own (provisioning,
+   * suspension, an operator's change recorded in the tenant's audit chain) ends in that tenant
+   * with `continueInTenant`.
+   */
+  withPlatform<T>(fn: (tx: Tx, transaction: PlatformTransaction) => Promise<T>): Promise<T>;
   /** Raw SQL on the owner connection, every statement's rows returned (the job queue's adapter). */
   ownerExecute: RawExecute;
   /** CAUTION: one dedicated owner connection for fn (session-level locks, migrations). */
@@ -53,6 +58,15 @@ export interface Database {
    */
   listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+export interface PlatformTransaction {
+  /**
+   * CAUTION: switches this platform transaction into one tenant's context (every unit) for the
+   * rest of it: everything after runs as the app role in that tenant, which cannot switch back,
+   * so the platform's own rows are written first.
+   */
+  continueInTenant(tenantId: string): Promise<void>;
 }
 
 export interface DatabaseOptions {
@@ -163,15 +177,17 @@ async function inTransaction<T>(db: Kysely<DB>, opening: string, fn: (tx: Tx) =>
   });
 }
 
-/**
- * CAUTION: switches an open platform transaction into one tenant's context, for the few
- * platform actions that must create tenant rows atomically with platform rows (provisioning a
- * tenant with its first Owner). Everything after this call runs as the app role in that tenant.
- */
-export async function enterTenantContext(tx: Tx, tenantId: string): Promise<void> {
+async function continueInTenant(tx: Tx, tenantId: string): Promise<void> {
   if (!UUID.test(tenantId)) throw new Error('tenant id must be a UUID');
   // One round trip: set_config('role', …) is SET LOCAL ROLE in function form.
   await sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('app.unit_ids', '*', true), set_config('role', 'tsv_app', true)`.execute(tx);
+}
+
+export const enterTenantContext = continueInTenant;
+
+/** A platform transaction's fn, handed the way to continue in a tenant's context. */
+function platformWork<T>(fn: (tx: Tx, transaction: PlatformTransaction) => Promise<T>): (tx: Tx) => Promise<T> {
+  return (tx) => fn(tx, { continueInTenant: (tenantId) => continueInTenant(tx, tenantId) });
 }
 
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
@@ -199,7 +215,7 @@ async function createEmbeddedDatabase(options: DatabaseOptions): Promise<Databas
     owner: kysely,
     withTenant: async (ctx, fn) => scoped(kysely, openTransaction('tsv_app', scopeOf(ctx), timeout), fn),
     withWholeTenant: async (tenantId, fn) => scoped(kysely, openTransaction('tsv_app', { tenantId, units: 'all' }, timeout), fn),
-    withPlatform: (fn) => scoped(kysely, openTransaction('tsv_platform', null, timeout), fn),
+    withPlatform: (fn) => scoped(kysely, openTransaction('tsv_platform', null, timeout), platformWork(fn)),
     ownerExecute: (text, values) => lock.run(() => execute(text, values)),
     withOwnerSession: (fn) => lock.run(() => fn(execute)),
     listen: sharedListeners(async (channel, onMessage) => {
@@ -299,7 +315,7 @@ async function createServerDatabase(options: DatabaseOptions): Promise<Database>
     owner,
     withTenant: async (ctx, fn) => scoped(app, openTransaction('tsv_app', scopeOf(ctx), timeout), fn),
     withWholeTenant: async (tenantId, fn) => scoped(app, openTransaction('tsv_app', { tenantId, units: 'all' }, timeout), fn),
-    withPlatform: (fn) => scoped(app, openTransaction('tsv_platform', null, timeout), fn),
+    withPlatform: (fn) => scoped(app, openTransaction('tsv_platform', null, timeout), platformWork(fn)),
     ownerExecute: (text, values) => rawQuery(ownerPool, text, values),
     withOwnerSession: async (fn) => {
       const client = await ownerPool.connect();

@@ -1,6 +1,6 @@
 import { recordAudit, recordSecurityEvent } from '../../kernel/audit/audit.ts';
 import { scopeOf, type RequestContext } from '../../kernel/context.ts';
-import { enterTenantContext, isUuid, type Tx } from '../../kernel/db/database.ts';
+import { isUuid, type PlatformTransaction, type Tx } from '../../kernel/db/database.ts';
 import type { FlagValue } from './flags.tables.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage } from '../../kernel/paging.ts';
@@ -116,9 +116,9 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
   const actorId = (ctx: RequestContext) => (isUuid(ctx.actor?.userId) ? ctx.actor.userId : null);
 
   /** Runs a platform change that announces `change`, then applies it on this node. */
-  async function changing<T>(change: FlagChange, work: (tx: Tx) => Promise<T>): Promise<T> {
-    const result = await db.withPlatform(async (tx) => {
-      const value = await work(tx);
+  async function changing<T>(change: FlagChange, work: (tx: Tx, transaction: PlatformTransaction) => Promise<T>): Promise<T> {
+    const result = await db.withPlatform(async (tx, transaction) => {
+      const value = await work(tx, transaction);
       await announceFlagChange(tx, change);
       return value;
     });
@@ -127,8 +127,8 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
   }
 
   /** Also writes a platform change about one tenant into that tenant's own audit chain (last: it switches the role). */
-  async function auditInTenant(tx: Tx, ctx: RequestContext, tenantId: string, event: Omit<Parameters<typeof recordAudit>[2], 'tenantId'>) {
-    await enterTenantContext(tx, tenantId);
+  async function auditInTenant(tx: Tx, transaction: PlatformTransaction, ctx: RequestContext, tenantId: string, event: Omit<Parameters<typeof recordAudit>[2], 'tenantId'>) {
+    await transaction.continueInTenant(tenantId);
     await recordAudit(tx, ctx, { ...event, tenantId });
   }
 
@@ -256,7 +256,7 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
     },
 
     async setOverride(ctx: RequestContext, key: string, input: SetOverrideInput) {
-      const row = await changing({ reload: false, tenantId: input.tenant_id }, async (tx) => {
+      const row = await changing({ reload: false, tenantId: input.tenant_id }, async (tx, transaction) => {
         const flag = await requireFlag(tx, key);
         if (!isValidValue(flag, input.value)) {
           throw new AppError('validation', `value must be ${flag.kind === 'boolean' ? 'true or false' : `one of ${flag.variants.join(', ')}`}.`);
@@ -265,19 +265,19 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
         const saved = await upsertOverride(tx, { tenantId: input.tenant_id, key, value: input.value, setBy: actorId(ctx) });
         const event = { action: 'flag.override_set' as const, resourceType: 'flag', resourceId: key, metadata: { tenant_id: input.tenant_id, value: input.value } };
         await recordAudit(tx, ctx, { ...event, tenantId: null });
-        await auditInTenant(tx, ctx, input.tenant_id, event);
+        await auditInTenant(tx, transaction, ctx, input.tenant_id, event);
         return saved;
       });
       return withIsoDates(row);
     },
 
     async removeOverride(ctx: RequestContext, key: string, tenantId: string) {
-      await changing({ reload: false, tenantId }, async (tx) => {
+      await changing({ reload: false, tenantId }, async (tx, transaction) => {
         await requireFlag(tx, key);
         if (!(await deleteOverride(tx, tenantId, key))) throw new AppError('not-found', 'That organization has no override of this flag.');
         const event = { action: 'flag.override_removed' as const, resourceType: 'flag', resourceId: key, metadata: { tenant_id: tenantId } };
         await recordAudit(tx, ctx, { ...event, tenantId: null });
-        await auditInTenant(tx, ctx, tenantId, event);
+        await auditInTenant(tx, transaction, ctx, tenantId, event);
       });
     },
 
@@ -293,7 +293,7 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
 
     async tripSwitch(ctx: RequestContext, input: TripSwitchInput) {
       const target = switchTarget(input);
-      const row = await changing({ reload: true, tenantId: target.tenantId }, async (tx) => {
+      const row = await changing({ reload: true, tenantId: target.tenantId }, async (tx, transaction) => {
         if (target.tenantId) await requireTenant(tx, target.tenantId);
         const tripped = await tripSwitch(tx, target, { reason: input.reason, by: actorId(ctx) });
         const event = {
@@ -304,7 +304,7 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
           metadata: { name: target.name, tenant_id: target.tenantId, channel: target.channel, reason: input.reason },
         };
         await recordAudit(tx, ctx, { ...event, tenantId: null });
-        if (target.tenantId) await auditInTenant(tx, ctx, target.tenantId, event);
+        if (target.tenantId) await auditInTenant(tx, transaction, ctx, target.tenantId, event);
         return tripped;
       });
       return switchView(row);
@@ -312,7 +312,7 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
 
     async resetSwitch(ctx: RequestContext, input: ResetSwitchInput) {
       const target = switchTarget(input);
-      const row = await changing({ reload: true, tenantId: target.tenantId }, async (tx) => {
+      const row = await changing({ reload: true, tenantId: target.tenantId }, async (tx, transaction) => {
         const current = await findSwitch(tx, target);
         if (!current) throw new AppError('not-found', 'That switch was never tripped.');
         const reset = await resetSwitch(tx, current.id, actorId(ctx));
@@ -324,7 +324,7 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
           metadata: { name: target.name, tenant_id: target.tenantId, channel: target.channel, reason: input.reason ?? '' },
         };
         await recordAudit(tx, ctx, { ...event, tenantId: null });
-        if (target.tenantId) await auditInTenant(tx, ctx, target.tenantId, event);
+        if (target.tenantId) await auditInTenant(tx, transaction, ctx, target.tenantId, event);
         return reset;
       });
       return switchView(row);

@@ -1,6 +1,5 @@
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import type { RequestContext } from '../../kernel/context.ts';
-import { enterTenantContext } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage, type PageQueryType } from '../../kernel/paging.ts';
 import { PLATFORM_JOB_SCOPE, type DeadLetter } from '../../kernel/jobs/jobs.ts';
@@ -41,10 +40,10 @@ export function createDeadLettersService(platform: Platform) {
       if (!deadLetter.replayable) {
         throw new AppError('conflict', 'This job cannot be replayed: it was refused for its tenant, or names no valid tenant or queue.');
       }
-      await db.withPlatform(async (tx) => {
+      await db.withPlatform(async (tx, transaction) => {
         const metadata = { queue: deadLetter.queue, tenant_id: deadLetter.tenantId, error: deadLetter.error };
         await recordAudit(tx, ctx, { tenantId: null, action: 'job.replayed', resourceType: 'job', resourceId: id, metadata });
-        if (deadLetter.tenantId !== null && deadLetter.tenantId !== PLATFORM_JOB_SCOPE) await enterTenantContext(tx, deadLetter.tenantId);
+        if (deadLetter.tenantId !== null && deadLetter.tenantId !== PLATFORM_JOB_SCOPE) await transaction.continueInTenant(deadLetter.tenantId);
         if (!(await found.replay(tx))) throw new AppError('conflict', 'This dead letter was already replayed.');
       });
       await jobs.discardDeadLetter(id);

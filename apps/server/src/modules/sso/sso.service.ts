@@ -5,7 +5,7 @@ import type { RequestContext, SignedInContext } from '../../kernel/context.ts';
 import { scopeOf } from '../../kernel/context.ts';
 import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
-import { enterTenantContext, inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
+import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import type { PlatformRoleColumn } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { recentSecondFactor, stepUpRequired } from '../../kernel/auth/step-up.ts';
@@ -166,10 +166,10 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
 
   /** CAUTION: resolves a login page's organization (platform plane) and reads its SSO settings in its context. */
   async function tenantProvider(slug: string): Promise<ResolvedProvider | null> {
-    return db.withPlatform(async (tx) => {
+    return db.withPlatform(async (tx, transaction) => {
       const tenant = await findTenantBySlug(tx, slug);
       if (!tenant || tenant.status !== 'active') return null;
-      await enterTenantContext(tx, tenant.id);
+      await transaction.continueInTenant(tenant.id);
       const row = await findSsoConfig(tx);
       return row?.enabled ? resolved(tenant.id, row) : null;
     });

@@ -1,7 +1,7 @@
 import { recordAudit, openAuditChain } from '../../kernel/audit/audit.ts';
 import { announceRevocation, withRevocation } from '../../kernel/auth/revocation.ts';
 import type { RequestContext } from '../../kernel/context.ts';
-import { enterTenantContext, type Tx } from '../../kernel/db/database.ts';
+import type { Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, toPage, type PageQueryType } from '../../kernel/paging.ts';
 import { createNotifier } from '../../kernel/notify/notify.ts';
@@ -36,12 +36,12 @@ export function createTenancyService(platform: Platform, identity: IdentityServi
   async function setStatus(ctx: RequestContext, id: string, status: 'active' | 'suspended') {
     const action = status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated';
     const updated = await withRevocation(sessions, { kind: 'tenant', id }, () =>
-      db.withPlatform(async (tx) => {
+      db.withPlatform(async (tx, transaction) => {
         const row = await change(ctx, id, null, { status }, tx);
         await recordAudit(tx, ctx, { tenantId: null, action, resourceType: 'tenant', resourceId: id });
         if (status === 'suspended') {
           // FR-TEN-002: every session of the tenant ends now, on every node.
-          await enterTenantContext(tx, id);
+          await transaction.continueInTenant(id);
           await revokeAllSessions(tx, 'tenant_suspended');
           await announceRevocation(tx, { kind: 'tenant', id });
           await recordAudit(tx, ctx, { tenantId: id, action, resourceType: 'tenant', resourceId: id });
@@ -57,7 +57,7 @@ export function createTenancyService(platform: Platform, identity: IdentityServi
     async create(ctx: RequestContext, input: CreateTenantInput) {
       if (RESERVED_SLUGS.has(input.slug)) throw new AppError('validation', `The slug "${input.slug}" is reserved.`);
       const passwordHash = input.owner.password ? await passwords.hash(input.owner.password) : null;
-      const tenant = await db.withPlatform(async (tx) => {
+      const tenant = await db.withPlatform(async (tx, transaction) => {
         const existing = await tx.selectFrom('tenants').select('id').where('slug', '=', input.slug).executeTakeFirst();
         if (existing) throw new AppError('conflict', 'That slug is taken.');
         const row = await insertTenant(tx, { name: input.name, slug: input.slug, plan: input.plan ?? 'standard', region: input.region });
@@ -68,7 +68,7 @@ export function createTenancyService(platform: Platform, identity: IdentityServi
           resourceId: row.id,
           metadata: { slug: row.slug, region: row.region, plan: row.plan },
         });
-        await enterTenantContext(tx, row.id);
+        await transaction.continueInTenant(row.id);
         await openAuditChain(tx, row.id);
         await recordAudit(tx, ctx, { tenantId: row.id, action: 'tenant.created', resourceType: 'tenant', resourceId: row.id });
         await insertDefaultRoles(tx, row.id);
@@ -129,7 +129,7 @@ export function createTenancyService(platform: Platform, identity: IdentityServi
      * tenant's cached flags, whose plan defaults may differ.
      */
     async changePlan(ctx: RequestContext, tenantId: string, plan: string) {
-      const updated = await db.withPlatform(async (tx) => {
+      const updated = await db.withPlatform(async (tx, transaction) => {
         const current = await findTenantById(tx, tenantId);
         if (!current) throw new AppError('not-found');
         if (current.plan === plan) return current;
@@ -137,7 +137,7 @@ export function createTenancyService(platform: Platform, identity: IdentityServi
         const row = await change(ctx, tenantId, current.version, { plan }, tx);
         const event = { action: 'tenant.plan_changed', resourceType: 'tenant', resourceId: tenantId, metadata: { from: current.plan, to: plan } } as const;
         await recordAudit(tx, ctx, { tenantId: null, ...event });
-        await enterTenantContext(tx, tenantId);
+        await transaction.continueInTenant(tenantId);
         await recordAudit(tx, ctx, { tenantId, ...event });
         await announceFlagChange(tx, { reload: false, tenantId });
         return row;
