@@ -22,6 +22,7 @@ import { createSmtpTransport, devMailboxTransport } from './kernel/notify/transp
 import type { Platform } from './kernel/platform.ts';
 import { loadPolicy, type Policy, type PolicySections } from './kernel/policy.ts';
 import { applyJobSwitches, createSwitchPort, switchedJob } from './kernel/switches.ts';
+import { createTenantDirectoryPort } from './kernel/tenants.ts';
 import { MODULES, type ModuleServices, type ProductPolicy } from './modules/index.ts';
 
 /** Message delivery through a transport; the messaging kill switch of the message's channel holds it back. */
@@ -126,6 +127,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
   if (!smtp && config.environment === 'production') log.warn('SMTP_URL is not set: email is kept in the development mailbox and never leaves');
   if (config.superAdminEmailsIgnored) log.warn({ environment: config.environment }, 'SUPER_ADMIN_EMAILS is ignored: it is honoured only when ENVIRONMENT=staging');
   const switches = createSwitchPort();
+  const tenants = createTenantDirectoryPort();
   const platform: Platform = {
     config,
     log,
@@ -138,6 +140,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
     redis,
     secrets,
     switches,
+    tenants,
     throttleKeys,
     metrics: new RouteMetrics(),
     queues: JOBS.map((job) => job.name),
@@ -165,6 +168,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
     }
   }
   if (ports.switches) switches.bind(ports.switches);
+  if (ports.tenants) tenants.bind(ports.tenants);
 
   if (options.worker) {
     // Jobs a kill switch holds back are deferred, not run, while it is tripped.

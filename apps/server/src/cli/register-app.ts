@@ -14,6 +14,7 @@ import { AppError } from '../kernel/errors.ts';
 import { createLogger } from '../kernel/log.ts';
 import { IssueKeyBody, RegisterApplicationBody, type IssueKeyInput, type RegisterApplicationInput } from '../modules/apps/index.ts';
 import { AppKeyVerifier, createAppsService } from '../modules/apps/index.ts';
+import { tenantDirectory } from '../modules/tenancy/index.ts';
 import { openDatabase } from '../start.ts';
 
 const USAGE = `Usage: npm run app:register -- --name <name> --environment development|staging|production --owner <email>
@@ -99,7 +100,7 @@ async function main(): Promise<number> {
       reach: 'all',
       log,
     };
-    const apps = createAppsService({ db }, new AppKeyVerifier(db, log));
+    const apps = createAppsService({ db, tenants: tenantDirectory }, new AppKeyVerifier(db, log));
     const { application, key } = await apps.registerWithKey(ctx, args.application, args.key);
     if (args.json) {
       process.stdout.write(`${JSON.stringify({ application, key }, null, 2)}\n`);

@@ -10,6 +10,7 @@ import type { App } from './http/server.ts';
 import type { AnyJobDefinition, JobQueueDefinition } from './jobs/jobs.ts';
 import type { KillSwitchPort } from './switches.ts';
 import type { Platform } from './platform.ts';
+import type { TenantDirectory } from './tenants.ts';
 
 /**
  * The kernel's ports that a module may implement: the kernel calls them and knows no module.
@@ -18,6 +19,8 @@ import type { Platform } from './platform.ts';
 export interface KernelPorts {
   /** Kill switches at the point of action (the flags module). */
   switches: KillSwitchPort;
+  /** Tenant lookups for modules built before tenancy (the tenancy module). */
+  tenants: TenantDirectory;
   /** Managed applications on `app:<scope>` routes (the apps module); absent, they are refused. */
   applicationKeys: { authenticate(request: FastifyRequest, scope: string): Promise<void> };
   /** Tenant API keys in `X-API-Key` (the api-keys module); absent, they are refused. */

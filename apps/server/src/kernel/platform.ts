@@ -10,6 +10,7 @@ import type { JobQueue } from './jobs/jobs.ts';
 import type { ThrottleKeys } from './db/throttle-keys.ts';
 import type { RouteMetrics } from './metrics.ts';
 import type { KillSwitchPort } from './switches.ts';
+import type { TenantDirectory } from './tenants.ts';
 
 /** The shared services every module is given: built once per process in start.ts. Names no module. */
 export interface Platform {
@@ -28,6 +29,8 @@ export interface Platform {
   secrets: SecretBox;
   /** The kill switch checks at the point of action (FR-FLAG-003): `switches.assertOpen('messaging', { tenantId })`. */
   switches: KillSwitchPort;
+  /** Tenant lookups for the modules tenancy builds on (the tenancy module). */
+  tenants: TenantDirectory;
   /** Keys of the counters that span tenants: login failures, verification codes per destination. */
   throttleKeys: ThrottleKeys;
   /** Error rate and p99 per route family, recorded by the HTTP server (FR-SYS-005). */

@@ -57,12 +57,6 @@ export function revokeApplicationKey(tx: Tx, appId: string, keyId: string) {
     .executeTakeFirst();
 }
 
-/** The ids among the given ones that name a tenant. */
-export async function existingTenantIds(tx: Tx, ids: string[]): Promise<Set<string>> {
-  const rows = await tx.selectFrom('tenants').select('id').where('id', 'in', ids).execute();
-  return new Set(rows.map((row) => row.id));
-}
-
 /** What authentication needs to know about a key, found by its public prefix. */
 export function findKeyForAuthentication(tx: Tx, prefix: string) {
   return tx

@@ -8,7 +8,6 @@ import { withIsoDates } from '../../kernel/views.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { announceAppKeyChange, APP_KEY, type AppKeyChange, type AppKeyVerifier } from './app-keys.ts';
 import {
-  existingTenantIds,
   findApplicationById,
   findApplicationKey,
   insertApplication,
@@ -32,8 +31,8 @@ function keyView(row: KeyRow, now = Date.now()) {
  * Managed applications (FR-SYS-001..003), platform plane: registration, keys shown once and stored
  * hashed, revocation and disabling that reach every node at once.
  */
-export function createAppsService(platform: Pick<Platform, 'db'>, appKeys: AppKeyVerifier) {
-  const { db } = platform;
+export function createAppsService(platform: Pick<Platform, 'db' | 'tenants'>, appKeys: AppKeyVerifier) {
+  const { db, tenants } = platform;
 
   async function requireApplication(tx: Tx, id: string) {
     const app = await findApplicationById(tx, id);
@@ -86,7 +85,7 @@ export function createAppsService(platform: Pick<Platform, 'db'>, appKeys: AppKe
     }
     const tenantIds = input.tenant_ids ?? null;
     if (tenantIds) {
-      const known = await existingTenantIds(tx, tenantIds);
+      const known = new Set(await tenants.existing(tx, tenantIds));
       const unknown = tenantIds.filter((id) => !known.has(id));
       if (unknown.length > 0) {
         throw new AppError('validation', 'Some tenant_ids name no tenant.', {

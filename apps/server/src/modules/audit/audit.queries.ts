@@ -1,4 +1,5 @@
 import type { Tx } from '../../kernel/db/database.ts';
+import { tenantIdsInRegion } from '../tenancy/index.ts';
 import { SEVERITIES, type AuditFilters } from './audit.schemas.ts';
 
 /** Where a page ends: the last event's position in the newest-first order. */
@@ -52,7 +53,7 @@ export function searchAuditEvents(tx: Tx, view: AuditView, filters: AuditFilters
     else if (filters.tenant !== undefined) query = query.where('tenant_id', '=', filters.tenant);
     const region = filters.region;
     if (region !== undefined) {
-      query = query.where('tenant_id', 'in', (eb) => eb.selectFrom('tenants').select('id').where('region', '=', region));
+      query = query.where('tenant_id', 'in', tenantIdsInRegion(tx, region));
     }
   }
   return query.execute();

@@ -4,8 +4,9 @@ import { canonicalJson } from '../../kernel/audit/audit.ts';
 import { isUuid, type Database, type Tx } from '../../kernel/db/database.ts';
 import type { FlagValue } from './flags.tables.ts';
 import type { Logger } from '../../kernel/log.ts';
-import { findOwnPlan, listAllFlags, listTenantOverrides, listTrippedSwitches } from './flags.queries.ts';
+import { listAllFlags, listTenantOverrides, listTrippedSwitches } from './flags.queries.ts';
 import type { MessagingChannel, SwitchName } from '../../kernel/switches.ts';
+import type { TenantDirectory } from '../../kernel/tenants.ts';
 
 /**
  * Every node keeps a copy of the flag definitions and the tripped kill switches (the snapshot) and
@@ -180,6 +181,7 @@ export class FlagCache {
 
   constructor(
     private readonly db: Database,
+    private readonly tenants: TenantDirectory,
     private readonly log: Logger,
     options: FlagCacheOptions,
   ) {
@@ -316,7 +318,7 @@ export class FlagCache {
   async #loadDocument(tenantId: string): Promise<DeliveredFlags | null> {
     // A bare tenant id: the flags are the tenant's as a whole, whoever asks (an application, a job).
     const tenant = await this.db.withWholeTenant(tenantId, async (tx) => {
-      const plan = await findOwnPlan(tx, tenantId);
+      const plan = (await this.tenants.findById(tx, tenantId))?.plan;
       if (plan === undefined) return null;
       const overrides = await listTenantOverrides(tx);
       return { plan, overrides: new Map(overrides.map((row) => [row.flag_key, row.value])) };

@@ -180,17 +180,7 @@ export function resetSwitch(tx: Tx, id: string, by: string | null) {
     .executeTakeFirst();
 }
 
-// Tenants and settings (tenant context) ---------------------------------------------------------
-
-/** The plan of the tenant whose context the transaction is in; undefined when there is no such tenant. */
-export async function findOwnPlan(tx: Tx, tenantId: string): Promise<string | undefined> {
-  const row = await tx.selectFrom('tenants').select('plan').where('id', '=', tenantId).executeTakeFirst();
-  return row?.plan;
-}
-
-export function tenantExists(tx: Tx, tenantId: string) {
-  return tx.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst();
-}
+// Tenant settings (tenant context) --------------------------------------------------------------
 
 const SETTINGS_COLUMNS = ['locale', 'timezone', 'logo_url', 'primary_color', 'accent_color', 'version', 'updated_at'] as const;
 

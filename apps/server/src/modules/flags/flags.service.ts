@@ -12,7 +12,6 @@ import {
   deleteOverride,
   deleteOverridesOfFlag,
   findFlag,
-  findOwnPlan,
   findSettings,
   findSwitch,
   insertFlag,
@@ -22,7 +21,6 @@ import {
   listOverrideValues,
   listSwitches,
   resetSwitch,
-  tenantExists,
   tripSwitch,
   updateFlag,
   updateSettings,
@@ -111,7 +109,7 @@ function logoUrl(value: string | null): string | null {
  * at once and every other node on the NOTIFY.
  */
 export function createFlagsService(platform: Platform, flags: FlagCache) {
-  const { db } = platform;
+  const { db, tenants } = platform;
   // Who made a change, kept beside it when the actor is a user; the audit event names every actor.
   const actorId = (ctx: RequestContext) => (isUuid(ctx.actor?.userId) ? ctx.actor.userId : null);
 
@@ -133,7 +131,7 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
   }
 
   async function requireTenant(tx: Tx, tenantId: string) {
-    if (!(await tenantExists(tx, tenantId))) throw new AppError('not-found', 'There is no such organization.');
+    if (!(await tenants.findById(tx, tenantId))) throw new AppError('not-found', 'There is no such organization.');
   }
 
   async function requireFlag(tx: Tx, key: string): Promise<FlagRow> {
@@ -337,7 +335,7 @@ export function createFlagsService(platform: Platform, flags: FlagCache) {
       const scope = scopeOf(ctx);
       const [delivered, own] = await Promise.all([
         flags.document(scope.tenantId),
-        db.withTenant(ctx, async (tx) => ({ plan: await findOwnPlan(tx, scope.tenantId), settings: await findSettings(tx) })),
+        db.withTenant(ctx, async (tx) => ({ plan: (await tenants.findById(tx, scope.tenantId))?.plan, settings: await findSettings(tx) })),
       ]);
       if (!delivered || own.plan === undefined) throw new AppError('not-found');
       return { tenant_id: scope.tenantId, plan: own.plan, flags: delivered.document.flags, switches: delivered.document.switches, ...settingsView(own.settings) };

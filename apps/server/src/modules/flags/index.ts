@@ -30,7 +30,7 @@ export const flagsModule = defineModule({
   ...declared,
   async create(platform, deps: { apps: AppsService }) {
     // Every node's copy follows NOTIFY, with FLAG_CACHE_TTL_MS as the backstop.
-    const cache = new FlagCache(platform.db, platform.log, { ttlMs: platform.config.flagCacheTtlMs });
+    const cache = new FlagCache(platform.db, platform.tenants, platform.log, { ttlMs: platform.config.flagCacheTtlMs });
     await cache.start();
     const service = createFlagsService(platform, cache);
     return {

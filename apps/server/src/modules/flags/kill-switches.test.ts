@@ -144,7 +144,7 @@ describe('kill switches across API nodes and a worker', () => {
   test('a tenant switch tripped on node A stops the action on node B and on the worker within 2 s (NOTIFY)', async () => {
     const log = createLogger(t.config.logLevel);
     // A copy that only has the TTL: the same cache, its listener disabled, loaded just now.
-    const unlistened = new FlagCache(t.db, log, { ttlMs: t.config.flagCacheTtlMs });
+    const unlistened = new FlagCache(t.db, t.running.platform.tenants, log, { ttlMs: t.config.flagCacheTtlMs });
     await unlistened.start({ listen: false });
     const unlistenedSwitches = new KillSwitches(unlistened);
     try {

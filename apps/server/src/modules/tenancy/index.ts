@@ -1,10 +1,11 @@
 import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
 import type { IdentityService } from '../identity/index.ts';
 import { createTenancyService } from './tenancy.service.ts';
+import { tenantDirectory } from './tenancy.queries.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
 export { createTenancyService, type TenancyService } from './tenancy.service.ts';
 export { tenancyRoutes } from './tenancy.routes.ts';
-export { findTenantById, findTenantBySlug, listTenantIds } from './tenancy.queries.ts';
+export { findTenantById, findTenantBySlug, listTenantIds, tenantDirectory, tenantIdsInRegion } from './tenancy.queries.ts';
 
 const declared = {
   permissions: {
@@ -29,6 +30,6 @@ export const tenancyModule = defineModule({
   ...declared,
   create(platform, deps: { identity: IdentityService }) {
     const service = createTenancyService(platform, deps.identity);
-    return { service, routes: (app) => tenancyRoutes(app, service) };
+    return { service, routes: (app) => tenancyRoutes(app, service), provides: { tenants: tenantDirectory } };
   },
 });

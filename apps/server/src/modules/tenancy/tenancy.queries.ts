@@ -1,6 +1,7 @@
 import type { Tx } from '../../kernel/db/database.ts';
 import type { Region } from '../../kernel/db/schema.ts';
 import type { Cursor } from '../../kernel/paging.ts';
+import type { TenantDirectory } from '../../kernel/tenants.ts';
 import { afterCursor } from '../../kernel/db/query-helpers.ts';
 
 const COLUMNS = ['id', 'name', 'slug', 'plan', 'region', 'status', 'version', 'created_at', 'updated_at'] as const;
@@ -8,6 +9,17 @@ const COLUMNS = ['id', 'name', 'slug', 'plan', 'region', 'status', 'version', 'c
 /** A tenant by id: in a tenant context only its own row is readable, in the platform plane any. */
 export function findTenantById(tx: Tx, id: string) {
   return tx.selectFrom('tenants').select(COLUMNS).where('id', '=', id).executeTakeFirst();
+}
+
+/** Those of `ids` that name a tenant. */
+export async function existingTenantIds(tx: Tx, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  return (await tx.selectFrom('tenants').select('id').where('id', 'in', ids).execute()).map((row) => row.id);
+}
+
+/** The tenants of a region, as a subquery for a filter on tenant ids. */
+export function tenantIdsInRegion(tx: Tx, region: Region) {
+  return tx.selectFrom('tenants').select('id').where('region', '=', region);
 }
 
 /** The id of every tenant (platform plane): for work done tenant by tenant, each in its own context. */
@@ -44,3 +56,6 @@ export function updateTenant(
   if (version !== null) query = query.where('version', '=', version);
   return query.returning(COLUMNS).executeTakeFirst();
 }
+
+/** The tenant directory other modules read tenants through (the kernel's port). */
+export const tenantDirectory: TenantDirectory = { findById: findTenantById, findBySlug: findTenantBySlug, existing: existingTenantIds };
