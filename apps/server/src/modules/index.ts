@@ -25,9 +25,9 @@ import { verificationModule } from './verification/index.ts';
  */
 export const MODULES = [
   opsModule,
+  sessionsModule,
   identityModule,
   lockoutModule,
-  sessionsModule,
   tenancyModule,
   usersModule,
   accessModule,

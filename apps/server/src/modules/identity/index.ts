@@ -1,4 +1,5 @@
 import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
+import type { SessionsService } from '../sessions/index.ts';
 import { IdentityPolicy } from './identity.policy.ts';
 import { createIdentityService } from './identity.service.ts';
 import { identityRoutes } from './identity.routes.ts';
@@ -32,13 +33,13 @@ declare module '../../kernel/module.ts' {
 export const identityModule = defineModule({
   name: 'identity',
   summary: 'Users and their credentials: sign-in, passwords and their policy, password reset.',
-  dependsOn: [],
+  dependsOn: ['sessions'],
   tables: ['users', 'password_history', 'password_resets', 'password_policies'],
   ...declared,
   policy: IdentityPolicy,
   jobs: [passwordResetJob],
-  create(platform, _deps, policy) {
-    const service = createIdentityService(platform, policy);
+  create(platform, deps: { sessions: SessionsService }, policy) {
+    const service = createIdentityService(platform, policy, deps.sessions);
     const passwords = createPasswordsService(platform, platform.secrets);
     return {
       service,

@@ -4,14 +4,13 @@ import { sessionsRoutes } from './sessions.routes.ts';
 export {
   createSessionsService,
   findKnownDevice,
-  linkSessionToDevice,
-  registerDevice,
   revokeUserSessions,
-  sessionLifetimeSeconds,
-  touchSessionAtRefresh,
   type DeviceInput,
+  type RefreshTerms,
+  type SessionHolder,
   type SessionOpener,
   type SessionStart,
+  type SignInStart,
   type TokenPair,
   type SessionsService,
 } from './sessions.service.ts';
@@ -19,6 +18,7 @@ export { DeviceBody } from './sessions.schemas.ts';
 export {
   findLiveImpersonationSession,
   findRevokedImpersonationSessions,
+  findSessionExpiry,
   findStaffSession,
   insertImpersonationSession,
   revokeAllSessions,
@@ -39,7 +39,7 @@ declare module '../../kernel/module.ts' {
 
 export const sessionsModule = defineModule({
   name: 'sessions',
-  summary: "Sessions, refresh tokens, devices and their revocation; the tenant's session policy.",
+  summary: "Sessions opened at sign-in, their refresh tokens and devices, and their revocation; the tenant's session policy.",
   dependsOn: [],
   tables: ['sessions', 'refresh_tokens', 'devices', 'tenant_session_policy'],
   ...declared,

@@ -140,6 +140,10 @@ export async function revokeSession(tx: Tx, sessionId: string, reason: string) {
     .where('id', '=', sessionId)
     .where('status', '=', 'active')
     .execute();
+  await revokeRefreshTokensOfSession(tx, sessionId);
+}
+
+export async function revokeRefreshTokensOfSession(tx: Tx, sessionId: string) {
   await tx.updateTable('refresh_tokens').set({ status: 'revoked' }).where('session_id', '=', sessionId).where('status', '=', 'active').execute();
 }
 
@@ -151,6 +155,73 @@ export async function revokeAllSessions(tx: Tx, reason: string) {
     .where('status', '=', 'active')
     .execute();
   await tx.updateTable('refresh_tokens').set({ status: 'revoked' }).where('status', '=', 'active').execute();
+}
+
+// Sign-in sessions and their refresh tokens ---------------------------------------------------------
+
+export function insertSession(
+  tx: Tx,
+  session: {
+    tenant_id: string | null;
+    user_id: string;
+    ip: string | null;
+    user_agent: string | null;
+    expires_at: Date;
+    amr: string[];
+    elevated_role?: 'super_admin' | null;
+    mfa_at?: Date | null;
+  },
+) {
+  return tx.insertInto('sessions').values(session).returning(['id', 'expires_at']).executeTakeFirstOrThrow();
+}
+
+/** Records a second factor proven in an active session (step-up); undefined when the session has ended. */
+export function recordSessionStepUp(tx: Tx, sessionId: string, amr: string[], mfaAt: Date) {
+  return tx.updateTable('sessions').set({ amr, mfa_at: mfaAt }).where('id', '=', sessionId).where('status', '=', 'active').returning('expires_at').executeTakeFirst();
+}
+
+/** When a session ends; for the impersonation banner. */
+export function findSessionExpiry(tx: Tx, id: string) {
+  return tx.selectFrom('sessions').select('expires_at').where('id', '=', id).executeTakeFirst();
+}
+
+export function insertRefreshToken(tx: Tx, token: { tenant_id: string | null; session_id: string; token_hash: string; expires_at: Date }) {
+  return tx.insertInto('refresh_tokens').values(token).execute();
+}
+
+/** A refresh token with its session; its user's facts are identity's. */
+export function findRefreshToken(tx: Tx, tokenHash: string) {
+  return tx
+    .selectFrom('refresh_tokens as r')
+    .innerJoin('sessions as s', 's.id', 'r.session_id')
+    .select([
+      'r.id',
+      'r.status',
+      'r.expires_at',
+      'r.used_at',
+      'r.successor_sealed',
+      'r.session_id',
+      's.status as session_status',
+      's.expires_at as session_expires_at',
+      's.amr',
+      's.mfa_at',
+      's.impersonator_id',
+      's.elevated_role',
+      's.user_id',
+    ])
+    .where('r.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
+/** Marks an active token used, keeping its sealed successor; returns false if another request got there first. */
+export async function claimRefreshToken(tx: Tx, id: string, successorSealed: string): Promise<boolean> {
+  const result = await tx
+    .updateTable('refresh_tokens')
+    .set({ status: 'rotated', used_at: new Date(), successor_sealed: successorSealed })
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
 }
 
 // Impersonation sessions (modules/impersonation) -----------------------------------------------

@@ -1,23 +1,31 @@
-import { createHash } from 'node:crypto';
+import { createHash, hkdfSync } from 'node:crypto';
 import { recordAudit } from '../../kernel/audit/audit.ts';
-import { announceRevocation } from '../../kernel/auth/revocation.ts';
+import { announceRevocation, withRevocation } from '../../kernel/auth/revocation.ts';
 import type { Config } from '../../kernel/config.ts';
 import { scopeOf, type RequestContext, type SignedInContext } from '../../kernel/context.ts';
+import { createSecretBox } from '../../kernel/crypto/secret-box.ts';
+import { mintScopedToken, parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import { inPlane, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import {
   activeSessionIdsOnDevice,
+  claimRefreshToken,
   deviceIdTaken,
   findActiveSession,
+  findRefreshToken,
   findSessionActivity,
   findTenantSessionPolicy,
   findUser,
   findUserDevice,
   insertDevice,
+  insertRefreshToken,
+  insertSession,
   listActiveSessions,
   listDevices,
   markDeviceRevoked,
+  recordSessionStepUp,
+  revokeRefreshTokensOfSession,
   revokeSession,
   touchDevice,
   upsertTenantSessionPolicy,
@@ -38,10 +46,9 @@ export interface TokenPair {
   device_id?: string;
 }
 
-/** A completed sign-in, as openSession takes it. */
+/** A completed sign-in, as the sessions service opens it. */
 export interface SessionStart {
-  /** Its roles, when the caller has read them already; otherwise they are read. */
-  user: { id: string; email: string; tenant_id: string | null; roles?: string[] };
+  user: { id: string; email: string; tenant_id: string | null; roles: string[] };
   tenantId: string | null;
   /** RFC 8176 methods proven in this sign-in: pwd, otp, hwk, mfa, fed… */
   amr: string[];
@@ -54,13 +61,16 @@ export interface SessionStart {
   mfaAt?: Date | null;
 }
 
+/** A completed sign-in as the steps that finish elsewhere hand it over: identity reads the roles when they are left out. */
+export type SignInStart = Omit<SessionStart, 'user'> & { user: Omit<SessionStart['user'], 'roles'> & { roles?: string[] } };
+
 /**
  * Opening sessions, as the sign-in steps that finish elsewhere use it (a second factor proven,
- * step-up): identity implements it.
+ * step-up): identity implements it with the sessions service.
  */
 export interface SessionOpener {
   /** Opens the session in the transaction; returns the token signing, to run after commit. */
-  openSession(tx: Tx, ctx: RequestContext, start: SessionStart): Promise<() => Promise<TokenPair>>;
+  openSession(tx: Tx, ctx: RequestContext, start: SignInStart): Promise<() => Promise<TokenPair>>;
   /** Records a second factor proven in the caller's session; returns the new token signing. */
   stepUpSession(tx: Tx, ctx: RequestContext, amr: string[], mfaAt: Date): Promise<() => Promise<TokenPair>>;
 }
@@ -91,7 +101,7 @@ export function findKnownDevice(tx: Tx, device: { tenantId: string; userId: stri
  * already has is seen again; any other id (unknown, revoked, or none) makes a new device, under
  * the namespaced id of the client's id so the client can keep sending it.
  */
-export async function registerDevice(
+async function registerDevice(
   tx: Tx,
   input: { tenantId: string; userId: string; ip: string | null; device?: DeviceInput | undefined },
 ): Promise<{ id: string; isNew: boolean }> {
@@ -110,12 +120,12 @@ export async function registerDevice(
 }
 
 /** Links a new session to its device, noting whether the device was new (MFA can require it). */
-export async function linkSessionToDevice(tx: Tx, sessionId: string, device: { id: string; isNew: boolean }): Promise<void> {
+async function linkSessionToDevice(tx: Tx, sessionId: string, device: { id: string; isNew: boolean }): Promise<void> {
   await tx.updateTable('sessions').set({ device_id: device.id, new_device: device.isNew }).where('id', '=', sessionId).execute();
 }
 
 /** The absolute lifetime of a new session: the environment's, shortened by the tenant's policy. */
-export async function sessionLifetimeSeconds(tx: Tx, config: Config, tenantId: string | null, admin: boolean): Promise<number> {
+async function sessionLifetimeSeconds(tx: Tx, config: Config, tenantId: string | null, admin: boolean): Promise<number> {
   const environment = admin ? Math.min(config.sessionAdminTtlSeconds, config.sessionAbsoluteTtlSeconds) : config.sessionAbsoluteTtlSeconds;
   const tenant = tenantId ? await findTenantSessionPolicy(tx, tenantId) : undefined;
   return Math.min(environment, tenant?.absolute_ttl_seconds ?? environment);
@@ -130,7 +140,7 @@ export function idleTimeoutSeconds(config: Config, tenantIdleSeconds: number | n
  * At a refresh: whether the session sat unused past its idle timeout (then it is not renewed), and
  * otherwise records the use on the session and its device.
  */
-export async function touchSessionAtRefresh(tx: Tx, config: Config, sessionId: string, tenantId: string | null, ip: string | null): Promise<boolean> {
+async function touchSessionAtRefresh(tx: Tx, config: Config, sessionId: string, tenantId: string | null, ip: string | null): Promise<boolean> {
   const activity = await findSessionActivity(tx, sessionId, tenantId !== null);
   if (!activity) return false;
   const idleMs = idleTimeoutSeconds(config, activity.tenant_idle_timeout_seconds) * 1000;
@@ -166,9 +176,159 @@ export async function revokeUserSessions(tx: Tx, userId: string, reason: string,
   return revoked.length;
 }
 
+/**
+ * What a refresh needs to know of the session's user, whose records identity keeps: read in the
+ * refresh's transaction, in its tenant's context.
+ */
+export interface SessionHolder {
+  /** The user's account is active. */
+  active: boolean;
+  /** The user's tenant is active (always, for platform staff). */
+  tenantActive: boolean;
+  /** The role names of the token's informative `roles` claim. */
+  roles: string[];
+}
+
+/** How a refresh reads the session's user (identity's). */
+export interface RefreshTerms {
+  findHolder: (tx: Tx, userId: string) => Promise<SessionHolder | undefined>;
+  /** The product policy's identity.refresh_reuse_grace_seconds. */
+  reuseGraceSeconds: number;
+}
+
+/** FR-AUTH-008: sessions of administrators end sooner (SESSION_ADMIN_TTL_SECONDS). */
+const ADMIN_ROLES = new Set(['owner', 'admin', 'operator', 'support', 'auditor']);
+const NO_GRANTS = new Map();
+
+/**
+ * A rotated token keeps its successor for the reuse grace window, sealed under a key derived from
+ * the rotated token's own secret, which is never stored: only whoever presents that token opens
+ * it, and the database (with SECRETS_KEY) gives no live refresh token away (docs/adr/0010).
+ */
+const successorBox = (secret: string) => createSecretBox([Buffer.from(hkdfSync('sha256', secret, '', 'tsv refresh token successor', 32))]);
+const successorPlace = (tokenId: string) => `refresh_tokens.successor:${tokenId}`;
+const sealSuccessor = (secret: string, tokenId: string, successor: string) => successorBox(secret).seal(successor, successorPlace(tokenId));
+
+function openSuccessor(secret: string, tokenId: string, sealed: string): string | null {
+  try {
+    return successorBox(secret).open(sealed, successorPlace(tokenId));
+  } catch {
+    return null;
+  }
+}
+
+type FoundRefreshToken = NonNullable<Awaited<ReturnType<typeof findRefreshToken>>>;
+type RefreshOutcome = { sign: () => Promise<TokenPair> } | { error: 'unknown' | 'expired' } | { error: 'reuse'; sessionId: string };
+
 export function createSessionsService(platform: Platform) {
-  const { db, config, sessions: cache } = platform;
+  const { db, config, tokens, sessions: cache } = platform;
   const inScope = <T>(ctx: SignedInContext, fn: (tx: Tx) => Promise<T>) => inPlane(db, ctx.actor.tenantId, fn);
+
+  /**
+   * The signing of a new access token for the session, paired with its refresh token, to run after
+   * commit: no row lock (the audit chain head) is held while the access token is signed.
+   */
+  function signPair(
+    user: { id: string; tenant_id: string | null; roles: string[] },
+    sessionId: string,
+    amr: string[],
+    mfaAt: Date | null,
+    refreshToken: string,
+  ): () => Promise<TokenPair> {
+    return async () => {
+      const access = await tokens.issue({
+        sub: user.id,
+        tenant_id: user.tenant_id,
+        roles: user.roles,
+        sid: sessionId,
+        amr,
+        ...(mfaAt ? { mfa_at: Math.floor(mfaAt.getTime() / 1000) } : {}),
+      });
+      return { access_token: access.token, refresh_token: refreshToken, token_type: 'Bearer', expires_in: access.expiresIn };
+    };
+  }
+
+  /** Stores a new refresh token in the transaction and returns the signing of the pair (signPair). */
+  async function grantTokens(
+    tx: Tx,
+    user: { id: string; tenant_id: string | null; roles: string[] },
+    sessionId: string,
+    sessionExpiresAt: Date,
+    amr: string[],
+    mfaAt: Date | null = null,
+    refresh = mintScopedToken(user.tenant_id),
+  ): Promise<() => Promise<TokenPair>> {
+    const refreshExpiry = new Date(Math.min(Date.now() + config.refreshTokenTtlSeconds * 1000, sessionExpiresAt.getTime()));
+    await insertRefreshToken(tx, { tenant_id: user.tenant_id, session_id: sessionId, token_hash: refresh.hash, expires_at: refreshExpiry });
+    return signPair(user, sessionId, amr, mfaAt, refresh.token);
+  }
+
+  /** The session's user as its tokens name it, and the context its refresh is audited in. */
+  function refreshing(ctx: RequestContext, tenantId: string | null, found: FoundRefreshToken, holder: SessionHolder) {
+    const user = { id: found.user_id, tenant_id: tenantId, roles: found.elevated_role ? [...holder.roles, found.elevated_role] : holder.roles };
+    const actorCtx: RequestContext = {
+      ...ctx,
+      actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles: user.roles, sessionId: found.session_id, amr: found.amr, grants: NO_GRANTS },
+    };
+    return { user, actorCtx };
+  }
+
+  /**
+   * The user of an active token's session, if the session may be renewed now, and then records the
+   * use: the token, session, user and tenant are live, and the session was not left unused past
+   * its idle timeout (FR-AUTH-008).
+   */
+  async function renewable(tx: Tx, ctx: RequestContext, tenantId: string | null, found: FoundRefreshToken, terms: RefreshTerms): Promise<SessionHolder | null> {
+    const live =
+      found.status === 'active' &&
+      found.expires_at.getTime() > Date.now() &&
+      found.session_status === 'active' &&
+      found.session_expires_at.getTime() > Date.now() &&
+      // FR-RBAC-005: impersonation sessions get no refresh token and are never renewed.
+      found.impersonator_id === null;
+    const holder = live ? await terms.findHolder(tx, found.user_id) : undefined;
+    if (!holder?.active || !(await touchSessionAtRefresh(tx, config, found.session_id, tenantId, ctx.ip))) return null;
+    return holder.tenantActive ? holder : null;
+  }
+
+  /**
+   * A rotated token presented again. Within the policy's refresh_reuse_grace_seconds of its
+   * rotation, while its successor is still the session's current token, this is the client racing itself (two tabs):
+   * the answer is that same successor with a fresh access token. Anything else is a copy in other
+   * hands: the whole session is revoked and a security event recorded.
+   */
+  async function answerReplay(
+    tx: Tx,
+    ctx: RequestContext,
+    presented: { tenantId: string | null; secret: string },
+    found: FoundRefreshToken,
+    terms: RefreshTerms,
+  ): Promise<RefreshOutcome> {
+    const { tenantId } = presented;
+    const withinGrace = found.used_at !== null && Date.now() - found.used_at.getTime() <= terms.reuseGraceSeconds * 1000;
+    const successorToken = withinGrace && found.successor_sealed ? openSuccessor(presented.secret, found.id, found.successor_sealed) : null;
+    const successorHash = successorToken ? parseScopedToken(successorToken)?.hash : undefined;
+    const successor = successorHash ? await findRefreshToken(tx, successorHash) : undefined;
+    if (successorToken && successor?.status === 'active') {
+      const holder = await renewable(tx, ctx, tenantId, successor, terms);
+      if (!holder) return { error: 'expired' };
+      const { user, actorCtx } = refreshing(ctx, tenantId, successor, holder);
+      await recordAudit(tx, actorCtx, { tenantId, action: 'auth.refresh', resourceType: 'session', resourceId: found.session_id, metadata: { replayed_within_grace: true } });
+      return { sign: signPair(user, successor.session_id, successor.amr, successor.mfa_at, successorToken) };
+    }
+    await revokeSession(tx, found.session_id, 'refresh_token_reuse');
+    await announceRevocation(tx, { kind: 'session', id: found.session_id });
+    await recordAudit(tx, ctx, {
+      tenantId,
+      action: 'auth.refresh_reuse',
+      category: 'security',
+      severity: 'high',
+      outcome: 'denied',
+      resourceType: 'session',
+      resourceId: found.session_id,
+    });
+    return { error: 'reuse', sessionId: found.session_id };
+  }
 
   function present(rows: Awaited<ReturnType<typeof listActiveSessions>>, currentId: string | null) {
     const items = rows.map((row) => ({
@@ -214,6 +374,116 @@ export function createSessionsService(platform: Platform) {
   }
 
   return {
+    /**
+     * Opens a session for a user whose sign-in is complete (password, second factor or SSO), in the
+     * transaction's context: lifetime by role and tenant policy, the device, the audit events, and a
+     * refresh token. Returns the token signing, to run after commit.
+     */
+    async openSession(tx: Tx, ctx: RequestContext, start: SessionStart): Promise<() => Promise<TokenPair>> {
+      const { user, tenantId, amr } = start;
+      const lifetime = await sessionLifetimeSeconds(tx, config, tenantId, user.roles.some((role) => ADMIN_ROLES.has(role)));
+      // FR-AUTH-008: tenant users sign in from a registered device; a new one is recorded.
+      const device = tenantId ? await registerDevice(tx, { tenantId, userId: user.id, ip: ctx.ip, device: start.device }) : null;
+      // FR-RBAC-006: the staging allow-list (empty in any other environment) elevates this operator
+      // session, never the user; the token names the role so every request is audited.
+      const allowListed = tenantId === null && config.superAdminEmails.includes(user.email);
+      const elevated = start.elevatedBy ?? (allowListed ? 'staging_allow_list' : null);
+      const roles = elevated ? [...user.roles, 'super_admin'] : user.roles;
+      const session = await insertSession(tx, {
+        tenant_id: tenantId,
+        user_id: user.id,
+        ip: ctx.ip,
+        user_agent: ctx.userAgent,
+        expires_at: new Date(Date.now() + lifetime * 1000),
+        amr,
+        elevated_role: elevated ? 'super_admin' : null,
+        mfa_at: start.mfaAt ?? null,
+      });
+      if (device) await linkSessionToDevice(tx, session.id, device);
+      const actorCtx: RequestContext = {
+        ...ctx,
+        actor: { type: tenantId ? 'user' : 'operator', userId: user.id, tenantId, roles, sessionId: session.id, amr, grants: NO_GRANTS },
+      };
+      await recordAudit(tx, actorCtx, { tenantId, action: 'auth.login', resourceType: 'session', resourceId: session.id, metadata: { method: start.method, amr } });
+      if (device?.isNew) {
+        await recordAudit(tx, actorCtx, {
+          tenantId,
+          action: 'auth.new_device',
+          resourceType: 'device',
+          resourceId: device.id,
+          metadata: { session_id: session.id, os: start.device?.os ?? null, app_version: start.device?.app_version ?? null },
+        });
+      }
+      if (elevated) {
+        await recordAudit(tx, actorCtx, {
+          tenantId: null,
+          action: 'security.super_admin_granted',
+          category: 'security',
+          severity: 'high',
+          resourceType: 'session',
+          resourceId: session.id,
+          metadata: { source: elevated },
+        });
+      }
+      const signTokens = await grantTokens(tx, { ...user, roles }, session.id, session.expires_at, amr, start.mfaAt ?? null);
+      return async () => ({ ...(await signTokens()), ...(device ? { device_id: device.id } : {}) });
+    },
+
+    /**
+     * Rotates a refresh token (FR-AUTH-005). The token just rotated, presented again within the
+     * grace window, answers the same successor (answerReplay); any other rotated token means it was
+     * copied: the whole session is revoked and a security event is recorded.
+     */
+    async refresh(ctx: RequestContext, refreshToken: string, terms: RefreshTerms): Promise<TokenPair> {
+      const parsed = parseScopedToken(refreshToken);
+      if (!parsed) throw new AppError('unauthorized', 'The refresh token is not valid.');
+      const { tenantId } = parsed;
+      const outcome = await inPlane(db, tenantId, async (tx): Promise<RefreshOutcome> => {
+        const found = await findRefreshToken(tx, parsed.hash);
+        if (!found) return { error: 'unknown' };
+        if (found.status === 'rotated') return answerReplay(tx, ctx, parsed, found, terms);
+        const holder = await renewable(tx, ctx, tenantId, found, terms);
+        if (!holder) return { error: 'expired' };
+        const successor = mintScopedToken(tenantId);
+        if (!(await claimRefreshToken(tx, found.id, sealSuccessor(parsed.secret, found.id, successor.token)))) {
+          // Another request rotated it since it was read (the other tab): now it is a replay.
+          const rotated = await findRefreshToken(tx, parsed.hash);
+          return rotated?.status === 'rotated' ? answerReplay(tx, ctx, parsed, rotated, terms) : { error: 'expired' };
+        }
+        const { user, actorCtx } = refreshing(ctx, tenantId, found, holder);
+        await recordAudit(tx, actorCtx, { tenantId, action: 'auth.refresh', resourceType: 'session', resourceId: found.session_id });
+        return { sign: await grantTokens(tx, user, found.session_id, found.session_expires_at, found.amr, found.mfa_at, successor) };
+      });
+      if ('sign' in outcome) return outcome.sign();
+      if (outcome.error === 'reuse') cache.apply({ kind: 'session', id: outcome.sessionId });
+      throw new AppError('unauthorized', 'The refresh token is not valid.');
+    },
+
+    /**
+     * Records a second factor proven in the caller's session (FR-AUTH-014 step-up), in the
+     * transaction's context: the session's amr and mfa_at, and a new token pair in place of the
+     * session's refresh tokens. Returns the token signing, to run after commit.
+     */
+    async stepUpSession(tx: Tx, ctx: SignedInContext, amr: string[], mfaAt: Date): Promise<() => Promise<TokenPair>> {
+      const actor = ctx.actor;
+      const session = await recordSessionStepUp(tx, actor.sessionId, amr, mfaAt);
+      if (!session) throw new AppError('unauthorized', 'The session has ended.');
+      await revokeRefreshTokensOfSession(tx, actor.sessionId);
+      return grantTokens(tx, { id: actor.userId, tenant_id: actor.tenantId, roles: actor.roles }, actor.sessionId, session.expires_at, amr, mfaAt);
+    },
+
+    /** Ends the caller's session everywhere at once. */
+    async logout(ctx: SignedInContext): Promise<void> {
+      const actor = ctx.actor;
+      await withRevocation(cache, { kind: 'session', id: actor.sessionId }, () =>
+        inPlane(db, actor.tenantId, async (tx) => {
+          await revokeSession(tx, actor.sessionId, 'logout');
+          await announceRevocation(tx, { kind: 'session', id: actor.sessionId });
+          await recordAudit(tx, ctx, { tenantId: actor.tenantId, action: 'auth.logout', resourceType: 'session', resourceId: actor.sessionId });
+        }),
+      );
+    },
+
     async listOwnSessions(ctx: SignedInContext) {
       const actor = ctx.actor;
       return present(await inScope(ctx, (tx) => listActiveSessions(tx, actor.userId)), actor.sessionId);
