@@ -67,7 +67,6 @@ const KNOWN_CROSSINGS = new Set<string>([
   'audit -> audit_events',
   'identity -> role_assignments',
   'identity -> roles',
-  'identity -> tenants',
   'impersonation -> users',
   'kernel -> role_assignments',
   'kernel -> roles',

@@ -1,6 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Tx } from '../../kernel/db/database.ts';
-import type { SessionHolder } from '../sessions/index.ts';
 
 /**
  * The role names of a user for the token's informative `roles` claim: the platform role of staff,
@@ -21,23 +20,11 @@ export function findUserByEmail(tx: Tx, email: string) {
     .executeTakeFirst();
 }
 
-/** A user with the slug of its tenant (none for operators), in one query. */
-export function findUserWithTenant(tx: Tx, id: string) {
+/** A user with the role keys it holds. */
+export function findUserById(tx: Tx, id: string) {
   return tx
     .selectFrom('users as u')
-    .leftJoin('tenants as t', 't.id', 'u.tenant_id')
-    .select(['u.id', 'u.tenant_id', 'u.email', 'u.name', 't.slug as tenant_slug', rolesOf('u').as('roles')])
+    .select(['u.id', 'u.tenant_id', 'u.email', 'u.name', 'u.status', rolesOf('u').as('roles')])
     .where('u.id', '=', id)
     .executeTakeFirst();
-}
-
-/** What a refresh needs of a session's user (the sessions module's SessionHolder), in the session's tenant context. */
-export async function findSessionHolder(tx: Tx, userId: string): Promise<SessionHolder | undefined> {
-  const user = await tx
-    .selectFrom('users as u')
-    .leftJoin('tenants as t', 't.id', 'u.tenant_id')
-    .select(['u.status', 'u.tenant_id', 't.status as tenant_status', rolesOf('u').as('roles')])
-    .where('u.id', '=', userId)
-    .executeTakeFirst();
-  return user && { active: user.status === 'active', tenantActive: user.tenant_id === null || user.tenant_status === 'active', roles: user.roles };
 }

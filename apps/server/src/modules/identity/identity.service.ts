@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { domainToASCII } from 'node:url';
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import type { RequestContext, SignedInContext } from '../../kernel/context.ts';
-import { enterTenantContext, inPlane, type Tx } from '../../kernel/db/database.ts';
+import { inPlane, type Tx } from '../../kernel/db/database.ts';
 import type { PlatformRoleColumn } from '../../kernel/db/schema.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
@@ -10,12 +10,10 @@ import { assignDefaultRole } from '../access/index.ts';
 import { findVerificationState } from '../verification/index.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import type { IdentityPolicyType } from './identity.policy.ts';
-import { findSessionExpiry, type DeviceInput, type RefreshTerms, type SessionsService, type SignInStart, type TokenPair } from '../sessions/index.ts';
-import { findSessionHolder, findUserByEmail, findUserWithTenant } from './identity.queries.ts';
+import { findSessionExpiry, type DeviceInput, type RefreshTerms, type SessionHolder, type SessionsService, type SignInStart, type TokenPair } from '../sessions/index.ts';
+import { findUserByEmail, findUserById } from './identity.queries.ts';
 import { clearLoginFailures, countLoginFailure, failureDelayMs, lockedOut, lockedUntil, loginSource, loginThrottle, recordAccountLocked } from '../lockout/index.ts';
 import { activeFactorKinds, openLoginChallenge } from '../mfa/index.ts';
-
-
 
 /** A tenant id no tenant has (tenant ids are random v4 UUIDs): the context of a sign-in to an unknown organization. */
 const NO_TENANT = '00000000-0000-4000-8000-000000000000';
@@ -40,13 +38,29 @@ export function normalizeEmail(email: string): string {
  * the user's facts.
  */
 export function createIdentityService(platform: Platform, policy: IdentityPolicyType, sessions: SessionsService) {
-  const { db, config, passwords, throttleKeys } = platform;
+  const { db, config, passwords, throttleKeys, tenants } = platform;
 
-  const refreshTerms: RefreshTerms = { findHolder: findSessionHolder, reuseGraceSeconds: policy.refresh_reuse_grace_seconds };
+  /** What a refresh needs of a session's user, in the session's tenant context. */
+  async function findHolder(tx: Tx, userId: string): Promise<SessionHolder | undefined> {
+    const user = await findUserById(tx, userId);
+    if (!user) return undefined;
+    const tenant = user.tenant_id === null ? null : await tenants.findById(tx, user.tenant_id);
+    return { active: user.status === 'active', tenantActive: tenant === null || tenant?.status === 'active', roles: user.roles };
+  }
+
+  /** A user with the slug of its tenant (none for staff). */
+  async function findUserWithTenant(tx: Tx, userId: string) {
+    const user = await findUserById(tx, userId);
+    if (!user) return undefined;
+    const tenant = user.tenant_id === null ? undefined : await tenants.findById(tx, user.tenant_id);
+    return { ...user, tenant_slug: tenant?.slug ?? null };
+  }
+
+  const refreshTerms: RefreshTerms = { findHolder, reuseGraceSeconds: policy.refresh_reuse_grace_seconds };
 
   /** Opens the session of a completed sign-in, with the user's roles read when the caller left them out. */
   async function openSession(tx: Tx, ctx: RequestContext, start: SignInStart): Promise<() => Promise<TokenPair>> {
-    const roles = start.user.roles ?? (await findUserWithTenant(tx, start.user.id))?.roles ?? [];
+    const roles = start.user.roles ?? (await findUserById(tx, start.user.id))?.roles ?? [];
     return sessions.openSession(tx, ctx, { ...start, user: { ...start.user, roles } });
   }
 
@@ -64,12 +78,12 @@ export function createIdentityService(platform: Platform, policy: IdentityPolicy
       const slug = input.tenant?.toLowerCase();
       // CAUTION: one platform transaction resolves the slug, then enters that tenant to find the
       // user: the only read of the platform plane made before anyone is authenticated.
-      const found = await db.withPlatform(async (tx) => {
-        const tenant = slug === undefined ? null : await tx.selectFrom('tenants').select(['id', 'status']).where('slug', '=', slug).executeTakeFirst();
+      const found = await db.withPlatform(async (tx, transaction) => {
+        const tenant = slug === undefined ? null : await tenants.findBySlug(tx, slug);
         // An unknown slug enters a tenant that does not exist and looks for the user there: the
         // same queries as for a known one, so the answer's timing does not tell the slug exists.
         const contextTenant = tenant === undefined ? NO_TENANT : tenant?.id;
-        if (contextTenant) await enterTenantContext(tx, contextTenant);
+        if (contextTenant) await transaction.continueInTenant(contextTenant);
         const user = await findUserByEmail(tx, email);
         const tenantId = tenant?.id ?? null;
         const source = await loginSource(tx, { tenantId: contextTenant ?? null, userId: user?.id, deviceId: input.device?.id, ip: ctx.ip });

@@ -3,7 +3,6 @@ import { recordAudit, recordSecurityEvent } from '../../kernel/audit/audit.ts';
 import { announceRevocation, withRevocation } from '../../kernel/auth/revocation.ts';
 import { IMPERSONATION_MINUTES } from '../../kernel/auth/tokens.ts';
 import type { RequestContext, SignedInContext } from '../../kernel/context.ts';
-import { enterTenantContext } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { decodeCursor, encodeCursor } from '../../kernel/paging.ts';
 import type { Platform } from '../../kernel/platform.ts';
@@ -54,7 +53,7 @@ export function createImpersonationService(platform: Platform) {
       const sessionId = randomUUID();
       const metadata = { user_id: input.user_id, tenant_id: input.tenant_id, reason, ticket_id: ticketId };
 
-      const started = await db.withPlatform(async (tx) => {
+      const started = await db.withPlatform(async (tx, transaction) => {
         const own = await findStaffSession(tx, actor.sessionId);
         if (!own || own.status !== 'active') throw new AppError('unauthorized', 'The session has ended.');
         if (await findStaffMember(tx, input.user_id)) return null;
@@ -78,7 +77,7 @@ export function createImpersonationService(platform: Platform) {
         await recordAudit(tx, ctx, { ...event, tenantId: null, metadata: { ...metadata, session_id: sessionId, expires_at: expiresAt.toISOString() } });
 
         // CAUTION: from here on the transaction runs as the app role in the target tenant.
-        await enterTenantContext(tx, tenant.id);
+        await transaction.continueInTenant(tenant.id);
         const target = await findTenantUser(tx, input.user_id);
         if (!target) throw new AppError('not-found', 'No such user in that organization.');
         if (target.status !== 'active') throw new AppError('conflict', 'The user is not active.');
@@ -123,7 +122,7 @@ export function createImpersonationService(platform: Platform) {
     async end(ctx: SignedInContext, id: string): Promise<void> {
       const actor = ctx.actor;
       await withRevocation(sessions, { kind: 'session', id }, () =>
-        db.withPlatform(async (tx) => {
+        db.withPlatform(async (tx, transaction) => {
           const row = await findImpersonation(tx, id);
           if (!row) throw new AppError('not-found');
           if (row.expires_at.getTime() <= Date.now() || !(await markImpersonationEnded(tx, id, actor.userId))) return;
@@ -135,7 +134,7 @@ export function createImpersonationService(platform: Platform) {
           };
           await recordAudit(tx, ctx, { ...event, tenantId: null });
           // CAUTION: from here on the transaction runs as the app role in the impersonated tenant.
-          await enterTenantContext(tx, row.target_tenant_id);
+          await transaction.continueInTenant(row.target_tenant_id);
           await revokeImpersonationSession(tx, id, 'impersonation_ended');
           await announceRevocation(tx, { kind: 'session', id });
           await recordAudit(tx, ctx, { ...event, tenantId: row.target_tenant_id });

@@ -12,7 +12,7 @@ import { recentSecondFactor, stepUpRequired } from '../../kernel/auth/step-up.ts
 import { createOutboundFetch, type OutboundFetch } from '../../kernel/outbound-fetch.ts';
 import type { Platform } from '../../kernel/platform.ts';
 import { holdsSensitivePermission } from '../access/index.ts';
-import { findUserWithTenant, normalizeEmail, type IdentityService } from '../identity/index.ts';
+import { findUserById, normalizeEmail, type IdentityService } from '../identity/index.ts';
 import { activeFactorKinds } from '../mfa/index.ts';
 import type { DeviceInput, TokenPair } from '../sessions/index.ts';
 import { authorizationUrl, discoverProvider, pkce, ProviderError, redeemCode } from './oidc.ts';
@@ -569,7 +569,7 @@ export function createSsoService(platform: Platform, identity: IdentityService, 
         if (!login || !login.user_id || !login.amr) return { error: 'unknown' as const };
         if (!(await claimSsoCode(tx, login.id))) return { error: 'replayed' as const };
         if (!login.code_expires_at || login.code_expires_at.getTime() <= Date.now()) return { error: 'expired' as const };
-        const user = await findUserWithTenant(tx, login.user_id);
+        const user = await findUserById(tx, login.user_id);
         const account = await findAccountStatus(tx, login.user_id);
         if (tenantId) {
           const tenant = await findTenantById(tx, tenantId);
