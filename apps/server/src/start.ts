@@ -23,6 +23,7 @@ import type { Platform } from './kernel/platform.ts';
 import { loadPolicy, type Policy, type PolicySections } from './kernel/policy.ts';
 import { applyJobSwitches, createSwitchPort, switchedJob } from './kernel/switches.ts';
 import { createTenantDirectoryPort } from './kernel/tenants.ts';
+import { createUserDirectoryPort } from './kernel/users.ts';
 import { MODULES, type ModuleServices, type ProductPolicy } from './modules/index.ts';
 
 /** Message delivery through a transport; the messaging kill switch of the message's channel holds it back. */
@@ -128,6 +129,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
   if (config.superAdminEmailsIgnored) log.warn({ environment: config.environment }, 'SUPER_ADMIN_EMAILS is ignored: it is honoured only when ENVIRONMENT=staging');
   const switches = createSwitchPort();
   const tenants = createTenantDirectoryPort();
+  const users = createUserDirectoryPort();
   const platform: Platform = {
     config,
     log,
@@ -141,6 +143,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
     secrets,
     switches,
     tenants,
+    users,
     throttleKeys,
     metrics: new RouteMetrics(),
     queues: JOBS.map((job) => job.name),
@@ -169,6 +172,7 @@ export async function startPlatform(config: Config, log: Logger, options: StartO
   }
   if (ports.switches) switches.bind(ports.switches);
   if (ports.tenants) tenants.bind(ports.tenants);
+  if (ports.users) users.bind(ports.users);
 
   if (options.worker) {
     // Jobs a kill switch holds back are deferred, not run, while it is tripped.

@@ -59,7 +59,6 @@ function tablesNamedIn(file: string, tables: Set<string>): Set<string> {
 const KNOWN_CROSSINGS = new Set<string>([
   'entry points -> tenants',
   'entry points -> users',
-  'access -> users',
   'api-keys -> role_assignments',
   'api-keys -> roles',
   'api-keys -> tenants',
@@ -67,7 +66,6 @@ const KNOWN_CROSSINGS = new Set<string>([
   'audit -> audit_events',
   'identity -> role_assignments',
   'identity -> roles',
-  'impersonation -> users',
   'kernel -> role_assignments',
   'kernel -> roles',
   'kernel -> sessions',
@@ -76,7 +74,6 @@ const KNOWN_CROSSINGS = new Set<string>([
   'kernel -> tenants',
   'kernel -> users',
   'mfa -> users',
-  'sessions -> users',
   'sso -> users',
   'users -> role_assignments',
   'users -> roles',

@@ -11,6 +11,7 @@ import type { AnyJobDefinition, JobQueueDefinition } from './jobs/jobs.ts';
 import type { KillSwitchPort } from './switches.ts';
 import type { Platform } from './platform.ts';
 import type { TenantDirectory } from './tenants.ts';
+import type { UserDirectory } from './users.ts';
 
 /**
  * The kernel's ports that a module may implement: the kernel calls them and knows no module.
@@ -21,6 +22,8 @@ export interface KernelPorts {
   switches: KillSwitchPort;
   /** Tenant lookups for modules built before tenancy (the tenancy module). */
   tenants: TenantDirectory;
+  /** User lookups for modules that do not own the users table (the identity module). */
+  users: UserDirectory;
   /** Managed applications on `app:<scope>` routes (the apps module); absent, they are refused. */
   applicationKeys: { authenticate(request: FastifyRequest, scope: string): Promise<void> };
   /** Tenant API keys in `X-API-Key` (the api-keys module); absent, they are refused. */

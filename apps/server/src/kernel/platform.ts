@@ -11,6 +11,7 @@ import type { ThrottleKeys } from './db/throttle-keys.ts';
 import type { RouteMetrics } from './metrics.ts';
 import type { KillSwitchPort } from './switches.ts';
 import type { TenantDirectory } from './tenants.ts';
+import type { UserDirectory } from './users.ts';
 
 /** The shared services every module is given: built once per process in start.ts. Names no module. */
 export interface Platform {
@@ -31,6 +32,8 @@ export interface Platform {
   switches: KillSwitchPort;
   /** Tenant lookups for the modules tenancy builds on (the tenancy module). */
   tenants: TenantDirectory;
+  /** User lookups for the modules that may not read the users table (the identity module). */
+  users: UserDirectory;
   /** Keys of the counters that span tenants: login failures, verification codes per destination. */
   throttleKeys: ThrottleKeys;
   /** Error rate and p99 per route family, recorded by the HTTP server (FR-SYS-005). */

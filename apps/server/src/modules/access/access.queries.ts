@@ -195,6 +195,3 @@ export async function assignedRolesOfUser(tx: Tx, userId: string): Promise<Assig
   return rows.map((row) => ({ roleKey: row.key, permissions: row.permissions, unitId: row.unit_id }));
 }
 
-export function userExists(tx: Tx, userId: string) {
-  return tx.selectFrom('users').select(['id', 'status']).where('id', '=', userId).executeTakeFirst();
-}

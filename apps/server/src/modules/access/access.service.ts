@@ -38,7 +38,6 @@ import {
   lockRole,
   updateRole,
   updateUnit,
-  userExists,
 } from './access.queries.ts';
 import type {
   CreateAssignmentInput,
@@ -94,7 +93,7 @@ export function assertNotOwnRoles(ctx: RequestContext, userId: string) {
 
 /** Roles, organization units and role assignments of a tenant (FR-RBAC-002/003, FR-TEN-005). */
 export function createAccessService(platform: Platform) {
-  const { db, sessions } = platform;
+  const { db, sessions, users } = platform;
 
   /** A change to who holds what: audited, and every node resolves the tenant's grants again. */
   async function changeGrants<T>(ctx: RequestContext, fn: (tx: Tx, tenantId: string) => Promise<T>): Promise<T> {
@@ -238,7 +237,7 @@ export function createAccessService(platform: Platform) {
     async assign(ctx: RequestContext, input: CreateAssignmentInput) {
       assertNotOwnRoles(ctx, input.user_id);
       const row = await changeGrants(ctx, async (tx, tenantId) => {
-        const [user, role] = await Promise.all([userExists(tx, input.user_id), findRole(tx, input.role_id)]);
+        const [user, role] = await Promise.all([users.findById(tx, input.user_id), findRole(tx, input.role_id)]);
         if (!user) throw new AppError('validation', 'The user does not exist.');
         if (!role) throw new AppError('validation', 'The role does not exist.');
         if (input.unit_id && !(await findUnit(tx, input.unit_id))) throw new AppError('validation', 'The unit does not exist.');

@@ -1,6 +1,7 @@
 import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
 import type { SessionsService } from '../sessions/index.ts';
 import { IdentityPolicy } from './identity.policy.ts';
+import { findUserById } from './identity.queries.ts';
 import { createIdentityService } from './identity.service.ts';
 import { identityRoutes } from './identity.routes.ts';
 import { passwordResetJob } from './passwords.jobs.ts';
@@ -43,6 +44,7 @@ export const identityModule = defineModule({
     const passwords = createPasswordsService(platform, platform.secrets);
     return {
       service,
+      provides: { users: { findById: findUserById } },
       routes(app) {
         identityRoutes(app, service, () => platform.tokens.jwks());
         passwordsRoutes(app, passwords);

@@ -4,12 +4,6 @@ import type { Cursor } from '../../kernel/paging.ts';
 
 // Platform plane ---------------------------------------------------------------------------------
 
-/** A platform staff member (the platform role sees only users without a tenant). */
-export function findStaffMember(tx: Tx, userId: string) {
-  return tx.selectFrom('users').select('id').where('id', '=', userId).where('tenant_id', 'is', null).executeTakeFirst();
-}
-
-
 export function insertImpersonation(
   tx: Tx,
   row: {
@@ -57,9 +51,6 @@ export function listImpersonations(tx: Tx, options: { limit: number; before: Cur
   return query.execute();
 }
 
-// Tenant plane (after enterTenantContext, or in withTenant) ----------------------------------------
+// Tenant plane (after continueInTenant, or in withTenant) ----------------------------------------
 
-export function findTenantUser(tx: Tx, userId: string) {
-  return tx.selectFrom('users').select(['id', 'status']).where('id', '=', userId).executeTakeFirst();
-}
 

@@ -9,7 +9,7 @@ import type { Platform } from '../../kernel/platform.ts';
 import { rolesOfUser } from '../access/index.ts';
 import { findTenantById } from '../tenancy/index.ts';
 import { findLiveImpersonationSession, findRevokedImpersonationSessions, findStaffSession, insertImpersonationSession, revokeImpersonationSession } from '../sessions/index.ts';
-import { findImpersonation, findStaffMember, findTenantUser, insertImpersonation, listImpersonations, markImpersonationEnded } from './impersonation.queries.ts';
+import { findImpersonation, insertImpersonation, listImpersonations, markImpersonationEnded } from './impersonation.queries.ts';
 import type { ImpersonationView, ListImpersonationsQueryType, StartImpersonationInput } from './impersonation.schemas.ts';
 
 type ImpersonationRow = Awaited<ReturnType<typeof listImpersonations>>[number];
@@ -39,7 +39,7 @@ function view(row: ImpersonationRow, sessionEndedAt: Date | undefined, now: numb
  * plane keeps its own record in `impersonations`, written in the same transaction.
  */
 export function createImpersonationService(platform: Platform) {
-  const { db, tokens, sessions } = platform;
+  const { db, tokens, sessions, users } = platform;
 
   return {
     async start(ctx: SignedInContext, input: StartImpersonationInput) {
@@ -56,7 +56,7 @@ export function createImpersonationService(platform: Platform) {
       const started = await db.withPlatform(async (tx, transaction) => {
         const own = await findStaffSession(tx, actor.sessionId);
         if (!own || own.status !== 'active') throw new AppError('unauthorized', 'The session has ended.');
-        if (await findStaffMember(tx, input.user_id)) return null;
+        if ((await users.findById(tx, input.user_id))?.tenant_id === null) return null;
         const tenant = await findTenantById(tx, input.tenant_id);
         if (!tenant) throw new AppError('not-found', 'No such organization.');
         if (tenant.status !== 'active') throw new AppError('tenant-suspended');
@@ -78,7 +78,7 @@ export function createImpersonationService(platform: Platform) {
 
         // CAUTION: from here on the transaction runs as the app role in the target tenant.
         await transaction.continueInTenant(tenant.id);
-        const target = await findTenantUser(tx, input.user_id);
+        const target = await users.findById(tx, input.user_id);
         if (!target) throw new AppError('not-found', 'No such user in that organization.');
         if (target.status !== 'active') throw new AppError('conflict', 'The user is not active.');
         const live = await findLiveImpersonationSession(tx, actor.userId, target.id);

@@ -129,10 +129,6 @@ export function markDeviceRevoked(tx: Tx, deviceId: string) {
   return tx.updateTable('devices').set({ revoked_at: new Date() }).where('id', '=', deviceId).execute();
 }
 
-export function findUser(tx: Tx, userId: string) {
-  return tx.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
-}
-
 export async function revokeSession(tx: Tx, sessionId: string, reason: string) {
   await tx
     .updateTable('sessions')

@@ -16,7 +16,6 @@ import {
   findRefreshToken,
   findSessionActivity,
   findTenantSessionPolicy,
-  findUser,
   findUserDevice,
   insertDevice,
   insertRefreshToken,
@@ -221,7 +220,7 @@ type FoundRefreshToken = NonNullable<Awaited<ReturnType<typeof findRefreshToken>
 type RefreshOutcome = { sign: () => Promise<TokenPair> } | { error: 'unknown' | 'expired' } | { error: 'reuse'; sessionId: string };
 
 export function createSessionsService(platform: Platform) {
-  const { db, config, tokens, sessions: cache } = platform;
+  const { db, config, tokens, sessions: cache, users } = platform;
   const inScope = <T>(ctx: SignedInContext, fn: (tx: Tx) => Promise<T>) => inPlane(db, ctx.actor.tenantId, fn);
 
   /**
@@ -527,7 +526,7 @@ export function createSessionsService(platform: Platform) {
 
     async listUserSessions(ctx: SignedInContext, userId: string) {
       return db.withTenant(ctx, async (tx) => {
-        if (!(await findUser(tx, userId))) throw new AppError('not-found', 'No such user.');
+        if (!(await users.findById(tx, userId))) throw new AppError('not-found', 'No such user.');
         return present(await listActiveSessions(tx, userId), ctx.actor.sessionId);
       });
     },
@@ -539,7 +538,7 @@ export function createSessionsService(platform: Platform) {
 
     async revokeAllUserSessions(ctx: SignedInContext, userId: string) {
       await db.withTenant(ctx, async (tx) => {
-        if (!(await findUser(tx, userId))) throw new AppError('not-found', 'No such user.');
+        if (!(await users.findById(tx, userId))) throw new AppError('not-found', 'No such user.');
         await revokeUserSessions(tx, userId, 'revoked_by_admin');
         await recordAudit(tx, ctx, { tenantId: ctx.actor.tenantId, action: 'session.revoked', resourceType: 'user', resourceId: userId, metadata: { all: true } });
       });
