@@ -77,7 +77,16 @@ describe('product policy (FR-PROD-001)', () => {
 
   test('an out-of-range value in each section is refused with its path', () => {
     const outOfRange = {
+      'lockout.failures_to_lock': 2,
+      'lockout.lock_seconds': 86_401,
+      'lockout.slowdown_after_failures': 4,
+      'lockout.slowdown_window_seconds': 59,
+      'lockout.slowdown_max_delay_ms': 60_000,
       'mfa.step_up_max_age_seconds': 5,
+      'mfa.challenge_attempts': 0,
+      'mfa.recovery_codes': 21,
+      'users.invitation_expiry_days': 31,
+      'verification.code_lifetime_seconds': 299,
       'verification.codes_per_destination_per_hour': 0,
       'verification.codes_per_user_per_hour': 0,
       'verification.verify_attempts_per_hour': 101,

@@ -25,8 +25,9 @@ import { verificationModule } from './verification/index.ts';
  */
 export const MODULES = [
   opsModule,
-  identityModule,
   lockoutModule,
+  verificationModule,
+  identityModule,
   sessionsModule,
   tenancyModule,
   usersModule,
@@ -41,7 +42,6 @@ export const MODULES = [
   apiKeysModule,
   mfaModule,
   ssoModule,
-  verificationModule,
 ] as const satisfies readonly AnyModule[];
 
 /** The services of the modules by name, as `Running.services` holds them. */

@@ -33,7 +33,7 @@ import {
   insertRefreshToken,
   insertSession,
 } from './identity.queries.ts';
-import { clearLoginFailures, countLoginFailure, failureDelayMs, lockedOut, lockedUntil, loginSource, loginThrottle, recordAccountLocked } from '../lockout/index.ts';
+import { lockedOut, loginSource, loginThrottle, type LockoutService } from '../lockout/index.ts';
 import { activeFactorKinds, openLoginChallenge } from '../mfa/index.ts';
 
 
@@ -79,7 +79,8 @@ function openSuccessor(secret: string, tokenId: string, sealed: string): string 
 type FoundRefreshToken = NonNullable<Awaited<ReturnType<typeof findRefreshToken>>>;
 type RefreshOutcome = { sign: () => Promise<TokenPair> } | { error: 'unknown' | 'expired' } | { error: 'reuse'; sessionId: string };
 
-export function createIdentityService(platform: Platform, policy: IdentityPolicyType) {
+export function createIdentityService(platform: Platform, policy: IdentityPolicyType, lockout: LockoutService) {
+  const { clearLoginFailures, countLoginFailure, failureDelayMs, lockedUntil, recordAccountLocked } = lockout;
   const { db, config, tokens, passwords, sessions, throttleKeys } = platform;
 
   /**

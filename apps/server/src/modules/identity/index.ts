@@ -1,4 +1,5 @@
 import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
+import type { LockoutService } from '../lockout/index.ts';
 import { IdentityPolicy } from './identity.policy.ts';
 import { createIdentityService } from './identity.service.ts';
 import { identityRoutes } from './identity.routes.ts';
@@ -32,14 +33,14 @@ declare module '../../kernel/module.ts' {
 export const identityModule = defineModule({
   name: 'identity',
   summary: 'Users and their credentials: sign-in, passwords and their policy, password reset.',
-  dependsOn: [],
+  dependsOn: ['lockout'],
   tables: ['users', 'password_history', 'password_resets', 'password_policies'],
   ...declared,
   policy: IdentityPolicy,
   jobs: [passwordResetJob],
-  create(platform, _deps, policy) {
-    const service = createIdentityService(platform, policy);
-    const passwords = createPasswordsService(platform, platform.secrets);
+  create(platform, deps: { lockout: LockoutService }, policy) {
+    const service = createIdentityService(platform, policy, deps.lockout);
+    const passwords = createPasswordsService(platform, platform.secrets, deps.lockout);
     return {
       service,
       routes(app) {

@@ -7,7 +7,7 @@ import { PLATFORM_JOB_SCOPE } from '../../kernel/jobs/jobs.ts';
 import { parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import type { Platform } from '../../kernel/platform.ts';
-import { addressSource, clearAccountFailures, loginAccountKey, loginThrottle } from '../lockout/index.ts';
+import { addressSource, loginAccountKey, loginThrottle, type LockoutService } from '../lockout/index.ts';
 import { normalizeEmail } from './identity.service.ts';
 import { revokeUserSessions } from '../sessions/index.ts';
 import { proveResetSecondFactor, resetSecondFactorMethods } from '../mfa/index.ts';
@@ -52,8 +52,11 @@ export async function passwordPolicyIn(tx: Tx, tenantId: string | null): Promise
 }
 
 /** Password change, reset by emailed link, and the tenant's password policy (FR-AUTH-002, FR-AUTH-003). */
-/** `secrets` opens the TOTP secrets a reset is checked against (a reset never bypasses MFA). */
-export function createPasswordsService(platform: Platform, secrets: SecretBox) {
+/**
+ * `secrets` opens the TOTP secrets a reset is checked against (a reset never bypasses MFA); a new
+ * password forgets the account's failed sign-ins in `lockout`.
+ */
+export function createPasswordsService(platform: Platform, secrets: SecretBox, lockout: LockoutService) {
   const { db, jobs, passwords, sessions, config, throttleKeys } = platform;
 
   /**
@@ -103,7 +106,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       await withRevocation(sessions, { kind: 'user', id: actor.userId }, () =>
         inPlane(db, actor.tenantId, async (tx) => {
           await setPassword(tx, subject.owner, passwordHash);
-          await clearAccountFailures(tx, loginAccountKey(throttleKeys, { tenant: actor.tenantId, email: subject.owner.email }));
+          await lockout.clearAccountFailures(tx, loginAccountKey(throttleKeys, { tenant: actor.tenantId, email: subject.owner.email }));
           await revokeUserSessions(tx, actor.userId, 'password_changed', actor.sessionId);
           await recordAudit(tx, ctx, { tenantId: actor.tenantId, action: 'auth.password_changed', resourceType: 'user', resourceId: actor.userId });
         }),
@@ -157,10 +160,10 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       const applied = await withRevocation(sessions, { kind: 'user', id: userId }, () =>
         inPlane(db, tenantId, async (tx) => {
           const throttle = loginThrottle(throttleKeys, { tenant: tenantId, email: found.subject.owner.email, source: addressSource(ctx.ip) });
-          if (found.mfaMethods.length > 0 && (await proveResetSecondFactor(tx, ctx, { config, secrets }, { tenantId, userId, throttle }, input)) === 'invalid') return 'mfa';
+          if (found.mfaMethods.length > 0 && (await proveResetSecondFactor(tx, ctx, { config, secrets, lockout }, { tenantId, userId, throttle }, input)) === 'invalid') return 'mfa';
           if (!(await claimReset(tx, found.reset.id, userId))) return false;
           await setPassword(tx, found.subject.owner, passwordHash);
-          await clearAccountFailures(tx, throttle.account);
+          await lockout.clearAccountFailures(tx, throttle.account);
           await revokeUserSessions(tx, userId, 'password_reset');
           await recordAudit(tx, ctx, {
             tenantId,
