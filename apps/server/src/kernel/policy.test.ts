@@ -36,7 +36,7 @@ describe('product policy (FR-PROD-001)', () => {
 
   test('a product names only what it changes: the rest is the baseline default', () => {
     const policy = parsePolicy('policy.yaml', 'product:\n  name: laundry\nidentity:\n  login_failure_delay_ms: 2000\n', POLICY_SECTIONS);
-    assert.deepEqual(policy.identity, { login_failure_answer_ms: 250, login_failure_delay_ms: 2000, refresh_reuse_grace_seconds: 10 });
+    assert.deepEqual(policy.identity, { ...(Value.Default(POLICY_SECTIONS.identity!, {}) as object), login_failure_delay_ms: 2000 });
     assert.deepEqual(policy.verification, Value.Default(POLICY_SECTIONS.verification!, {}));
   });
 
@@ -77,6 +77,10 @@ describe('product policy (FR-PROD-001)', () => {
 
   test('an out-of-range value in each section is refused with its path', () => {
     const outOfRange = {
+      'identity.password_min_length': 7,
+      'identity.password_min_classes': 5,
+      'identity.password_history': 25,
+      'identity.password_min_strength': 1,
       'lockout.failures_to_lock': 2,
       'lockout.lock_seconds': 86_401,
       'lockout.slowdown_after_failures': 4,

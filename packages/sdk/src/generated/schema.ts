@@ -1949,7 +1949,7 @@ export interface components {
             require_all_classes: boolean;
             history: number;
             min_strength: number;
-            /** @description 0 while the organization uses the platform minimum */
+            /** @description 0 while the organization uses the product's minimum */
             version: number;
         };
         SessionList: {
@@ -3749,7 +3749,7 @@ export interface operations {
                     min_length: number;
                     require_all_classes: boolean;
                     history: number;
-                    /** @description The guess estimate (zxcvbn score) new passwords must reach; 3 when omitted */
+                    /** @description The guess estimate (zxcvbn score) new passwords must reach; the product's minimum when omitted */
                     min_strength?: number;
                 };
             };

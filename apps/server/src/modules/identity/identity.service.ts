@@ -13,7 +13,7 @@ import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
 import { assignDefaultRole } from '../access/index.ts';
 import { findVerificationState } from '../verification/index.ts';
 import type { Platform } from '../../kernel/platform.ts';
-import type { IdentityPolicyType } from './identity.policy.ts';
+import { passwordMinimumOf, type IdentityPolicyType } from './identity.policy.ts';
 import {
   linkSessionToDevice,
   registerDevice,
@@ -243,6 +243,9 @@ export function createIdentityService(platform: Platform, policy: IdentityPolicy
   const invalid = () => new AppError('invalid-credentials', 'The email, password or organization is not correct.');
 
   return {
+    /** The product's password minimum (identity.password_*), for every path that sets a password. */
+    passwordMinimum: passwordMinimumOf(policy),
+
     /**
      * Email and password login (FR-AUTH-001). Unknown tenant, unknown user, wrong password and a
      * disabled account all give the same answer after the same amount of hashing work; a source

@@ -40,7 +40,7 @@ export const identityModule = defineModule({
   jobs: [passwordResetJob],
   create(platform, deps: { lockout: LockoutService }, policy) {
     const service = createIdentityService(platform, policy, deps.lockout);
-    const passwords = createPasswordsService(platform, platform.secrets, deps.lockout);
+    const passwords = createPasswordsService(platform, platform.secrets, deps.lockout, service.passwordMinimum);
     return {
       service,
       routes(app) {

@@ -13,10 +13,11 @@ import { revokeUserSessions } from '../sessions/index.ts';
 import { proveResetSecondFactor, resetSecondFactorMethods } from '../mfa/index.ts';
 import {
   HISTORY_RULE,
-  PLATFORM_PASSWORD_POLICY,
+  minimumPolicy,
   policyWeakerThanMinimum,
   unmetPasswordRules,
   type PasswordContext,
+  type PasswordMinimum,
   type PasswordPolicy,
   type UnmetPasswordRule,
 } from './password-policy.ts';
@@ -34,8 +35,8 @@ import {
 /** The same answer for an unknown, expired or used link: no hint which. */
 const invalidReset = () => new AppError('password-reset-invalid', 'This password reset link is not valid. Ask for a new one.');
 
-const toPolicy = (row: { min_length: number; require_all_classes: boolean; history: number; min_strength: number } | undefined): PasswordPolicy =>
-  row ? { minLength: row.min_length, requireAllClasses: row.require_all_classes, history: row.history, minStrength: row.min_strength } : PLATFORM_PASSWORD_POLICY;
+const toPolicy = (row: { min_length: number; require_all_classes: boolean; history: number; min_strength: number } | undefined, minimum: PasswordMinimum): PasswordPolicy =>
+  row ? { minLength: row.min_length, requireAllClasses: row.require_all_classes, history: row.history, minStrength: row.min_strength } : minimumPolicy(minimum);
 
 const policyView = (tenantId: string, policy: PasswordPolicy, version: number) => ({
   tenant_id: tenantId,
@@ -46,17 +47,18 @@ const policyView = (tenantId: string, policy: PasswordPolicy, version: number) =
   version,
 });
 
-/** The policy in force in the transaction's context: the tenant's, or the platform minimum for staff. */
-export async function passwordPolicyIn(tx: Tx, tenantId: string | null): Promise<PasswordPolicy> {
-  return tenantId === null ? PLATFORM_PASSWORD_POLICY : toPolicy(await findPasswordPolicy(tx));
+/** The policy in force in the transaction's context: the tenant's, or the product's minimum for staff and tenants that set none. */
+export async function passwordPolicyIn(tx: Tx, tenantId: string | null, minimum: PasswordMinimum): Promise<PasswordPolicy> {
+  return tenantId === null ? minimumPolicy(minimum) : toPolicy(await findPasswordPolicy(tx), minimum);
 }
 
 /** Password change, reset by emailed link, and the tenant's password policy (FR-AUTH-002, FR-AUTH-003). */
 /**
  * `secrets` opens the TOTP secrets a reset is checked against (a reset never bypasses MFA); a new
- * password forgets the account's failed sign-ins in `lockout`.
+ * password forgets the account's failed sign-ins in `lockout`; `minimum` is the product's password
+ * minimum (identity.password_* of the product policy).
  */
-export function createPasswordsService(platform: Platform, secrets: SecretBox, lockout: LockoutService) {
+export function createPasswordsService(platform: Platform, secrets: SecretBox, lockout: LockoutService, minimum: PasswordMinimum) {
   const { db, jobs, passwords, sessions, config, throttleKeys } = platform;
 
   /**
@@ -64,7 +66,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox, l
    * current password counts as the newest entry). Verifying runs outside any transaction.
    */
   async function unmetRules(candidate: string, policy: PasswordPolicy, context: PasswordContext, previous: string[]): Promise<UnmetPasswordRule[]> {
-    const unmet = unmetPasswordRules(candidate, policy, context);
+    const unmet = unmetPasswordRules(candidate, policy, minimum, context);
     for (const hash of previous.slice(0, policy.history)) {
       if (await passwords.verify(hash, candidate)) {
         unmet.push(HISTORY_RULE(policy.history));
@@ -78,7 +80,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox, l
   async function passwordSubject(tx: Tx, userId: string, tenantId: string | null) {
     const owner = await findPasswordOwner(tx, userId);
     if (!owner) return undefined;
-    const policy = await passwordPolicyIn(tx, tenantId);
+    const policy = await passwordPolicyIn(tx, tenantId, minimum);
     const history = await recentPasswordHashes(tx, userId, policy.history);
     const previous = [...new Set([...(owner.password_hash ? [owner.password_hash] : []), ...history])];
     return { owner, policy, previous, context: { email: owner.email, name: owner.name, tenantSlug: owner.tenant_slug ?? undefined } };
@@ -183,14 +185,14 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox, l
     async getPolicy(ctx: RequestContext) {
       const scope = scopeOf(ctx);
       const row = await db.withTenant(ctx, (tx) => findPasswordPolicy(tx));
-      return policyView(scope.tenantId, toPolicy(row), row?.version ?? 0);
+      return policyView(scope.tenantId, toPolicy(row, minimum), row?.version ?? 0);
     },
 
-    /** Tightens the tenant's password policy; anything weaker than the platform minimum is refused. */
+    /** Tightens the tenant's password policy; anything weaker than the product's minimum is refused. */
     async updatePolicy(ctx: RequestContext, input: { min_length: number; require_all_classes: boolean; history: number; min_strength?: number | undefined }) {
       if (ctx.reach !== 'all') throw new AppError('forbidden', 'The password policy is set for the whole organization, not a unit.');
-      const policy = { ...input, min_strength: input.min_strength ?? PLATFORM_PASSWORD_POLICY.minStrength };
-      const weaker = policyWeakerThanMinimum(toPolicy(policy));
+      const policy = { ...input, min_strength: input.min_strength ?? minimum.minStrength };
+      const weaker = policyWeakerThanMinimum(toPolicy(policy, minimum), minimum);
       if (weaker.length > 0) throw new AppError('validation', `The policy is weaker than the platform minimum: ${weaker.join(' ')}`);
       const scope = scopeOf(ctx);
       const updatedBy = ctx.actor?.userId;
@@ -199,7 +201,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox, l
         await recordAudit(tx, ctx, { tenantId: scope.tenantId, action: 'auth.password_policy_updated', resourceType: 'password_policy', metadata: { ...policy } });
         return saved;
       });
-      return policyView(scope.tenantId, toPolicy(row), row.version);
+      return policyView(scope.tenantId, toPolicy(row, minimum), row.version);
     },
   };
 }

@@ -232,12 +232,12 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
       const found = await db.withWholeTenant(tenantId, async (tx) => {
         const invitation = await findLiveInvitationByToken(tx, hash);
         const tenant = invitation ? await findTenantById(tx, tenantId) : undefined;
-        return invitation && tenant ? { ...tenant, email: invitation.email, policy: await passwordPolicyIn(tx, tenantId) } : undefined;
+        return invitation && tenant ? { ...tenant, email: invitation.email, policy: await passwordPolicyIn(tx, tenantId, identity.passwordMinimum) } : undefined;
       });
       if (!found) throw invalidInvitation();
       if (found.status !== 'active') throw new AppError('tenant-suspended');
       // A new user has no password history yet: the tenant's policy and the user's context apply.
-      const unmet = unmetPasswordRules(input.password, found.policy, { email: found.email, name: input.name, tenantSlug: found.slug });
+      const unmet = unmetPasswordRules(input.password, found.policy, identity.passwordMinimum, { email: found.email, name: input.name, tenantSlug: found.slug });
       if (unmet.length > 0) throw new AppError('weak-password', 'Choose a password that meets every rule listed in unmet_rules.', { unmet_rules: unmet });
       // Hashed before the transaction opens: no connection waits on Argon2.
       const passwordHash = await passwords.hash(input.password);
