@@ -17,7 +17,7 @@ export const IdentityPolicy = policySection({
     minimum: 0,
     maximum: 30_000,
     default: 1_000,
-    description: 'First step of the delay of a failed sign-in once an account has more than 20 failures in an hour; doubles, at most 30 s; 0 turns it off.',
+    description: 'First step of the delay of a failed sign-in once an account has more failures than lockout.slowdown_after_failures in its window; doubles, at most lockout.slowdown_max_delay_ms; 0 turns it off.',
   }),
   refresh_reuse_grace_seconds: Type.Integer({
     minimum: 0,
