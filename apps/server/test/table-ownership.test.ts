@@ -73,7 +73,6 @@ const KNOWN_CROSSINGS = new Set<string>([
   'kernel -> tenant_verification_policy',
   'kernel -> tenants',
   'kernel -> users',
-  'mfa -> users',
   'sso -> users',
   'users -> role_assignments',
   'users -> roles',

@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import { openAuditChain, recordAudit } from '../src/kernel/audit/audit.ts';
 import { loadCheckpointSigner, parseCheckpoints, signCheckpoints } from '../src/kernel/audit/checkpoints.ts';
 import type { RequestContext } from '../src/kernel/context.ts';
-import { enterTenantContext, type Database } from '../src/kernel/db/database.ts';
+import type { Database } from '../src/kernel/db/database.ts';
 import { loadConfig } from '../src/kernel/config.ts';
 import { createLogger } from '../src/kernel/log.ts';
 import { openDatabase } from '../src/start.ts';
@@ -77,10 +77,10 @@ describe('verify-audit command', { timeout: TIMEOUT_MS * 3 }, () => {
     // A tenant with its own chain and a few events in both chains, written as the services do.
     const ctx: RequestContext = { correlationId: randomUUID(), ip: null, userAgent: 'verify-audit test', actor: null, reach: 'all', log: createLogger('silent') };
     tenantId = await onDatabase((db) =>
-      db.withPlatform(async (tx) => {
+      db.withPlatform(async (tx, transaction) => {
         const tenant = await tx.insertInto('tenants').values({ name: 'Audited', slug: 'audited', region: 'EU' }).returning('id').executeTakeFirstOrThrow();
         await recordAudit(tx, ctx, { tenantId: null, action: 'tenant.created', resourceType: 'tenant', resourceId: tenant.id });
-        await enterTenantContext(tx, tenant.id);
+        await transaction.continueInTenant(tenant.id);
         await openAuditChain(tx, tenant.id);
         for (const action of ['tenant.created', 'customer.created', 'customer.updated'] as const) {
           await recordAudit(tx, ctx, { tenantId: tenant.id, action, resourceType: 'tenant', resourceId: tenant.id, metadata: { step: action } });

@@ -36,7 +36,7 @@ describe('product policy (FR-PROD-001)', () => {
 
   test('a product names only what it changes: the rest is the baseline default', () => {
     const policy = parsePolicy('policy.yaml', 'product:\n  name: laundry\nidentity:\n  login_failure_delay_ms: 2000\n', POLICY_SECTIONS);
-    assert.deepEqual(policy.identity, { login_failure_answer_ms: 250, login_failure_delay_ms: 2000, refresh_reuse_grace_seconds: 10 });
+    assert.deepEqual(policy.identity, { ...(Value.Default(POLICY_SECTIONS.identity!, {}) as object), login_failure_delay_ms: 2000 });
     assert.deepEqual(policy.verification, Value.Default(POLICY_SECTIONS.verification!, {}));
   });
 
@@ -77,7 +77,20 @@ describe('product policy (FR-PROD-001)', () => {
 
   test('an out-of-range value in each section is refused with its path', () => {
     const outOfRange = {
+      'identity.password_min_length': 7,
+      'identity.password_min_classes': 5,
+      'identity.password_history': 25,
+      'identity.password_min_strength': 1,
+      'lockout.failures_to_lock': 2,
+      'lockout.lock_seconds': 86_401,
+      'lockout.slowdown_after_failures': 4,
+      'lockout.slowdown_window_seconds': 59,
+      'lockout.slowdown_max_delay_ms': 60_000,
       'mfa.step_up_max_age_seconds': 5,
+      'mfa.challenge_attempts': 0,
+      'mfa.recovery_codes': 21,
+      'users.invitation_expiry_days': 31,
+      'verification.code_lifetime_seconds': 299,
       'verification.codes_per_destination_per_hour': 0,
       'verification.codes_per_user_per_hour': 0,
       'verification.verify_attempts_per_hour': 101,

@@ -25,9 +25,10 @@ import { verificationModule } from './verification/index.ts';
  */
 export const MODULES = [
   opsModule,
+  lockoutModule,
+  verificationModule,
   sessionsModule,
   identityModule,
-  lockoutModule,
   tenancyModule,
   usersModule,
   accessModule,
@@ -41,7 +42,6 @@ export const MODULES = [
   apiKeysModule,
   mfaModule,
   ssoModule,
-  verificationModule,
 ] as const satisfies readonly AnyModule[];
 
 /** The services of the modules by name, as `Running.services` holds them. */

@@ -183,8 +183,6 @@ async function continueInTenant(tx: Tx, tenantId: string): Promise<void> {
   await sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('app.unit_ids', '*', true), set_config('role', 'tsv_app', true)`.execute(tx);
 }
 
-export const enterTenantContext = continueInTenant;
-
 /** A platform transaction's fn, handed the way to continue in a tenant's context. */
 function platformWork<T>(fn: (tx: Tx, transaction: PlatformTransaction) => Promise<T>): (tx: Tx) => Promise<T> {
   return (tx) => fn(tx, { continueInTenant: (tenantId) => continueInTenant(tx, tenantId) });

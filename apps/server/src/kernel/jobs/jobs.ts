@@ -3,7 +3,7 @@ import { CompiledQuery, sql } from 'kysely';
 import { PgBoss, type JobResult, type UpdateQueueOptions } from 'pg-boss';
 import { recordSecurityEvent } from '../audit/audit.ts';
 import type { RequestContext } from '../context.ts';
-import { inPlane, isUuid, type Database, type Tx } from '../db/database.ts';
+import { isUuid, type Database, type Tx } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 
 /** Every job payload names its tenant: handlers run inside that tenant's context (FR-TEN-007). */
@@ -48,8 +48,19 @@ interface JobKind {
 export interface JobDefinition<D extends TenantJobData = TenantJobData> extends JobKind {
   name: string;
   /** `jobs` enqueues follow-up work in the handler's transaction: it exists if the job's work commits. */
-  handle(tx: Tx, data: D, ctx: RequestContext, jobs: Pick<JobQueue, 'enqueue'>): Promise<void>;
+  handle(tx: Tx, data: D, ctx: RequestContext, jobs: JobTools): Promise<void>;
 }
+
+/** What a handler is given beside its transaction. */
+export interface JobTools extends Pick<JobQueue, 'enqueue'> {
+  /**
+   * CAUTION: a job of the platform plane continues in one tenant's context for the rest of its
+   * transaction (PlatformTransaction.continueInTenant); a tenant's job is in its tenant already.
+   */
+  continueInTenant(tenantId: string): Promise<void>;
+}
+
+const inItsTenantAlready = () => Promise.reject(new Error("a tenant's job runs in its tenant already"));
 
 /**
  * A recurring job whose work spans tenants (audit chain verification, retention sweeps): no tenant
@@ -333,7 +344,10 @@ export async function createJobQueue(db: Database, log: Logger, options: { worke
           continue;
         }
         // Jobs of the platform plane (staff mail) name no tenant and run as the platform role.
-        const inScope = (tenantId: string, fn: (tx: Tx) => Promise<void>) => inPlane(db, tenantId === PLATFORM_JOB_SCOPE ? null : tenantId, fn);
+        const handle = (data: TenantJobData, ctx: RequestContext) =>
+          data.tenant_id === PLATFORM_JOB_SCOPE
+            ? db.withPlatform((tx, transaction) => definition.handle(tx, data, ctx, { enqueue, continueInTenant: transaction.continueInTenant }))
+            : db.withWholeTenant(data.tenant_id, (tx) => definition.handle(tx, data, ctx, { enqueue, continueInTenant: inItsTenantAlready }));
         await boss.work<TenantJobData>(definition.name, { pollingIntervalSeconds: 0.5, perJobResults: true }, async (jobs) => {
           const results: JobResult[] = [];
           for (const job of jobs) {
@@ -342,7 +356,7 @@ export async function createJobQueue(db: Database, log: Logger, options: { worke
               results.push(await refuse(job, ctx));
               continue;
             }
-            await inScope(job.data.tenant_id, (tx) => definition.handle(tx, job.data, ctx, { enqueue }));
+            await handle(job.data, ctx);
             results.push({ id: job.id, status: 'completed' });
           }
           return results;

@@ -9,10 +9,10 @@ import type { DefaultTenantRole } from '../../kernel/auth/permissions.ts';
 import { assignDefaultRole } from '../access/index.ts';
 import { findVerificationState } from '../verification/index.ts';
 import type { Platform } from '../../kernel/platform.ts';
-import type { IdentityPolicyType } from './identity.policy.ts';
+import { passwordMinimumOf, type IdentityPolicyType } from './identity.policy.ts';
 import { findSessionExpiry, type DeviceInput, type RefreshTerms, type SessionHolder, type SessionsService, type SignInStart, type TokenPair } from '../sessions/index.ts';
 import { findUserByEmail, findUserById } from './identity.queries.ts';
-import { clearLoginFailures, countLoginFailure, failureDelayMs, lockedOut, lockedUntil, loginSource, loginThrottle, recordAccountLocked } from '../lockout/index.ts';
+import { lockedOut, loginSource, loginThrottle, type LockoutService } from '../lockout/index.ts';
 import { activeFactorKinds, openLoginChallenge } from '../mfa/index.ts';
 
 /** A tenant id no tenant has (tenant ids are random v4 UUIDs): the context of a sign-in to an unknown organization. */
@@ -37,7 +37,8 @@ export function normalizeEmail(email: string): string {
  * session it ends in, its refresh tokens and its end are the sessions module's; identity gives it
  * the user's facts.
  */
-export function createIdentityService(platform: Platform, policy: IdentityPolicyType, sessions: SessionsService) {
+export function createIdentityService(platform: Platform, policy: IdentityPolicyType, sessions: SessionsService, lockout: LockoutService) {
+  const { clearLoginFailures, countLoginFailure, failureDelayMs, lockedUntil, recordAccountLocked } = lockout;
   const { db, config, passwords, throttleKeys, tenants } = platform;
 
   /** What a refresh needs of a session's user, in the session's tenant context. */
@@ -67,6 +68,9 @@ export function createIdentityService(platform: Platform, policy: IdentityPolicy
   const invalid = () => new AppError('invalid-credentials', 'The email, password or organization is not correct.');
 
   return {
+    /** The product's password minimum (identity.password_*), for every path that sets a password. */
+    passwordMinimum: passwordMinimumOf(policy),
+
     /**
      * Email and password login (FR-AUTH-001). Unknown tenant, unknown user, wrong password and a
      * disabled account all give the same answer after the same amount of hashing work; a source

@@ -1,10 +1,11 @@
 import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
+import type { LockoutService } from '../lockout/index.ts';
 import type { SessionsService } from '../sessions/index.ts';
 import { IdentityPolicy } from './identity.policy.ts';
 import { findUserById } from './identity.queries.ts';
 import { createIdentityService } from './identity.service.ts';
 import { identityRoutes } from './identity.routes.ts';
-import { passwordResetJob } from './passwords.jobs.ts';
+import { PASSWORD_RESET_QUEUE, passwordResetJob } from './passwords.jobs.ts';
 import { passwordsRoutes } from './passwords.routes.ts';
 import { createPasswordsService } from './passwords.service.ts';
 export { createIdentityService, normalizeEmail, type IdentityService } from './identity.service.ts';
@@ -13,7 +14,6 @@ export { createPasswordsService, passwordPolicyIn, type PasswordsService } from 
 export { passwordsRoutes } from './passwords.routes.ts';
 export { identityRoutes } from './identity.routes.ts';
 export { findUserById } from './identity.queries.ts';
-export { passwordResetJob } from './passwords.jobs.ts';
 
 const declared = {
   auditActions: ['auth.login', 'auth.logout', 'auth.refresh', 'auth.refresh_reuse', 'user.created', 'security.super_admin_granted', 'auth.password_changed', 'auth.password_reset_requested', 'auth.password_reset', 'auth.password_policy_updated', 'auth.new_device'],
@@ -34,17 +34,18 @@ declare module '../../kernel/module.ts' {
 export const identityModule = defineModule({
   name: 'identity',
   summary: 'Users and their credentials: sign-in, passwords and their policy, password reset.',
-  dependsOn: ['sessions'],
+  dependsOn: ['sessions', 'lockout'],
   tables: ['users', 'password_history', 'password_resets', 'password_policies'],
   ...declared,
   policy: IdentityPolicy,
-  jobs: [passwordResetJob],
-  create(platform, deps: { sessions: SessionsService }, policy) {
-    const service = createIdentityService(platform, policy, deps.sessions);
-    const passwords = createPasswordsService(platform, platform.secrets);
+  jobs: [PASSWORD_RESET_QUEUE],
+  create(platform, deps: { sessions: SessionsService; lockout: LockoutService }, policy) {
+    const service = createIdentityService(platform, policy, deps.sessions, deps.lockout);
+    const passwords = createPasswordsService(platform, platform.secrets, deps.lockout, service.passwordMinimum);
     return {
       service,
       provides: { users: { findById: findUserById } },
+      jobHandlers: [passwordResetJob(platform.tenants)],
       routes(app) {
         identityRoutes(app, service, () => platform.tokens.jwks());
         passwordsRoutes(app, passwords);

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PASSWORD_MAX_LENGTH, PLATFORM_PASSWORD_POLICY, policyWeakerThanMinimum, unmetPasswordRules } from './password-policy.ts';
+import Value from 'typebox/value';
+import { IdentityPolicy, passwordMinimumOf, type IdentityPolicyType } from './identity.policy.ts';
+import { minimumPolicy, PASSWORD_MAX_LENGTH, policyWeakerThanMinimum, unmetPasswordRules } from './password-policy.ts';
 
-const rules = (password: string) => unmetPasswordRules(password).map((unmet) => unmet.rule);
+/** The baseline's minimum (the identity section's defaults) and the policy of a tenant that set none. */
+const MINIMUM = passwordMinimumOf(Value.Default(IdentityPolicy, {}) as IdentityPolicyType);
+const PLATFORM_PASSWORD_POLICY = minimumPolicy(MINIMUM);
+const rules = (password: string) => unmetPasswordRules(password, PLATFORM_PASSWORD_POLICY, MINIMUM).map((unmet) => unmet.rule);
 
 describe('password policy, platform minimum (FR-AUTH-002)', () => {
   test('a long password mixing three classes passes', () => {
@@ -40,7 +45,7 @@ describe('password policy, platform minimum (FR-AUTH-002)', () => {
   });
 
   test('every unmet rule is listed with a message', () => {
-    const unmet = unmetPasswordRules('qzvkx');
+    const unmet = unmetPasswordRules('qzvkx', PLATFORM_PASSWORD_POLICY, MINIMUM);
     assert.deepEqual(unmet.map((u) => u.rule), ['min_length', 'character_classes', 'guessable']);
     for (const { message } of unmet) assert.ok(message.length > 0);
   });
@@ -48,7 +53,7 @@ describe('password policy, platform minimum (FR-AUTH-002)', () => {
 
 describe('password policy, tenant tightening, common and personal passwords (FR-AUTH-002)', () => {
   const tight = { minLength: 16, requireAllClasses: true, history: 8, minStrength: 3 };
-  const ruleNames = (password: string, policy = PLATFORM_PASSWORD_POLICY, context = {}) => unmetPasswordRules(password, policy, context).map((unmet) => unmet.rule);
+  const ruleNames = (password: string, policy = PLATFORM_PASSWORD_POLICY, context = {}) => unmetPasswordRules(password, policy, MINIMUM, context).map((unmet) => unmet.rule);
 
   test('a tenant policy asks for more length and all four classes', () => {
     assert.deepEqual(ruleNames('Correcthorse42!', tight), ['min_length']);
@@ -59,10 +64,10 @@ describe('password policy, tenant tightening, common and personal passwords (FR-
   test('a policy below the platform minimum is never applied and cannot be stored', () => {
     assert.deepEqual(ruleNames('Abcdefgh1!x', { minLength: 8, requireAllClasses: false, history: 1, minStrength: 0 }), ['min_length']);
     assert.deepEqual(ruleNames('1q2w3e4r5t6yU', { ...PLATFORM_PASSWORD_POLICY, minStrength: 0 }), ['guessable']);
-    assert.equal(policyWeakerThanMinimum({ minLength: 8, requireAllClasses: false, history: 5, minStrength: 3 }).length, 1);
-    assert.equal(policyWeakerThanMinimum({ minLength: 12, requireAllClasses: false, history: 4, minStrength: 3 }).length, 1);
-    assert.equal(policyWeakerThanMinimum({ minLength: 12, requireAllClasses: false, history: 5, minStrength: 2 }).length, 1);
-    assert.deepEqual(policyWeakerThanMinimum(tight), []);
+    assert.equal(policyWeakerThanMinimum({ minLength: 8, requireAllClasses: false, history: 5, minStrength: 3 }, MINIMUM).length, 1);
+    assert.equal(policyWeakerThanMinimum({ minLength: 12, requireAllClasses: false, history: 4, minStrength: 3 }, MINIMUM).length, 1);
+    assert.equal(policyWeakerThanMinimum({ minLength: 12, requireAllClasses: false, history: 5, minStrength: 2 }, MINIMUM).length, 1);
+    assert.deepEqual(policyWeakerThanMinimum(tight, MINIMUM), []);
   });
 
   test('common passwords from the shipped list are refused, whatever their case, with digits and symbols added or letters swapped', () => {
@@ -75,7 +80,7 @@ describe('password policy, tenant tightening, common and personal passwords (FR-
   });
 
   test('a password easy to guess is refused with the estimator\'s warning; a tenant may ask for the strongest score', () => {
-    const unmet = unmetPasswordRules('Qwerty-Qwerty-1');
+    const unmet = unmetPasswordRules('Qwerty-Qwerty-1', PLATFORM_PASSWORD_POLICY, MINIMUM);
     assert.deepEqual(unmet.map((u) => u.rule), ['guessable']);
     assert.match(unmet[0]!.message, /^Repeated character patterns like "abcabcabc" are easy to guess\./);
     assert.deepEqual(ruleNames('1q2w3e4r5t6yU'), ['guessable'], 'a keyboard walk');
@@ -94,5 +99,15 @@ describe('password policy, tenant tightening, common and personal passwords (FR-
     assert.deepEqual(ruleNames('My-Grace.Hopper-2024', PLATFORM_PASSWORD_POLICY, context), ['personal_information']);
     assert.deepEqual(ruleNames('Welcome-to-ACME-2024', PLATFORM_PASSWORD_POLICY, context), ['personal_information']);
     assert.deepEqual(ruleNames('Correcthorse42!', PLATFORM_PASSWORD_POLICY, context), []);
+  });
+});
+
+describe('a product minimum of its own (identity.password_*)', () => {
+  test('a product asking for 14 characters and all four classes refuses what the baseline accepts, and a tenant policy below it', () => {
+    const minimum = { minLength: 14, classes: 4, history: 5, minStrength: 3 };
+    assert.deepEqual(unmetPasswordRules('Correcthorse42', PLATFORM_PASSWORD_POLICY, MINIMUM).map((unmet) => unmet.rule), []);
+    assert.deepEqual(unmetPasswordRules('Correcthorse42', minimumPolicy(minimum), minimum).map((unmet) => unmet.rule), ['character_classes']);
+    assert.deepEqual(unmetPasswordRules('Correcthors4!', PLATFORM_PASSWORD_POLICY, minimum).map((unmet) => unmet.rule), ['min_length'], 'a tenant policy stored under a lower minimum is tightened to it');
+    assert.deepEqual(policyWeakerThanMinimum(PLATFORM_PASSWORD_POLICY, minimum), ['min_length must be at least 14.']);
   });
 });

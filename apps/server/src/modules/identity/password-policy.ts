@@ -3,26 +3,32 @@ import * as common from '@zxcvbn-ts/language-common';
 import * as english from '@zxcvbn-ts/language-en';
 
 /**
- * Password rules (FR-AUTH-002): the platform minimum, which a tenant may tighten but never weaken,
+ * Password rules (FR-AUTH-002): the product's minimum, which a tenant may tighten but never weaken,
  * judged against a candidate and what is known about its owner. The password is hashed exactly as
  * typed: nothing is truncated, trimmed, normalised or case-folded. The rules judge it as typed; the
  * list check and the strength estimate also judge what it is built from, which can only refuse more.
  * Pure: the history rule (which needs hashing) is checked by the caller and reported with the same
  * shape.
  */
-export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 1024;
-/** How many of the four classes (lower case, upper case, digit, other) a password must mix. */
-export const PASSWORD_MIN_CLASSES = 3;
-/** How many previous passwords may not be reused. */
-export const PASSWORD_MIN_HISTORY = 5;
-/**
- * The zxcvbn score (0..4) a password must reach: 3 means about 10^8 guesses or more, out of reach
- * of an online attack and slow offline against Argon2id; 4 means 10^10 or more.
- */
-export const PASSWORD_MIN_STRENGTH = 3;
 /** The upper bounds a tenant may tighten to. */
 export const PASSWORD_POLICY_LIMITS = { minLength: 128, history: 24, minStrength: 4 } as const;
+/** The lowest minimum a product may set (the ranges of the identity section's password settings). */
+export const PASSWORD_MINIMUM_FLOORS = { minLength: 8, classes: 2, history: 0, minStrength: 2 } as const;
+
+/**
+ * The product's password minimum (identity.password_* of the product policy), which a tenant may
+ * tighten but never weaken. `classes`: how many of the four (lower case, upper case, digit, other)
+ * a password must mix; `history`: how many previous passwords may not be reused; `minStrength`: the
+ * zxcvbn score (0..4) a password must reach: 3 means about 10^8 guesses or more, out of reach of an
+ * online attack and slow offline against Argon2id; 4 means 10^10 or more.
+ */
+export interface PasswordMinimum {
+  minLength: number;
+  classes: number;
+  history: number;
+  minStrength: number;
+}
 
 export interface PasswordPolicy {
   minLength: number;
@@ -31,12 +37,10 @@ export interface PasswordPolicy {
   minStrength: number;
 }
 
-export const PLATFORM_PASSWORD_POLICY: PasswordPolicy = Object.freeze({
-  minLength: PASSWORD_MIN_LENGTH,
-  requireAllClasses: false,
-  history: PASSWORD_MIN_HISTORY,
-  minStrength: PASSWORD_MIN_STRENGTH,
-});
+/** The policy of platform staff and of a tenant that set none: the minimum itself. */
+export function minimumPolicy(minimum: PasswordMinimum): PasswordPolicy {
+  return { minLength: minimum.minLength, requireAllClasses: minimum.classes === 4, history: minimum.history, minStrength: minimum.minStrength };
+}
 
 /** What the candidate must not contain or be built from: the owner's address and name, the tenant's slug. */
 export interface PasswordContext {
@@ -52,12 +56,12 @@ export interface UnmetPasswordRule {
   message: string;
 }
 
-/** The ways a policy is weaker than the platform minimum; empty when it may be stored. */
-export function policyWeakerThanMinimum(policy: PasswordPolicy): string[] {
+/** The ways a policy is weaker than the minimum; empty when it may be stored. */
+export function policyWeakerThanMinimum(policy: PasswordPolicy, minimum: PasswordMinimum): string[] {
   const weaker: string[] = [];
-  if (policy.minLength < PASSWORD_MIN_LENGTH) weaker.push(`min_length must be at least ${PASSWORD_MIN_LENGTH}.`);
-  if (policy.history < PASSWORD_MIN_HISTORY) weaker.push(`history must be at least ${PASSWORD_MIN_HISTORY}.`);
-  if (policy.minStrength < PASSWORD_MIN_STRENGTH) weaker.push(`min_strength must be at least ${PASSWORD_MIN_STRENGTH}.`);
+  if (policy.minLength < minimum.minLength) weaker.push(`min_length must be at least ${minimum.minLength}.`);
+  if (policy.history < minimum.history) weaker.push(`history must be at least ${minimum.history}.`);
+  if (policy.minStrength < minimum.minStrength) weaker.push(`min_strength must be at least ${minimum.minStrength}.`);
   return weaker;
 }
 
@@ -138,11 +142,14 @@ function containsPersonalInformation(password: string, context: PasswordContext)
   return pieces.some((piece) => piece !== undefined && piece.length >= PERSONAL_MIN_LENGTH && lowered.includes(piece.toLowerCase()));
 }
 
-/** The rules a candidate password breaks; empty when it is acceptable. Lengths count code points. */
-export function unmetPasswordRules(password: string, policy: PasswordPolicy = PLATFORM_PASSWORD_POLICY, context: PasswordContext = {}): UnmetPasswordRule[] {
+/**
+ * The rules a candidate password breaks under a tenant's policy, never below the minimum (a policy
+ * stored under a lower minimum is tightened to it); empty when it is acceptable. Lengths count code points.
+ */
+export function unmetPasswordRules(password: string, policy: PasswordPolicy, minimum: PasswordMinimum, context: PasswordContext = {}): UnmetPasswordRule[] {
   const characters = [...password];
-  const minLength = Math.max(policy.minLength, PASSWORD_MIN_LENGTH);
-  const minClasses = policy.requireAllClasses ? 4 : PASSWORD_MIN_CLASSES;
+  const minLength = Math.max(policy.minLength, minimum.minLength);
+  const minClasses = policy.requireAllClasses ? 4 : minimum.classes;
   const unmet: UnmetPasswordRule[] = [];
   if (characters.length < minLength) {
     unmet.push({ rule: 'min_length', message: `Use at least ${minLength} characters.` });
@@ -166,7 +173,7 @@ export function unmetPasswordRules(password: string, policy: PasswordPolicy = PL
   }
   // The estimate catches what the rules above do not name; it is not asked twice about one weakness.
   if (!listed && !personal) {
-    const minStrength = Math.max(policy.minStrength, PASSWORD_MIN_STRENGTH);
+    const minStrength = Math.max(policy.minStrength, minimum.minStrength);
     const strength = strengthOf(password, context);
     if (strength.score < minStrength) {
       const { warning, suggestions } = strength.feedback;

@@ -1,7 +1,7 @@
 import { recordAudit } from '../../kernel/audit/audit.ts';
 import { mintScopedToken } from '../../kernel/crypto/scoped-token.ts';
-import { enterTenantContext } from '../../kernel/db/database.ts';
-import type { JobDefinition, TenantJobData } from '../../kernel/jobs/jobs.ts';
+import type { JobDefinition, JobQueueDefinition, TenantJobData } from '../../kernel/jobs/jobs.ts';
+import type { TenantDirectory } from '../../kernel/tenants.ts';
 import { createNotifier } from '../../kernel/notify/notify.ts';
 import { findUserByEmail } from './identity.queries.ts';
 import { countResetsSince, insertPasswordReset } from './passwords.queries.ts';
@@ -52,27 +52,30 @@ const resetLink = (publicUrl: string, token: string) => `${publicUrl}/#/reset-pa
  * same time whether the account exists or not. Runs in the platform plane: the slug names the
  * tenant it enters, as login does.
  */
-export const passwordResetJob: JobDefinition<PasswordResetJobData> = {
-  name: PASSWORD_RESET_JOB,
-  retryLimit: 3,
-  async handle(tx, data, ctx, jobs) {
-    let tenantId: string | null = null;
-    if (data.tenant !== null) {
-      const tenant = await tx.selectFrom('tenants').select(['id', 'status']).where('slug', '=', data.tenant).executeTakeFirst();
-      if (!tenant || tenant.status !== 'active') return;
-      tenantId = tenant.id;
-      await enterTenantContext(tx, tenant.id);
-    }
-    const user = await findUserByEmail(tx, data.email);
-    if (!user || user.status !== 'active') return;
-    const requester = { ip: data.ip, userAgent: data.user_agent, resourceType: 'user', resourceId: user.id };
-    if ((await countResetsSince(tx, user.id, new Date(Date.now() - 3600_000))) >= RESETS_PER_HOUR) {
-      await recordAudit(tx, ctx, { ...requester, tenantId, action: 'auth.password_reset_requested', outcome: 'denied', metadata: { reason: 'hourly_limit' } });
-      return;
-    }
-    const { token, hash } = mintScopedToken(tenantId);
-    const reset = await insertPasswordReset(tx, { tenant_id: tenantId, user_id: user.id, token_hash: hash, expires_at: new Date(Date.now() + RESET_TTL_SECONDS * 1000) });
-    await createNotifier(jobs).notify(tx, resetMail(tenantId, user.email, resetLink(data.public_url, token)), ctx.correlationId);
-    await recordAudit(tx, ctx, { ...requester, tenantId, action: 'auth.password_reset_requested', metadata: { reset_id: reset.id } });
-  },
-};
+export const PASSWORD_RESET_QUEUE = { name: PASSWORD_RESET_JOB, retryLimit: 3 } satisfies JobQueueDefinition;
+
+export function passwordResetJob(tenants: TenantDirectory): JobDefinition<PasswordResetJobData> {
+  return {
+    ...PASSWORD_RESET_QUEUE,
+    async handle(tx, data, ctx, jobs) {
+      let tenantId: string | null = null;
+      if (data.tenant !== null) {
+        const tenant = await tenants.findBySlug(tx, data.tenant);
+        if (!tenant || tenant.status !== 'active') return;
+        tenantId = tenant.id;
+        await jobs.continueInTenant(tenant.id);
+      }
+      const user = await findUserByEmail(tx, data.email);
+      if (!user || user.status !== 'active') return;
+      const requester = { ip: data.ip, userAgent: data.user_agent, resourceType: 'user', resourceId: user.id };
+      if ((await countResetsSince(tx, user.id, new Date(Date.now() - 3600_000))) >= RESETS_PER_HOUR) {
+        await recordAudit(tx, ctx, { ...requester, tenantId, action: 'auth.password_reset_requested', outcome: 'denied', metadata: { reason: 'hourly_limit' } });
+        return;
+      }
+      const { token, hash } = mintScopedToken(tenantId);
+      const reset = await insertPasswordReset(tx, { tenant_id: tenantId, user_id: user.id, token_hash: hash, expires_at: new Date(Date.now() + RESET_TTL_SECONDS * 1000) });
+      await createNotifier(jobs).notify(tx, resetMail(tenantId, user.email, resetLink(data.public_url, token)), ctx.correlationId);
+      await recordAudit(tx, ctx, { ...requester, tenantId, action: 'auth.password_reset_requested', metadata: { reset_id: reset.id } });
+    },
+  };
+}

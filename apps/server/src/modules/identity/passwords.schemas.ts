@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_HISTORY, PASSWORD_MIN_LENGTH, PASSWORD_MIN_STRENGTH, PASSWORD_POLICY_LIMITS } from './password-policy.ts';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MINIMUM_FLOORS, PASSWORD_POLICY_LIMITS } from './password-policy.ts';
 
 // New passwords are limited only by the policy's maximum: the policy reports a long one as a rule,
 // and the body limit below keeps requests bounded.
@@ -31,16 +31,18 @@ export const PasswordResetConfirmBody = Type.Object(
   { additionalProperties: false },
 );
 
+// The lower bounds here are the lowest any product may set; a value below the product's own
+// minimum (GET answers it while the organization has set nothing) is refused by the service.
 export const PasswordPolicyBody = Type.Object(
   {
-    min_length: Type.Integer({ minimum: PASSWORD_MIN_LENGTH, maximum: PASSWORD_POLICY_LIMITS.minLength }),
+    min_length: Type.Integer({ minimum: PASSWORD_MINIMUM_FLOORS.minLength, maximum: PASSWORD_POLICY_LIMITS.minLength }),
     require_all_classes: Type.Boolean(),
-    history: Type.Integer({ minimum: PASSWORD_MIN_HISTORY, maximum: PASSWORD_POLICY_LIMITS.history }),
+    history: Type.Integer({ minimum: PASSWORD_MINIMUM_FLOORS.history, maximum: PASSWORD_POLICY_LIMITS.history }),
     min_strength: Type.Optional(
       Type.Integer({
-        minimum: PASSWORD_MIN_STRENGTH,
+        minimum: PASSWORD_MINIMUM_FLOORS.minStrength,
         maximum: PASSWORD_POLICY_LIMITS.minStrength,
-        description: `The guess estimate (zxcvbn score) new passwords must reach; ${PASSWORD_MIN_STRENGTH} when omitted`,
+        description: "The guess estimate (zxcvbn score) new passwords must reach; the product's minimum when omitted",
       }),
     ),
   },
@@ -53,5 +55,5 @@ export const PasswordPolicyResponse = Type.Object({
   require_all_classes: Type.Boolean(),
   history: Type.Integer(),
   min_strength: Type.Integer(),
-  version: Type.Integer({ description: '0 while the organization uses the platform minimum' }),
+  version: Type.Integer({ description: "0 while the organization uses the product's minimum" }),
 }, { $id: 'PasswordPolicyResponse' });

@@ -7,16 +7,17 @@ import { PLATFORM_JOB_SCOPE } from '../../kernel/jobs/jobs.ts';
 import { parseScopedToken } from '../../kernel/crypto/scoped-token.ts';
 import type { SecretBox } from '../../kernel/crypto/secret-box.ts';
 import type { Platform } from '../../kernel/platform.ts';
-import { addressSource, clearAccountFailures, loginAccountKey, loginThrottle } from '../lockout/index.ts';
+import { addressSource, loginAccountKey, loginThrottle, type LockoutService } from '../lockout/index.ts';
 import { normalizeEmail } from './identity.service.ts';
 import { revokeUserSessions } from '../sessions/index.ts';
 import { proveResetSecondFactor, resetSecondFactorMethods } from '../mfa/index.ts';
 import {
   HISTORY_RULE,
-  PLATFORM_PASSWORD_POLICY,
+  minimumPolicy,
   policyWeakerThanMinimum,
   unmetPasswordRules,
   type PasswordContext,
+  type PasswordMinimum,
   type PasswordPolicy,
   type UnmetPasswordRule,
 } from './password-policy.ts';
@@ -34,8 +35,8 @@ import {
 /** The same answer for an unknown, expired or used link: no hint which. */
 const invalidReset = () => new AppError('password-reset-invalid', 'This password reset link is not valid. Ask for a new one.');
 
-const toPolicy = (row: { min_length: number; require_all_classes: boolean; history: number; min_strength: number } | undefined): PasswordPolicy =>
-  row ? { minLength: row.min_length, requireAllClasses: row.require_all_classes, history: row.history, minStrength: row.min_strength } : PLATFORM_PASSWORD_POLICY;
+const toPolicy = (row: { min_length: number; require_all_classes: boolean; history: number; min_strength: number } | undefined, minimum: PasswordMinimum): PasswordPolicy =>
+  row ? { minLength: row.min_length, requireAllClasses: row.require_all_classes, history: row.history, minStrength: row.min_strength } : minimumPolicy(minimum);
 
 const policyView = (tenantId: string, policy: PasswordPolicy, version: number) => ({
   tenant_id: tenantId,
@@ -46,14 +47,18 @@ const policyView = (tenantId: string, policy: PasswordPolicy, version: number) =
   version,
 });
 
-/** The policy in force in the transaction's context: the tenant's, or the platform minimum for staff. */
-export async function passwordPolicyIn(tx: Tx, tenantId: string | null): Promise<PasswordPolicy> {
-  return tenantId === null ? PLATFORM_PASSWORD_POLICY : toPolicy(await findPasswordPolicy(tx));
+/** The policy in force in the transaction's context: the tenant's, or the product's minimum for staff and tenants that set none. */
+export async function passwordPolicyIn(tx: Tx, tenantId: string | null, minimum: PasswordMinimum): Promise<PasswordPolicy> {
+  return tenantId === null ? minimumPolicy(minimum) : toPolicy(await findPasswordPolicy(tx), minimum);
 }
 
 /** Password change, reset by emailed link, and the tenant's password policy (FR-AUTH-002, FR-AUTH-003). */
-/** `secrets` opens the TOTP secrets a reset is checked against (a reset never bypasses MFA). */
-export function createPasswordsService(platform: Platform, secrets: SecretBox) {
+/**
+ * `secrets` opens the TOTP secrets a reset is checked against (a reset never bypasses MFA); a new
+ * password forgets the account's failed sign-ins in `lockout`; `minimum` is the product's password
+ * minimum (identity.password_* of the product policy).
+ */
+export function createPasswordsService(platform: Platform, secrets: SecretBox, lockout: LockoutService, minimum: PasswordMinimum) {
   const { db, jobs, passwords, sessions, config, throttleKeys } = platform;
 
   /**
@@ -61,7 +66,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
    * current password counts as the newest entry). Verifying runs outside any transaction.
    */
   async function unmetRules(candidate: string, policy: PasswordPolicy, context: PasswordContext, previous: string[]): Promise<UnmetPasswordRule[]> {
-    const unmet = unmetPasswordRules(candidate, policy, context);
+    const unmet = unmetPasswordRules(candidate, policy, minimum, context);
     for (const hash of previous.slice(0, policy.history)) {
       if (await passwords.verify(hash, candidate)) {
         unmet.push(HISTORY_RULE(policy.history));
@@ -75,7 +80,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
   async function passwordSubject(tx: Tx, userId: string, tenantId: string | null) {
     const owner = await findPasswordOwner(tx, userId);
     if (!owner) return undefined;
-    const policy = await passwordPolicyIn(tx, tenantId);
+    const policy = await passwordPolicyIn(tx, tenantId, minimum);
     const history = await recentPasswordHashes(tx, userId, policy.history);
     const previous = [...new Set([...(owner.password_hash ? [owner.password_hash] : []), ...history])];
     return { owner, policy, previous, context: { email: owner.email, name: owner.name, tenantSlug: owner.tenant_slug ?? undefined } };
@@ -103,7 +108,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       await withRevocation(sessions, { kind: 'user', id: actor.userId }, () =>
         inPlane(db, actor.tenantId, async (tx) => {
           await setPassword(tx, subject.owner, passwordHash);
-          await clearAccountFailures(tx, loginAccountKey(throttleKeys, { tenant: actor.tenantId, email: subject.owner.email }));
+          await lockout.clearAccountFailures(tx, loginAccountKey(throttleKeys, { tenant: actor.tenantId, email: subject.owner.email }));
           await revokeUserSessions(tx, actor.userId, 'password_changed', actor.sessionId);
           await recordAudit(tx, ctx, { tenantId: actor.tenantId, action: 'auth.password_changed', resourceType: 'user', resourceId: actor.userId });
         }),
@@ -157,10 +162,10 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
       const applied = await withRevocation(sessions, { kind: 'user', id: userId }, () =>
         inPlane(db, tenantId, async (tx) => {
           const throttle = loginThrottle(throttleKeys, { tenant: tenantId, email: found.subject.owner.email, source: addressSource(ctx.ip) });
-          if (found.mfaMethods.length > 0 && (await proveResetSecondFactor(tx, ctx, { config, secrets }, { tenantId, userId, throttle }, input)) === 'invalid') return 'mfa';
+          if (found.mfaMethods.length > 0 && (await proveResetSecondFactor(tx, ctx, { config, secrets, lockout }, { tenantId, userId, throttle }, input)) === 'invalid') return 'mfa';
           if (!(await claimReset(tx, found.reset.id, userId))) return false;
           await setPassword(tx, found.subject.owner, passwordHash);
-          await clearAccountFailures(tx, throttle.account);
+          await lockout.clearAccountFailures(tx, throttle.account);
           await revokeUserSessions(tx, userId, 'password_reset');
           await recordAudit(tx, ctx, {
             tenantId,
@@ -180,14 +185,14 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
     async getPolicy(ctx: RequestContext) {
       const scope = scopeOf(ctx);
       const row = await db.withTenant(ctx, (tx) => findPasswordPolicy(tx));
-      return policyView(scope.tenantId, toPolicy(row), row?.version ?? 0);
+      return policyView(scope.tenantId, toPolicy(row, minimum), row?.version ?? 0);
     },
 
-    /** Tightens the tenant's password policy; anything weaker than the platform minimum is refused. */
+    /** Tightens the tenant's password policy; anything weaker than the product's minimum is refused. */
     async updatePolicy(ctx: RequestContext, input: { min_length: number; require_all_classes: boolean; history: number; min_strength?: number | undefined }) {
       if (ctx.reach !== 'all') throw new AppError('forbidden', 'The password policy is set for the whole organization, not a unit.');
-      const policy = { ...input, min_strength: input.min_strength ?? PLATFORM_PASSWORD_POLICY.minStrength };
-      const weaker = policyWeakerThanMinimum(toPolicy(policy));
+      const policy = { ...input, min_strength: input.min_strength ?? minimum.minStrength };
+      const weaker = policyWeakerThanMinimum(toPolicy(policy, minimum), minimum);
       if (weaker.length > 0) throw new AppError('validation', `The policy is weaker than the platform minimum: ${weaker.join(' ')}`);
       const scope = scopeOf(ctx);
       const updatedBy = ctx.actor?.userId;
@@ -196,7 +201,7 @@ export function createPasswordsService(platform: Platform, secrets: SecretBox) {
         await recordAudit(tx, ctx, { tenantId: scope.tenantId, action: 'auth.password_policy_updated', resourceType: 'password_policy', metadata: { ...policy } });
         return saved;
       });
-      return policyView(scope.tenantId, toPolicy(row), row.version);
+      return policyView(scope.tenantId, toPolicy(row, minimum), row.version);
     },
   };
 }

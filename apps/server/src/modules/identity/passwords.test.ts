@@ -256,3 +256,29 @@ describe('password change, reset by mail and tenant policy (FR-AUTH-002, FR-AUTH
     assert.equal((await put(owner, { min_length: 12, require_all_classes: false, history: 5 })).statusCode, 200);
   });
 });
+
+describe("the product's password minimum (identity.password_*): tightened by a tenant, never weakened", () => {
+  test('a product minimum of 14 characters and history 6 is what a tenant without a policy gets, and no tenant goes below it', async () => {
+    const t = await buildTestPlatform({}, { worker: false, policy: { identity: { password_min_length: 14, password_history: 6 } } });
+    try {
+      const acme = t.tenants.acme!.id;
+      const owner = await t.login('owner@acme.demo.test', 'acme');
+      const url = `/v1/tenants/${acme}/password-policy`;
+      assert.deepEqual((await t.app.inject({ method: 'GET', url, headers: owner.headers })).json(), { tenant_id: acme, min_length: 14, require_all_classes: false, history: 6, min_strength: 3, version: 0 });
+      const put = (payload: object) => t.app.inject({ method: 'PUT', url, headers: owner.headers, payload });
+      const belowLength = await put({ min_length: 12, require_all_classes: false, history: 6 });
+      assert.equal(belowLength.statusCode, 400, 'the baseline minimum is below this product\'s');
+      assert.match(belowLength.json().detail, /min_length must be at least 14/);
+      assert.equal((await put({ min_length: 14, require_all_classes: false, history: 5 })).statusCode, 400);
+      assert.equal((await put({ min_length: 16, require_all_classes: false, history: 6 })).statusCode, 200);
+
+      await t.addUser('acme', 'short@acme.example', 'member');
+      const session = await t.login('short@acme.example', 'acme');
+      const changed = await t.app.inject({ method: 'POST', url: '/v1/me/password', headers: session.headers, payload: { current_password: TEST_PASSWORD, new_password: 'Correcthorse42!' } });
+      assert.equal(changed.statusCode, 400);
+      assert.deepEqual((changed.json() as { unmet_rules: { rule: string }[] }).unmet_rules.map((unmet) => unmet.rule), ['min_length'], '15 characters: enough for the baseline, not for 16');
+    } finally {
+      await t.close();
+    }
+  });
+});

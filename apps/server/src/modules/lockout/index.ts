@@ -1,18 +1,7 @@
 import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
-export {
-  addressSource,
-  clearAccountFailures,
-  clearLoginFailures,
-  countLoginFailure,
-  failureDelayMs,
-  lockedOut,
-  lockedUntil,
-  loginAccountKey,
-  loginSource,
-  loginThrottle,
-  recordAccountLocked,
-  type LoginThrottle,
-} from './lockout.ts';
+import { createLockoutService } from './lockout.ts';
+import { LockoutPolicy } from './lockout.policy.ts';
+export { addressSource, createLockoutService, lockedOut, loginAccountKey, loginSource, loginThrottle, type LockoutService, type LoginThrottle } from './lockout.ts';
 
 const declared = {
   auditActions: ['security.account_locked'],
@@ -26,9 +15,10 @@ declare module '../../kernel/module.ts' {
 
 export const lockoutModule = defineModule({
   name: 'lockout',
-  summary: 'Sign-in throttling: failure counters per account and address, lockouts. Functions only.',
+  summary: 'Sign-in throttling: failure counters per account and address, lockouts.',
   dependsOn: [],
   tables: ['login_failures'],
   ...declared,
-  create: () => ({ service: {} }),
+  policy: LockoutPolicy,
+  create: (_platform, _deps, policy) => ({ service: createLockoutService(policy) }),
 });

@@ -2,10 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { buildTestPlatform, TEST_PASSWORD, type TestPlatform } from '../../../test/helpers.ts';
-import { failureDelayMs, LOCKOUT_SECONDS, loginAccountKey, loginThrottle } from './lockout.ts';
+import Value from 'typebox/value';
+import { createLockoutService, loginAccountKey, loginThrottle } from './lockout.ts';
+import { LockoutPolicy, type LockoutPolicyType } from './lockout.policy.ts';
+
+const BASELINE = Value.Default(LockoutPolicy, {}) as LockoutPolicyType;
+const LOCKOUT_SECONDS = BASELINE.lock_seconds;
 
 describe('failureDelayMs: the account-wide slowdown past 20 failures (FR-AUTH-004)', () => {
   test('no delay up to the threshold, then doubling from the base, capped at 30 s', () => {
+    const { failureDelayMs } = createLockoutService(BASELINE);
     assert.deepEqual([1, 5, 20].map((n) => failureDelayMs(n, 1000)), [0, 0, 0]);
     assert.deepEqual([21, 22, 23].map((n) => failureDelayMs(n, 1000)), [2000, 4000, 8000]);
     assert.equal(failureDelayMs(80, 1000), 30_000);
@@ -177,5 +183,52 @@ describe('a uniform answer time for failed sign-ins (identity.login_failure_answ
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('the lockout section of the product policy (FR-PROD-001)', () => {
+  let t: TestPlatform;
+  before(async () => {
+    t = await buildTestPlatform(
+      {},
+      {
+        worker: false,
+        policy: {
+          identity: { login_failure_delay_ms: 0 },
+          lockout: { failures_to_lock: 3, lock_seconds: 120, slowdown_after_failures: 6, slowdown_window_seconds: 60, slowdown_max_delay_ms: 5_000 },
+        },
+      },
+    );
+  });
+  after(() => t?.close());
+  const attempt = (email: string, password: string) =>
+    t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password, tenant: 'acme' } });
+
+  test('lockout.failures_to_lock and lockout.lock_seconds: the third failure locks, for two minutes', async () => {
+    const id = await t.addUser('acme', 'three@acme.example', 'member');
+    for (let i = 0; i < 3; i++) assert.equal((await attempt('three@acme.example', 'Wrong-Passw0rd!')).statusCode, 401);
+    const locked = await attempt('three@acme.example', TEST_PASSWORD);
+    assert.equal(locked.statusCode, 429);
+    const retryAfter = Number(locked.headers['retry-after']);
+    assert.ok(retryAfter > 60 && retryAfter <= 120, `Retry-After ${retryAfter}`);
+    const events = await t.db.owner.selectFrom('audit_events').select('metadata').where('action', '=', 'security.account_locked').where('resource_id', '=', id).execute();
+    assert.deepEqual(events.map((event) => event.metadata), [{ failures: 3, threshold: 3, lockout_seconds: 120 }]);
+  });
+
+  test('lockout.slowdown_after_failures and lockout.slowdown_max_delay_ms: the delay starts past 6 and stops at 5 s', () => {
+    const { failureDelayMs } = t.running.services.lockout;
+    assert.deepEqual([6, 7, 8, 9].map((n) => failureDelayMs(n, 1000)), [0, 2000, 4000, 5000]);
+  });
+
+  test('lockout.slowdown_window_seconds: the account-wide count starts again once its minute is over', async () => {
+    await t.addUser('acme', 'window@acme.example', 'member');
+    const account = loginAccountKey(t.running.platform.throttleKeys, { tenant: t.tenants.acme!.id, email: 'window@acme.example' });
+    const everywhere = async () => (await sql<{ failures: number }>`select failures from login_failures where account = ${account} and source = ''`.execute(t.db.owner)).rows[0]!.failures;
+    await attempt('window@acme.example', 'Wrong-Passw0rd!');
+    await attempt('window@acme.example', 'Wrong-Passw0rd!');
+    assert.equal(await everywhere(), 2);
+    await sql`update login_failures set window_start = now() - interval '90 seconds' where account = ${account}`.execute(t.db.owner);
+    await t.app.inject({ method: 'POST', url: '/v1/auth/login', remoteAddress: '203.0.113.50', payload: { email: 'window@acme.example', password: 'Wrong-Passw0rd!', tenant: 'acme' } });
+    assert.equal(await everywhere(), 1, 'a window of 60 s is over after 90 s (the baseline hour would count 3)');
   });
 });

@@ -6,9 +6,11 @@ import type { Tx } from '../../kernel/db/database.ts';
 import { findKnownDevice, type DeviceInput } from '../sessions/index.ts';
 import { activeFactorKinds, countUnusedRecoveryCodes, deleteExpiredChallenges, findTenantMfaPolicy, insertChallenge } from './mfa.queries.ts';
 
-/** ERR-AUTH-461: a login challenge lasts 5 minutes and allows 5 attempts, then it is spent. */
+/**
+ * ERR-AUTH-461: a login challenge lasts 5 minutes; it allows the policy's mfa.challenge_attempts,
+ * then it is spent.
+ */
 export const CHALLENGE_TTL_SECONDS = 5 * 60;
-export const CHALLENGE_MAX_ATTEMPTS = 5;
 /** Tenant roles a policy of 'admins' covers. */
 const ADMIN_ROLES = new Set(['owner', 'admin']);
 

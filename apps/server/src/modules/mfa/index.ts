@@ -1,4 +1,5 @@
 import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
+import type { LockoutService } from '../lockout/index.ts';
 import type { SessionOpener } from '../sessions/index.ts';
 import { MfaPolicy } from './mfa.policy.ts';
 import { createMfaService } from './mfa.service.ts';
@@ -25,12 +26,12 @@ declare module '../../kernel/module.ts' {
 export const mfaModule = defineModule({
   name: 'mfa',
   summary: 'Second factors: TOTP, WebAuthn, recovery codes, login challenges and step-up.',
-  dependsOn: ['identity'],
+  dependsOn: ['identity', 'lockout'],
   tables: ['mfa_factors', 'mfa_recovery_codes', 'mfa_challenges', 'tenant_mfa_policy'],
   ...declared,
   policy: MfaPolicy,
-  create(platform, deps: { identity: SessionOpener }, policy) {
-    const service = createMfaService(platform, deps.identity, platform.secrets, policy);
+  create(platform, deps: { identity: SessionOpener; lockout: LockoutService }, policy) {
+    const service = createMfaService(platform, deps, platform.secrets, policy);
     return { service, routes: (app) => mfaRoutes(app, service) };
   },
 });

@@ -198,7 +198,3 @@ export function upsertTenantMfaPolicy(tx: Tx, policy: { tenant_id: string; requi
     .executeTakeFirstOrThrow();
 }
 
-/** What a second-factor check needs of the user: status and email. */
-export function findSignInUser(tx: Tx, userId: string) {
-  return tx.selectFrom('users').select(['id', 'tenant_id', 'email', 'status']).where('id', '=', userId).executeTakeFirst();
-}

@@ -9,9 +9,9 @@ import { inPlane, isUuid, type Tx } from '../../kernel/db/database.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { recentSecondFactor } from '../../kernel/auth/step-up.ts';
 import type { Platform } from '../../kernel/platform.ts';
-import { addressSource, clearLoginFailures, countLoginFailure, lockedUntil, loginSource, loginThrottle, recordAccountLocked, type LoginThrottle } from '../lockout/index.ts';
+import { addressSource, loginSource, loginThrottle, type LockoutService, type LoginThrottle } from '../lockout/index.ts';
 import { revokeUserSessions, type DeviceInput, type SessionOpener, type TokenPair } from '../sessions/index.ts';
-import { CHALLENGE_MAX_ATTEMPTS, methodsOf, type MfaMethod } from './challenges.ts';
+import { methodsOf, type MfaMethod } from './challenges.ts';
 import {
   activateFactor,
   activeFactorKinds,
@@ -23,7 +23,6 @@ import {
   deleteRecoveryCodes,
   findFactor,
   findLoginChallenge,
-  findSignInUser,
   findTenantMfaPolicy,
   insertChallenge,
   insertFactor,
@@ -55,11 +54,18 @@ interface FactorOwner {
  * Counts a failed second factor toward the lockout of its source (FR-AUTH-004) and records it;
  * the failure that locks the source out is a security event.
  */
-async function countFailure(tx: Tx, ctx: RequestContext, owner: FactorOwner, action: 'auth.mfa_verify' | 'auth.step_up' | 'auth.password_reset', metadata: Record<string, unknown>) {
+async function countFailure(
+  tx: Tx,
+  ctx: RequestContext,
+  lockout: LockoutService,
+  owner: FactorOwner,
+  action: 'auth.mfa_verify' | 'auth.step_up' | 'auth.password_reset',
+  metadata: Record<string, unknown>,
+) {
   const { tenantId, userId } = owner;
-  const counted = await countLoginFailure(tx, owner.throttle);
+  const counted = await lockout.countLoginFailure(tx, owner.throttle);
   await recordAudit(tx, ctx, { tenantId, action, outcome: 'failure', resourceType: 'user', resourceId: userId, metadata });
-  if (counted.lockedNow) await recordAccountLocked(tx, ctx, { tenantId, userId, failures: counted.failures, factor: true });
+  if (counted.lockedNow) await lockout.recordAccountLocked(tx, ctx, { tenantId, userId, failures: counted.failures, factor: true });
 }
 
 /** A recovery code in use means a lost device: always a security event (medium). */
@@ -82,7 +88,7 @@ async function recordRecoveryCodeUse(tx: Tx, ctx: RequestContext, tenantId: stri
 export async function proveResetSecondFactor(
   tx: Tx,
   ctx: RequestContext,
-  keys: { config: Config; secrets: SecretBox },
+  keys: { config: Config; secrets: SecretBox; lockout: LockoutService },
   owner: FactorOwner,
   proof: { totp_code?: string | undefined; recovery_code?: string | undefined },
 ): Promise<'not_enrolled' | 'proven' | 'invalid'> {
@@ -92,7 +98,7 @@ export async function proveResetSecondFactor(
       ? await proveSecondFactor(tx, keys, owner.userId, { totp_code: proof.totp_code, recovery_code: proof.totp_code === undefined ? proof.recovery_code : undefined }, null)
       : { ok: false, reason: 'bad_code' };
   if (!outcome.ok) {
-    await countFailure(tx, ctx, owner, 'auth.password_reset', { reason: `mfa_${outcome.reason}` });
+    await countFailure(tx, ctx, keys.lockout, owner, 'auth.password_reset', { reason: `mfa_${outcome.reason}` });
     return 'invalid';
   }
   if (outcome.method === 'recovery_code') await recordRecoveryCodeUse(tx, ctx, owner.tenantId, owner.userId, await countUnusedRecoveryCodes(tx, owner.userId));
@@ -105,9 +111,10 @@ export async function resetSecondFactorMethods(tx: Tx, userId: string): Promise<
 }
 
 /** Second factors (NFR-SEC-003), the login challenge (ERR-AUTH-461), step-up (FR-AUTH-014), tenant MFA policy. */
-export function createMfaService(platform: Platform, identity: SessionOpener, secrets: SecretBox, policy: MfaPolicyType) {
-  const { db, config, sessions, throttleKeys } = platform;
-  const keys = { config, secrets };
+export function createMfaService(platform: Platform, deps: { identity: SessionOpener; lockout: LockoutService }, secrets: SecretBox, policy: MfaPolicyType) {
+  const { db, config, sessions, throttleKeys, users } = platform;
+  const { identity, lockout } = deps;
+  const keys = { config, secrets, lockout };
   const own = <T>(ctx: SignedInContext, fn: (tx: Tx) => Promise<T>) => inPlane(db, ctx.actor.tenantId, fn);
 
   /** Changing the factors of an account that has one needs a second factor proven recently. */
@@ -124,7 +131,7 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
 
   /** A new set of recovery codes for the user, replacing any earlier set; returned once. */
   async function issueRecoveryCodes(tx: Tx, ctx: RequestContext, tenantId: string | null, userId: string): Promise<string[]> {
-    const { codes, hashes } = newRecoveryCodes();
+    const { codes, hashes } = newRecoveryCodes(policy.recovery_codes);
     await replaceRecoveryCodes(tx, { tenant_id: tenantId, user_id: userId }, hashes);
     await recordAudit(tx, ctx, { tenantId, action: 'mfa.recovery_codes_generated', resourceType: 'user', resourceId: userId, metadata: { count: codes.length } });
     return codes;
@@ -204,12 +211,12 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
       const outcome = await inPlane(db, tenantId, async (tx) => {
         const challenge = await liveChallenge(tx, ctx, tenantId, parsed.hash);
         if (!challenge) return { error: 'challenge' as const };
-        const user = await findSignInUser(tx, challenge.user_id);
+        const user = await users.findById(tx, challenge.user_id);
         const device = (challenge.device ?? undefined) as DeviceInput | undefined;
         const throttle = user
           ? loginThrottle(throttleKeys, { tenant: tenantId, email: user.email, source: await loginSource(tx, { tenantId, userId: user.id, deviceId: device?.id, ip: ctx.ip }) })
           : null;
-        if (!user || !throttle || user.status !== 'active' || (await lockedUntil(tx, throttle))) {
+        if (!user || !throttle || user.status !== 'active' || (await lockout.lockedUntil(tx, throttle))) {
           await useChallenge(tx, challenge.id);
           await recordAudit(tx, ctx, { tenantId, action: 'auth.mfa_verify', outcome: 'denied', resourceType: 'user', resourceId: challenge.user_id, metadata: { reason: user?.status === 'active' ? 'locked' : 'disabled' } });
           return { error: 'challenge' as const };
@@ -221,8 +228,8 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
           : await proveSecondFactor(tx, keys, user.id, input, challenge.webauthn_challenge);
         if (!proof.ok) {
           const { attempts } = await countChallengeAttempt(tx, challenge.id);
-          await countFailure(tx, ctx, { tenantId, userId: user.id, throttle }, 'auth.mfa_verify', { reason: proof.reason, attempts, challenge_id: challenge.id });
-          if (attempts >= CHALLENGE_MAX_ATTEMPTS) {
+          await countFailure(tx, ctx, lockout, { tenantId, userId: user.id, throttle }, 'auth.mfa_verify', { reason: proof.reason, attempts, challenge_id: challenge.id });
+          if (attempts >= policy.challenge_attempts) {
             await useChallenge(tx, challenge.id);
             await recordAudit(tx, ctx, {
               tenantId,
@@ -235,10 +242,10 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
               metadata: { challenge_id: challenge.id, attempts },
             });
           }
-          return { error: 'code' as const, attemptsLeft: Math.max(0, CHALLENGE_MAX_ATTEMPTS - attempts) };
+          return { error: 'code' as const, attemptsLeft: Math.max(0, policy.challenge_attempts - attempts) };
         }
         await useChallenge(tx, challenge.id);
-        await clearLoginFailures(tx, throttle);
+        await lockout.clearLoginFailures(tx, throttle);
         if (proof.method === 'recovery_code') await recordRecoveryCodeUse(tx, ctx, tenantId, user.id, await countUnusedRecoveryCodes(tx, user.id));
         let recoveryCodes: string[] | undefined;
         if (challenge.enrollment_required) {
@@ -293,7 +300,7 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
         if (!challenge?.enrollment_required) return null;
         // The challenge was opened with no factor; one activated since then is proven the usual way.
         if ((await activeFactorKinds(tx, challenge.user_id)).length > 0) return null;
-        const user = await findSignInUser(tx, challenge.user_id);
+        const user = await users.findById(tx, challenge.user_id);
         return user ? enrolTotp(tx, ctx, parsed.tenantId, user) : null;
       });
       if (!enrolled) throw invalidChallenge();
@@ -312,7 +319,7 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
       const actor = ctx.actor;
       return own(ctx, async (tx) => {
         if ((await activeFactorKinds(tx, actor.userId)).length > 0) requireStepUp(ctx);
-        const user = await findSignInUser(tx, actor.userId);
+        const user = await users.findById(tx, actor.userId);
         if (!user) throw new AppError('unauthorized');
         return enrolTotp(tx, ctx, actor.tenantId, user);
       });
@@ -366,7 +373,7 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
       );
     },
 
-    /** A new set of ten recovery codes in place of the old set (needs a recent step-up). */
+    /** A new set of recovery codes in place of the old set (needs a recent step-up). */
     async regenerateRecoveryCodes(ctx: SignedInContext) {
       refuseImpersonation(ctx);
       const actor = ctx.actor;
@@ -383,7 +390,7 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
       const actor = ctx.actor;
       return own(ctx, async (tx) => {
         if ((await activeFactorKinds(tx, actor.userId)).length > 0) requireStepUp(ctx);
-        const user = await findSignInUser(tx, actor.userId);
+        const user = await users.findById(tx, actor.userId);
         if (!user) throw new AppError('unauthorized');
         const options = await registrationOptions(config, user, await webauthnCredentials(tx, actor.userId));
         await deleteExpiredChallenges(tx, actor.userId);
@@ -453,9 +460,9 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
       if (proofCount(input) !== 1) throw new AppError('validation', 'Send exactly one of totp_code, recovery_code or webauthn.');
       const actor = ctx.actor;
       const outcome = await own(ctx, async (tx) => {
-        const user = await findSignInUser(tx, actor.userId);
+        const user = await users.findById(tx, actor.userId);
         const throttle = user ? loginThrottle(throttleKeys, { tenant: actor.tenantId, email: user.email, source: addressSource(ctx.ip) }) : null;
-        if (!user || !throttle || (await lockedUntil(tx, throttle))) return { error: true as const };
+        if (!user || !throttle || (await lockout.lockedUntil(tx, throttle))) return { error: true as const };
         let webauthnChallenge: string | null = null;
         if (input.webauthn) {
           const answered = answeredChallenge(input.webauthn);
@@ -463,10 +470,10 @@ export function createMfaService(platform: Platform, identity: SessionOpener, se
         }
         const proof = await proveSecondFactor(tx, keys, actor.userId, input, webauthnChallenge);
         if (!proof.ok) {
-          await countFailure(tx, ctx, { tenantId: actor.tenantId, userId: actor.userId, throttle }, 'auth.step_up', { reason: proof.reason, session_id: actor.sessionId });
+          await countFailure(tx, ctx, lockout, { tenantId: actor.tenantId, userId: actor.userId, throttle }, 'auth.step_up', { reason: proof.reason, session_id: actor.sessionId });
           return { error: true as const };
         }
-        await clearLoginFailures(tx, throttle);
+        await lockout.clearLoginFailures(tx, throttle);
         if (proof.method === 'recovery_code') await recordRecoveryCodeUse(tx, ctx, actor.tenantId, actor.userId, await countUnusedRecoveryCodes(tx, actor.userId));
         const amr = [...new Set([...actor.amr, 'mfa', proof.amr])];
         const sign = await identity.stepUpSession(tx, ctx, amr, new Date());

@@ -65,7 +65,7 @@ describe('TOTP and recovery codes (NFR-SEC-003): units', () => {
   });
 
   test('recovery codes: ten, distinct, stored as hashes, matched however they are typed', () => {
-    const { codes, hashes } = newRecoveryCodes();
+    const { codes, hashes } = newRecoveryCodes(10);
     assert.equal(codes.length, 10);
     assert.equal(new Set(codes).size, 10);
     assert.ok(hashes.every((hash) => /^[0-9a-f]{64}$/.test(hash)));
@@ -459,5 +459,33 @@ describe('PLATFORM_MFA_REQUIRED: staff enrol a second factor at sign-in (NFR-SEC
     const done = await t.app.inject({ method: 'POST', url: '/v1/auth/mfa/verify', payload: { challenge_token: problem.challenge_token, totp_code: await app.next() } });
     assert.equal(done.statusCode, 200, done.body);
     assert.deepEqual((decodeJwt((done.json() as { access_token: string }).access_token) as { amr: string[]; tenant_id: null }).tenant_id, null);
+  });
+});
+
+describe('the mfa section of the product policy: challenge attempts and recovery codes (FR-PROD-001)', () => {
+  let t: TestPlatform;
+  before(async () => {
+    t = await buildTestPlatform({}, { worker: false, policy: { identity: { login_failure_delay_ms: 0 }, mfa: { challenge_attempts: 2, recovery_codes: 6 } } });
+  });
+  after(() => t?.close());
+
+  test('mfa.recovery_codes sets the size of a set; mfa.challenge_attempts spends a challenge at its second wrong code', async () => {
+    await t.addUser('acme', 'policy@acme.example', 'member');
+    await verifiedEmail(t, 'policy@acme.example');
+    const session = await t.login('policy@acme.example', 'acme');
+    const started = await t.app.inject({ method: 'POST', url: '/v1/me/mfa/totp', headers: session.headers });
+    const { factor_id, secret } = started.json() as { factor_id: string; secret: string };
+    const app = authenticator(secret);
+    const confirmed = await t.app.inject({ method: 'POST', url: `/v1/me/mfa/totp/${factor_id}/confirm`, headers: session.headers, payload: { code: await app.next() } });
+    assert.equal(confirmed.statusCode, 200, confirmed.body);
+    assert.equal((confirmed.json() as { recovery_codes: string[] }).recovery_codes.length, 6);
+
+    const login = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'policy@acme.example', password: TEST_PASSWORD, tenant: 'acme' } });
+    const { challenge_token } = login.json() as { challenge_token: string };
+    const verify = (totp_code: string) => t.app.inject({ method: 'POST', url: '/v1/auth/mfa/verify', payload: { challenge_token, totp_code } });
+    const lefts = [];
+    for (const code of ['100000', '100001']) lefts.push(((await verify(code)).json() as { attempts_left: number }).attempts_left);
+    assert.deepEqual(lefts, [1, 0]);
+    assert.equal((await verify(await app.next())).statusCode, 401, 'the challenge is spent after two wrong codes');
   });
 });

@@ -1,7 +1,6 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 
-/** Ten single-use codes per set, shown once and stored as SHA-256. */
-export const RECOVERY_CODE_COUNT = 10;
+/** Single-use codes, shown once and stored as SHA-256; how many a set holds is the policy's mfa.recovery_codes. */
 // Crockford-like alphabet without look-alikes (0/O, 1/I/L).
 const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 
@@ -18,8 +17,8 @@ export function normalizeRecoveryCode(code: string): string {
 
 export const hashRecoveryCode = (code: string) => createHash('sha256').update(normalizeRecoveryCode(code)).digest('hex');
 
-export function newRecoveryCodes(): { codes: string[]; hashes: string[] } {
-  const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);
+export function newRecoveryCodes(count: number): { codes: string[]; hashes: string[] } {
+  const codes = Array.from({ length: count }, newCode);
   return { codes, hashes: codes.map(hashRecoveryCode) };
 }
 

@@ -1,5 +1,6 @@
 import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
 import type { IdentityService } from '../identity/index.ts';
+import type { VerificationService } from '../verification/index.ts';
 import { createTenancyService } from './tenancy.service.ts';
 import { tenantDirectory } from './tenancy.queries.ts';
 import { tenancyRoutes } from './tenancy.routes.ts';
@@ -25,11 +26,11 @@ declare module '../../kernel/module.ts' {
 export const tenancyModule = defineModule({
   name: 'tenancy',
   summary: "Tenants and their lifecycle; a new tenant's first Owner comes from identity.",
-  dependsOn: ['identity'],
+  dependsOn: ['identity', 'verification'],
   tables: ['tenants'],
   ...declared,
-  create(platform, deps: { identity: IdentityService }) {
-    const service = createTenancyService(platform, deps.identity);
+  create(platform, deps: { identity: IdentityService; verification: VerificationService }) {
+    const service = createTenancyService(platform, deps.identity, deps.verification);
     return { service, routes: (app) => tenancyRoutes(app, service), provides: { tenants: tenantDirectory } };
   },
 });

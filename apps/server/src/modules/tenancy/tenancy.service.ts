@@ -10,7 +10,7 @@ import { insertDefaultRoles } from '../access/index.ts';
 import { announceFlagChange } from '../flags/index.ts';
 import { normalizeEmail, type IdentityService } from '../identity/index.ts';
 import { revokeAllSessions } from '../sessions/index.ts';
-import { issueEmailVerification } from '../verification/index.ts';
+import type { VerificationService } from '../verification/index.ts';
 import { findTenantById, insertTenant, listTenants, updateTenant } from './tenancy.queries.ts';
 import type { CreateTenantInput, UpdateTenantInput } from './tenancy.schemas.ts';
 
@@ -21,8 +21,8 @@ const view = (row: TenantRow) => ({ ...row, created_at: row.created_at.toISOStri
 /** Slugs that name fixed paths beside /v1/auth/sso/{tenantSlug}, so no organization can take them. */
 const RESERVED_SLUGS = new Set(['callback', 'exchange']);
 
-export function createTenancyService(platform: Platform, identity: IdentityService) {
-  const { db, passwords, sessions, jobs, config } = platform;
+export function createTenancyService(platform: Platform, identity: IdentityService, verification: VerificationService) {
+  const { db, passwords, sessions, jobs } = platform;
   const notifier = createNotifier(jobs);
 
   async function change(ctx: RequestContext, id: string, version: number | null, changes: Parameters<typeof updateTenant>[3], tx: Tx) {
@@ -93,7 +93,7 @@ export function createTenancyService(platform: Platform, identity: IdentityServi
           ctx.correlationId,
         );
         // FR-VER-001: the Owner's address came from the operator, not from a mailed token.
-        await issueEmailVerification(tx, ctx, { notifier, publicUrl: config.publicUrl }, { id: ownerId, tenant_id: row.id, email: ownerEmail });
+        await verification.issueEmailVerification(tx, ctx, { id: ownerId, tenant_id: row.id, email: ownerEmail });
         return row;
       });
       return view(tenant);

@@ -1,6 +1,7 @@
 import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
 import type { IdentityService } from '../identity/index.ts';
 import { createInvitationsService } from './invitations.service.ts';
+import { UsersPolicy } from './users.policy.ts';
 import { createUsersService } from './users.service.ts';
 import { usersRoutes } from './users.routes.ts';
 export { createUsersService, type UsersService } from './users.service.ts';
@@ -31,9 +32,10 @@ export const usersModule = defineModule({
   dependsOn: ['identity'],
   tables: ['invitations', 'invitation_settings'],
   ...declared,
-  create(platform, deps: { identity: IdentityService }) {
+  policy: UsersPolicy,
+  create(platform, deps: { identity: IdentityService }, policy) {
     const service = createUsersService(platform);
-    const invitations = createInvitationsService(platform, deps.identity);
+    const invitations = createInvitationsService(platform, deps.identity, policy);
     return { service, routes: (app) => usersRoutes(app, service, invitations) };
   },
 });

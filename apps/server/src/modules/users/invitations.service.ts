@@ -26,8 +26,8 @@ import {
 } from './invitations.queries.ts';
 import { findTenantById } from '../tenancy/index.ts';
 import { findUserByEmail } from './users.queries.ts';
+import type { UsersPolicyType } from './users.policy.ts';
 import {
-  INVITATION_EXPIRY_DAYS,
   type AcceptInvitationInput,
   type CreateInvitationInput,
   type InvitationSettingsInput,
@@ -63,17 +63,18 @@ function invitationView(row: InvitationRow) {
   };
 }
 
-async function expiryDays(tx: Tx): Promise<number> {
-  return (await findInvitationSettings(tx))?.expiry_days ?? INVITATION_EXPIRY_DAYS.default;
-}
-
 /** The same answer for an unknown, expired, used or revoked token: no hint which. */
 const invalidInvitation = () => new AppError('invitation-invalid', 'This invitation link is not valid. Ask for a new invitation.');
 
 /** Invitations to join a tenant (FR-TENANT-001, FR-TENANT-007) and their acceptance. */
-export function createInvitationsService(platform: Platform, identity: IdentityService) {
+export function createInvitationsService(platform: Platform, identity: IdentityService, policy: UsersPolicyType) {
   const { db, jobs, passwords, config } = platform;
   const notifier = createNotifier(jobs);
+
+  /** The organization's own expiry, else the product's. */
+  async function expiryDays(tx: Tx): Promise<number> {
+    return (await findInvitationSettings(tx))?.expiry_days ?? policy.invitation_expiry_days;
+  }
 
   /**
    * Mails the link of an invitation, in the caller's transaction (held back, never dropped, while
@@ -231,12 +232,12 @@ export function createInvitationsService(platform: Platform, identity: IdentityS
       const found = await db.withWholeTenant(tenantId, async (tx) => {
         const invitation = await findLiveInvitationByToken(tx, hash);
         const tenant = invitation ? await findTenantById(tx, tenantId) : undefined;
-        return invitation && tenant ? { ...tenant, email: invitation.email, policy: await passwordPolicyIn(tx, tenantId) } : undefined;
+        return invitation && tenant ? { ...tenant, email: invitation.email, policy: await passwordPolicyIn(tx, tenantId, identity.passwordMinimum) } : undefined;
       });
       if (!found) throw invalidInvitation();
       if (found.status !== 'active') throw new AppError('tenant-suspended');
       // A new user has no password history yet: the tenant's policy and the user's context apply.
-      const unmet = unmetPasswordRules(input.password, found.policy, { email: found.email, name: input.name, tenantSlug: found.slug });
+      const unmet = unmetPasswordRules(input.password, found.policy, identity.passwordMinimum, { email: found.email, name: input.name, tenantSlug: found.slug });
       if (unmet.length > 0) throw new AppError('weak-password', 'Choose a password that meets every rule listed in unmet_rules.', { unmet_rules: unmet });
       // Hashed before the transaction opens: no connection waits on Argon2.
       const passwordHash = await passwords.hash(input.password);

@@ -289,3 +289,26 @@ describe('invitations: invite, mail, accept, resend, revoke, expiry (FR-TENANT-0
     await t.login('anonymous@example.com', 'acme', NEW_PASSWORD);
   });
 });
+
+describe('the default expiry of invitations (users.invitation_expiry_days)', () => {
+  test("an organization without a setting of its own gets the product's days; its own setting still wins", async () => {
+    const t = await buildTestPlatform({}, { worker: false, policy: { users: { invitation_expiry_days: 2 } } });
+    try {
+      const base = `/v1/tenants/${t.tenants.acme!.id}`;
+      const owner = await t.login('owner@acme.demo.test', 'acme');
+      const call = (method: string, url: string, payload?: object) => t.app.inject({ method: method as 'GET', url: `${base}${url}`, headers: owner.headers, ...(payload ? { payload } : {}) });
+      const roles = (await call('GET', '/roles')).json().items as { id: string; key: string }[];
+      const member = roles.find((role) => role.key === 'member')!.id;
+      const daysOf = (body: { expires_at: string }) => (Date.parse(body.expires_at) - Date.now()) / 86_400_000;
+      assert.equal((await call('GET', '/invitations')).json().expiry_days, 2);
+      const first = await call('POST', '/invitations', { email: 'two.days@example.com', role_id: member });
+      assert.equal(first.statusCode, 201, first.body);
+      assert.ok(daysOf(first.json()) > 1.99 && daysOf(first.json()) <= 2, `expires in ${daysOf(first.json())} days`);
+      assert.equal((await call('PUT', '/invitation-settings', { expiry_days: 5 })).statusCode, 200);
+      const second = await call('POST', '/invitations', { email: 'five.days@example.com', role_id: member });
+      assert.ok(daysOf(second.json()) > 4.99 && daysOf(second.json()) <= 5);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -85,7 +85,8 @@ export const CreateInvitationBody = Type.Object(
 );
 export type CreateInvitationInput = Static<typeof CreateInvitationBody>;
 
-export const INVITATION_EXPIRY_DAYS = { minimum: 1, maximum: 30, default: 7 } as const;
+/** The range of an organization's invitation expiry; the default is the policy's users.invitation_expiry_days. */
+export const INVITATION_EXPIRY_DAYS = { minimum: 1, maximum: 30 } as const;
 
 export const InvitationSettingsBody = Type.Object(
   { expiry_days: Type.Integer({ minimum: INVITATION_EXPIRY_DAYS.minimum, maximum: INVITATION_EXPIRY_DAYS.maximum }) },

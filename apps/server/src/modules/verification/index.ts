@@ -2,7 +2,7 @@ import { defineModule, type ModuleDeclarations } from '../../kernel/module.ts';
 import { VerificationPolicy } from './verification.policy.ts';
 import { createVerificationService } from './verification.service.ts';
 import { verificationRoutes } from './verification.routes.ts';
-export { createVerificationService, issueEmailVerification, type VerificationDeps, type VerificationService } from './verification.service.ts';
+export { createVerificationService, type VerificationService } from './verification.service.ts';
 export { findVerificationState, markEmailVerified } from './verification.queries.ts';
 export { verificationRoutes } from './verification.routes.ts';
 

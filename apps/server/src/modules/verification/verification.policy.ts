@@ -1,8 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { policySection } from '../../kernel/policy.ts';
 
-/** The verification section of the product policy: how many codes go out (FR-VER-002). */
+/** The verification section of the product policy: how long codes work and how many go out (FR-VER-002). */
 export const VerificationPolicy = policySection({
+  code_lifetime_seconds: Type.Integer({ minimum: 300, maximum: 86_400, default: 1_800, description: 'How long a verification code or link works.' }),
   codes_per_destination_per_hour: Type.Integer({
     minimum: 1,
     maximum: 1_000,

@@ -27,8 +27,6 @@ import {
 } from './verification.queries.ts';
 import type { PhoneChannel, VerificationPolicyInput } from './verification.schemas.ts';
 
-/** How long a code or link works (FR-VER-002). */
-export const CODE_TTL_SECONDS = 30 * 60;
 /** What names the platform plane where a tenant id would stand (throttle keys). */
 const PLATFORM_SCOPE = 'platform';
 /** E.164: a plus, a country code that does not start with 0, at most 15 digits in all. */
@@ -54,11 +52,16 @@ function retryAfterSeconds(until: Date): number {
   return Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
 }
 
+/** A lifetime as the messages state it: whole minutes, rounded up. */
+const minutes = (seconds: number) => `${Math.ceil(seconds / 60)} minutes`;
+
 const limited = (until: Date, detail: string) => new AppError('rate-limited', detail, { retry_after: retryAfterSeconds(until) });
 
-export interface VerificationDeps {
+interface VerificationDeps {
   notifier: Notifier;
   publicUrl: string;
+  /** How long a code or link works (the policy's verification.code_lifetime_seconds, FR-VER-002). */
+  codeLifetimeSeconds: number;
 }
 
 interface Subject {
@@ -72,7 +75,7 @@ interface Subject {
  * the request), in the caller's transaction. Used by the send route and by every path that creates a
  * user without an emailed token (a new tenant's Owner). Earlier codes stop working.
  */
-export async function issueEmailVerification(tx: Tx, ctx: RequestContext, deps: VerificationDeps, user: Subject): Promise<void> {
+async function issueEmailVerification(tx: Tx, ctx: RequestContext, deps: VerificationDeps, user: Subject): Promise<void> {
   const code = sixDigits();
   const link = mintScopedToken(user.tenant_id);
   const id = randomUUID();
@@ -85,7 +88,7 @@ export async function issueEmailVerification(tx: Tx, ctx: RequestContext, deps: 
     target: user.email,
     code_hash: codeHash(id, code),
     token_hash: link.hash,
-    expires_at: new Date(Date.now() + CODE_TTL_SECONDS * 1000),
+    expires_at: new Date(Date.now() + deps.codeLifetimeSeconds * 1000),
   });
   const url = `${deps.publicUrl}/#/verify-email?token=${encodeURIComponent(link.token)}`;
   await deps.notifier.notify(
@@ -105,7 +108,7 @@ export async function issueEmailVerification(tx: Tx, ctx: RequestContext, deps: 
         '',
         `Or enter this code where you are signed in: ${code}`,
         '',
-        `The link and the code work once and expire in ${CODE_TTL_SECONDS / 60} minutes. If you did not ask for this, ignore this mail.`,
+        `The link and the code work once and expire in ${minutes(deps.codeLifetimeSeconds)}. If you did not ask for this, ignore this mail.`,
       ].join('\n'),
     },
     ctx.correlationId,
@@ -116,7 +119,7 @@ export async function issueEmailVerification(tx: Tx, ctx: RequestContext, deps: 
 /** Email and phone verification and the tenant's verification policy (FR-VER-001, FR-VER-002). */
 export function createVerificationService(platform: Platform, policy: VerificationPolicyType) {
   const { db, jobs, config, sessions, throttleKeys } = platform;
-  const deps: VerificationDeps = { notifier: createNotifier(jobs), publicUrl: config.publicUrl };
+  const deps: VerificationDeps = { notifier: createNotifier(jobs), publicUrl: config.publicUrl, codeLifetimeSeconds: policy.code_lifetime_seconds };
 
   /** A verified (or changed) address or number changes what every node lets the session do: they drop it from their caches. */
   async function announceVerificationChange(tx: Tx, userId: string) {
@@ -224,6 +227,12 @@ export function createVerificationService(platform: Platform, policy: Verificati
   }
 
   return {
+    /**
+     * Mails a verification link and code to the user's stored address, in the caller's transaction:
+     * for every path that creates a user without an emailed token (a new tenant's Owner).
+     */
+    issueEmailVerification: (tx: Tx, ctx: RequestContext, user: Subject) => issueEmailVerification(tx, ctx, deps, user),
+
     /** Sends a new link and code to the caller's address (FR-VER-001). */
     async sendEmail(ctx: SignedInContext): Promise<{ sent: true; expires_in: number }> {
       const actor = ctx.actor;
@@ -235,10 +244,10 @@ export function createVerificationService(platform: Platform, policy: Verificati
         return refused;
       });
       if (refusal) throw refusal;
-      return { sent: true, expires_in: CODE_TTL_SECONDS };
+      return { sent: true, expires_in: policy.code_lifetime_seconds };
     },
 
-    /** The link from the mail (public: the token is the credential). Single use, 30 minutes. */
+    /** The link from the mail (public: the token is the credential). Single use, within the code's lifetime. */
     async confirmEmailLink(ctx: RequestContext, token: string): Promise<{ verified: true }> {
       const parsed = parseScopedToken(token);
       if (!parsed) throw invalidLink();
@@ -282,8 +291,8 @@ export function createVerificationService(platform: Platform, policy: Verificati
       const result = await inPlane(db, actor.tenantId, async (tx) => {
         const subject = await subjectOf(tx, ctx);
         if (subject.phone === phone && subject.phone_verified_at) throw new AppError('conflict', 'This number is verified already.');
-        const policy = actor.tenantId ? await findVerificationPolicy(tx) : undefined;
-        const channel: PhoneChannel = input.channel ?? policy?.default_channel ?? 'sms';
+        const tenantPolicy = actor.tenantId ? await findVerificationPolicy(tx) : undefined;
+        const channel: PhoneChannel = input.channel ?? tenantPolicy?.default_channel ?? 'sms';
         if (subject.phone !== phone) {
           await setPhone(tx, subject.id, phone);
           await recordAudit(tx, ctx, { tenantId: subject.tenant_id, action: 'user.phone_changed', resourceType: 'user', resourceId: subject.id, metadata: { had_phone: subject.phone !== null } });
@@ -303,7 +312,7 @@ export function createVerificationService(platform: Platform, policy: Verificati
           target: phone,
           code_hash: codeHash(id, code),
           token_hash: null,
-          expires_at: new Date(Date.now() + CODE_TTL_SECONDS * 1000),
+          expires_at: new Date(Date.now() + policy.code_lifetime_seconds * 1000),
         });
         await deps.notifier.notify(
           tx,
@@ -313,7 +322,7 @@ export function createVerificationService(platform: Platform, policy: Verificati
             kind: 'phone_verification',
             to,
             subject: 'Your verification code',
-            text: `Your verification code is ${code}. It works once and expires in ${CODE_TTL_SECONDS / 60} minutes.`,
+            text: `Your verification code is ${code}. It works once and expires in ${minutes(policy.code_lifetime_seconds)}.`,
           },
           ctx.correlationId,
         );
@@ -323,7 +332,7 @@ export function createVerificationService(platform: Platform, policy: Verificati
       // The number is stored even when no code may be sent now; the caller learns why.
       sessions.apply({ kind: 'user', id: actor.userId });
       if (result.refused) throw result.refused;
-      return { phone, phone_verified: false, channel: result.channel, expires_in: CODE_TTL_SECONDS };
+      return { phone, phone_verified: false, channel: result.channel, expires_in: policy.code_lifetime_seconds };
     },
 
     async verifyPhone(ctx: SignedInContext, code: string): Promise<{ verified: true }> {

@@ -391,3 +391,21 @@ describe('verification caps per destination by day and per tenant (FR-VER-002)',
     assert.ok(Number(third.headers['retry-after']) > 80_000, 'the day window');
   });
 });
+
+describe('the lifetime of verification codes (verification.code_lifetime_seconds)', () => {
+  test('a code sent under a policy of 10 minutes says so and expires then', async () => {
+    const t = await buildTestPlatform({}, { worker: false, policy: { verification: { code_lifetime_seconds: 600 } } });
+    try {
+      const id = await t.addUser('acme', 'brief@acme.example', 'member', { verified: false });
+      const session = await t.login('brief@acme.example', 'acme');
+      const sent = await t.app.inject({ method: 'POST', url: '/v1/me/email-verification', headers: session.headers });
+      assert.equal(sent.statusCode, 202, sent.body);
+      assert.equal(sent.json().expires_in, 600);
+      const code = await t.db.owner.selectFrom('verification_codes').select('expires_at').where('user_id', '=', id).orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+      const seconds = (new Date(code.expires_at).getTime() - Date.now()) / 1000;
+      assert.ok(seconds > 540 && seconds <= 600, `expires in ${seconds} s`);
+    } finally {
+      await t.close();
+    }
+  });
+});
