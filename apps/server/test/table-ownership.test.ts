@@ -59,6 +59,7 @@ function tablesNamedIn(file: string, tables: Set<string>): Set<string> {
 const KNOWN_CROSSINGS = new Set<string>([
   'entry points -> tenants',
   'entry points -> users',
+  'access -> users',
   'api-keys -> role_assignments',
   'api-keys -> roles',
   'api-keys -> tenants',
@@ -66,6 +67,8 @@ const KNOWN_CROSSINGS = new Set<string>([
   'audit -> audit_events',
   'identity -> role_assignments',
   'identity -> roles',
+  'identity -> tenants',
+  'impersonation -> users',
   'kernel -> role_assignments',
   'kernel -> roles',
   'kernel -> sessions',
