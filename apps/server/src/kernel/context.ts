@@ -17,6 +17,8 @@ export interface Actor {
   grants: Grants;
   /** The platform staff member acting as this user, during impersonation (FR-RBAC-005). */
   impersonatorId?: string | null;
+  /** Why the staff member is impersonating, as given when the session was started (FR-RBAC-005). */
+  impersonationReason?: string | null;
   /** The only region a staff member's cross-tenant views cover, when bound to one (CON-ARCH-007). */
   platformRegion?: Region | null;
 }

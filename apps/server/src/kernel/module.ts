@@ -30,7 +30,11 @@ export interface KernelPorts {
   apiKeys: { authenticate(key: string): Promise<Actor | null> };
 }
 
-/** The tables the kernel itself owns, with the part of it that reads and writes each. */
+/**
+ * The tables the kernel itself owns, with the part of it that reads and writes each. The views and
+ * functions the migrations define for the kernel over modules' tables (session_principals,
+ * tsv_touch_session: the guard) are the kernel's too; they own no rows, so they are not listed.
+ */
 export const KERNEL_TABLES = {
   audit_chain_heads: 'audit: the writer appends to every chain',
   audit_events: 'audit: the writer, the verifier',

@@ -140,7 +140,7 @@ export async function recordAudit(tx: Tx, ctx: RequestContext, input: AuditInput
     metadata: input.metadata ?? {},
     // FR-RBAC-005: whatever an impersonated actor does names the staff member behind it and why.
     impersonator_id: impersonatorId,
-    impersonation_reason: impersonatorId ? await impersonationReason(tx, actor!.sessionId) : null,
+    impersonation_reason: impersonatorId ? (actor!.impersonationReason ?? null) : null,
   };
   const chainId = input.tenantId ?? PLATFORM_CHAIN;
   const payload = auditPayload(fields);
@@ -163,12 +163,6 @@ export async function recordAudit(tx: Tx, ctx: RequestContext, input: AuditInput
       from head
     returning seq`.execute(tx);
   if (appended.rows.length !== 1) throw new Error(`audit chain ${chainId} has no head`);
-}
-
-/** The reason given for an impersonation session; visible in the impersonated tenant's context. */
-async function impersonationReason(tx: Tx, sessionId: string): Promise<string | null> {
-  const row = await tx.selectFrom('sessions').select('impersonation_reason').where('id', '=', sessionId).executeTakeFirst();
-  return row?.impersonation_reason ?? null;
 }
 
 /** Starts a tenant's chain; called when the tenant is provisioned, inside its context. */

@@ -17,6 +17,8 @@ export interface ActiveSession {
   expiresAt: Date;
   grants: Grants;
   impersonatorId: string | null;
+  /** Why the impersonation was started, given with it (FR-RBAC-005); recorded with every event. */
+  impersonationReason?: string | null;
   /** The region platform staff are bound to, if any (CON-ARCH-007). */
   platformRegion?: Region | null;
   /** What the user must verify before anything else (FR-VER-001, FR-VER-002); null when nothing. */

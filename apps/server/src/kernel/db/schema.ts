@@ -92,6 +92,32 @@ export interface DevMailboxTable {
   created_at: CreatedAt;
 }
 
+/**
+ * A session with its principal, as the guard resolves it (migration session_principals): a view the
+ * kernel reads, over the sessions, users, tenants, access, session and verification policy tables.
+ * Row-level security holds through it (security_invoker).
+ */
+export interface SessionPrincipalsView {
+  id: string;
+  status: 'active' | 'revoked';
+  tenant_id: string | null;
+  user_id: string;
+  expires_at: Date;
+  last_seen_at: Date;
+  impersonator_id: string | null;
+  impersonation_reason: string | null;
+  elevated_role: 'super_admin' | null;
+  user_status: 'active' | 'disabled';
+  platform_role: PlatformRoleColumn | null;
+  platform_region: Region | null;
+  email_verified: boolean;
+  tenant_status: 'active' | 'suspended' | null;
+  /** The user's role assignments: role key, its permissions, the unit (null: the whole tenant). */
+  assignments: { k: string | null; p: string[]; u: string | null }[] | null;
+  tenant_idle_timeout_seconds: number | null;
+  phone_unverified: boolean;
+}
+
 /** Every table: the kernel's here, the modules' merged in from their `<module>.tables.ts`. */
 export interface DB {
   audit_chain_heads: AuditChainHeadsTable;
@@ -99,4 +125,5 @@ export interface DB {
   audit_checkpoints: AuditCheckpointsTable;
   idempotency_keys: IdempotencyKeysTable;
   dev_mailbox: DevMailboxTable;
+  session_principals: SessionPrincipalsView;
 }

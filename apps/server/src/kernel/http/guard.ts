@@ -128,46 +128,12 @@ interface TrackedSession extends ActiveSession {
   idleTimeoutMs: number;
 }
 
-interface SessionRow {
-  status: string;
-  tenant_id: string | null;
-  expires_at: Date;
-  user_id: string;
-  user_status: string;
-  tenant_status: string | null;
-  platform_role: string | null;
-  impersonator_id: string | null;
-  elevated_role: string | null;
-  platform_region: ActiveSession['platformRegion'];
-  last_seen_at: Date;
-  tenant_idle_timeout_seconds: number | null;
-  email_verified: boolean;
-  phone_unverified: boolean;
-  assignments: { k: string | null; p: string[]; u: string | null }[] | null;
-}
-
 /**
- * The session with the caller's roles, in one query: tenant users get their role assignments,
- * platform staff their platform role.
+ * The session with the caller's roles, in one query (the view session_principals): tenant users get
+ * their role assignments, platform staff their platform role.
  */
-function selectSession(tx: Tx, sessionId: string, tenantScoped: boolean) {
-  const assignments = tenantScoped
-    ? sql`(select json_agg(json_build_object('k', r.key, 'p', r.permissions, 'u', a.unit_id))
-           from role_assignments a join roles r on r.tenant_id = a.tenant_id and r.id = a.role_id
-           where a.tenant_id = s.tenant_id and a.user_id = s.user_id)`
-    : sql`null`;
-  const tenantIdle = tenantScoped ? sql`(select p.idle_timeout_seconds from tenant_session_policy p where p.tenant_id = s.tenant_id)` : sql`null`;
-  // FR-VER-002: a tenant that requires a verified phone number gates its members until they have one.
-  const phoneUnverified = tenantScoped
-    ? sql`(u.phone_verified_at is null and coalesce((select v.require_phone from tenant_verification_policy v where v.tenant_id = s.tenant_id), false))`
-    : sql`false`;
-  return sql<SessionRow>`
-    select s.status, s.tenant_id, s.expires_at, s.user_id, s.impersonator_id, s.elevated_role, u.status as user_status,
-           u.platform_role, u.platform_region, t.status as tenant_status, ${assignments} as assignments,
-           s.last_seen_at, ${tenantIdle} as tenant_idle_timeout_seconds,
-           u.email_verified_at is not null as email_verified, ${phoneUnverified} as phone_unverified
-    from sessions s join users u on u.id = s.user_id left join tenants t on t.id = s.tenant_id
-    where s.id = ${sessionId}`.execute(tx);
+function selectSession(tx: Tx, sessionId: string) {
+  return tx.selectFrom('session_principals').selectAll().where('id', '=', sessionId).executeTakeFirst();
 }
 
 /**
@@ -190,10 +156,7 @@ async function activeSession(deps: GuardDependencies, claims: VerifiedAccess): P
   // Idle by this node's reckoning: the database decides, the session may have been used elsewhere.
   if (cached && Date.now() - cached.lastSeenAt <= cached.idleTimeoutMs) return cached;
   const tenantId = claims.tenant_id;
-  const { rows } = tenantId
-    ? await deps.db.withWholeTenant(tenantId, (tx) => selectSession(tx, claims.sid, true))
-    : await deps.db.withPlatform((tx) => selectSession(tx, claims.sid, false));
-  const row = rows[0];
+  const row = await inPlane(deps.db, tenantId, (tx) => selectSession(tx, claims.sid));
   const active =
     row !== undefined &&
     row.status === 'active' &&
@@ -215,6 +178,7 @@ async function activeSession(deps: GuardDependencies, claims: VerifiedAccess): P
     userId: row.user_id,
     expiresAt: new Date(row.expires_at),
     impersonatorId: row.impersonator_id,
+    impersonationReason: row.impersonation_reason,
     platformRegion: row.platform_region,
     unverified: !row.email_verified ? 'email' : row.phone_unverified ? 'phone' : null,
     grants: tenantId
@@ -235,8 +199,7 @@ function touched(deps: GuardDependencies, claims: { sid: string; tenant_id: stri
   const now = Date.now();
   if (now - session.lastSeenAt < TOUCH_INTERVAL_MS) return session;
   session.lastSeenAt = now;
-  const touch = (tx: Tx) =>
-    tx.updateTable('sessions').set({ last_seen_at: new Date(now) }).where('id', '=', claims.sid).where('last_seen_at', '<', new Date(now - TOUCH_INTERVAL_MS)).execute();
+  const touch = (tx: Tx) => sql`select tsv_touch_session(${claims.sid}, ${new Date(now)}, ${new Date(now - TOUCH_INTERVAL_MS)})`.execute(tx);
   void inPlane(deps.db, claims.tenant_id, touch).catch(() => {
     // The next request of the session tries again.
     session.lastSeenAt = 0;
@@ -315,6 +278,7 @@ export function guard(deps: GuardDependencies) {
         mfaAt: claims.mfa_at ?? null,
         grants: session.grants,
         impersonatorId: session.impersonatorId,
+        impersonationReason: session.impersonationReason ?? null,
         platformRegion: session.platformRegion ?? null,
       } satisfies Actor;
     })();
